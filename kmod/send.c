@@ -497,6 +497,7 @@ int zcdev_sendfile(struct zcdev_sendfile *args)
 	struct zc_call *c;
 	struct file *file;
 	struct socket *sock;
+	loff_t pos;
 	u64 count;
 	int ret;
 
@@ -531,7 +532,8 @@ int zcdev_sendfile(struct zcdev_sendfile *args)
 
 	count = min_t(u64, args->len, ZCDEV_MAX_SEND);
 	count = min_t(u64, count, LLONG_MAX - args->offset);
-	ret = rw_verify_area(READ, file, &args->offset, count);
+	pos = args->offset;
+	ret = rw_verify_area(READ, file, &pos, count);
 	if (ret)
 		goto out_free;
 	ret = rw_verify_area(WRITE, sock->file, NULL, count);
@@ -542,8 +544,8 @@ int zcdev_sendfile(struct zcdev_sendfile *args)
 	c->inode = file_inode(file);
 	c->mapping = file->f_mapping;
 	c->sock = sock;
-	c->pos = args->offset;
-	c->end = args->offset + count;
+	c->pos = pos;
+	c->end = pos + count;
 	c->caller_more = args->flags & ZCDEV_SEND_MORE;
 	c->strict = args->flags & ZCDEV_SEND_STRICT;
 	c->lend = zc_can_lend(file, c->inode);
