@@ -389,6 +389,19 @@ static void zc_account(struct zcdev_sendfile *args, u32 why, size_t n)
 	}
 }
 
+/*
+ * ZCDEV_SEND_STRICT and bytes that would be copied: the call stops here.
+ * If nothing was sent yet it fails and @why says what would have copied;
+ * otherwise it returns what it sent (why stays 0: nothing was copied) and
+ * the next call reports the reason.
+ */
+static int zc_refuse(struct zcdev_sendfile *args, u32 why)
+{
+	if (!args->sent)
+		args->why = why;
+	return -EOPNOTSUPP;
+}
+
 static int zc_send_loop(struct zc_call *c, struct zcdev_sendfile *args)
 {
 	struct zc_batch *b = &c->b;
@@ -408,8 +421,7 @@ static int zc_send_loop(struct zc_call *c, struct zcdev_sendfile *args)
 		sock_why = zc_sock_why(c);
 		why = sock_why | (c->lend ? 0 : ZCDEV_WHY_NO_PAGECACHE);
 		if (why && c->strict) {
-			args->why |= why;
-			ret = -EOPNOTSUPP;
+			ret = zc_refuse(args, why);
 			break;
 		}
 
@@ -418,8 +430,7 @@ static int zc_send_loop(struct zc_call *c, struct zcdev_sendfile *args)
 			if (ret == -ENODATA) {
 				/* a tmpfs hole: copy its zeros, a page at a time */
 				if (c->strict) {
-					args->why |= ZCDEV_WHY_HOLE;
-					ret = -EOPNOTSUPP;
+					ret = zc_refuse(args, ZCDEV_WHY_HOLE);
 					break;
 				}
 				ret = zc_fill_copy(c, PAGE_SIZE - offset_in_page(c->pos),

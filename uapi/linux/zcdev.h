@@ -30,8 +30,11 @@
  *                is clamped at EOF and at ZCDEV_MAX_SEND per call.
  * @flags:        in: ZCDEV_SEND_* bits; unknown bits give -EINVAL.
  * @path:         out: ZCDEV_PATH_* - how the bytes in @sent travelled.
- * @why:          out: ZCDEV_WHY_* bits - why bytes were copied (or, with
- *                ZCDEV_SEND_STRICT, would have been).  0 if none were.
+ * @why:          out: ZCDEV_WHY_* bits - why bytes were copied; 0 if none
+ *                were.  With ZCDEV_SEND_STRICT, why they would have been:
+ *                the call then fails with -EOPNOTSUPP.  A STRICT call that
+ *                meets a byte it would copy after sending some returns what
+ *                it sent (why 0); the next call reports the reason.
  * @reserved:     in: must be 0, else -EINVAL.
  * @sent:         out: bytes the socket accepted.
  * @zc_bytes:     out: of @sent, bytes handed over as page-cache references.
