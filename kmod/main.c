@@ -33,6 +33,16 @@ static long zcdev_ioctl_sendfile(unsigned int cmd, void __user *uarg)
 	if (args.reserved)
 		return -EINVAL;
 
+	/*
+	 * Prove the struct is writable before sending anything: an error is
+	 * only returned when nothing was sent.  (Another thread can still
+	 * mprotect() it during the call; then the bytes are sent and the
+	 * call fails with -EFAULT, as a sendfile(2) whose offset pointer
+	 * went away would.)
+	 */
+	if (copy_to_user(uarg, &args, sizeof(args)))
+		return -EFAULT;
+
 	ret = zcdev_sendfile(&args);
 	if (ret && ret != -EOPNOTSUPP)
 		return ret;

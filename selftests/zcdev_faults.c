@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcdev_faults: systematic fault injection into ZCDEV_IOC_SENDFILE.
+ *
+ * For every fault point the call passes through, in order: arm
+ * /proc/thread-self/fail-nth with N, make the call, and check that the
+ * failure became an error or a short send - never a hang, a leak, a wrong
+ * report or a corrupted stream - then go on with N + 1 until the call no
+ * longer consumes the armed fault.  Done for slab allocations (failslab),
+ * page allocations (fail_page_alloc) and user copies (fail_usercopy), on
+ * the page-cache path (tmpfs, ext4) and the copy path (procfs).
+ *
+ * Needs a kernel with CONFIG_FAULT_INJECTION and its debugfs knobs: the
+ * debug kernel of `make check-debug`.  Debian's stock kernels have none of
+ * it, so there every test is a SKIP (never a pass).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "zc_util.h"
+
+#define DBG	"/sys/kernel/debug/"
+#define MAX_N	2000
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+/* Quiet the injector: no stack dumps (the guest flags "Call Trace"). */
+static int setup_attr(const char *name)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), DBG "%s/verbose", name);
+	if (write_str(p, "0"))
+		return -1;
+	snprintf(p, sizeof(p), DBG "%s/ignore-gfp-wait", name);
+	if (!access(p, F_OK) && write_str(p, "N"))
+		return -1;
+	snprintf(p, sizeof(p), DBG "%s/min-order", name);
+	if (!access(p, F_OK) && write_str(p, "0"))
+		return -1;
+	return 0;
+}
+
+FIXTURE(faults) {
+	char path[256];
+	int fd;
+	int dev;
+	int nth;	/* /proc/thread-self/fail-nth */
+};
+
+FIXTURE_VARIANT(faults) {
+	const char *attr;	/* debugfs directory of the injector */
+	int source;		/* 0 tmpfs, 1 ext4, 2 procfs */
+};
+
+FIXTURE_VARIANT_ADD(faults, slab_tmpfs) { .attr = "failslab", .source = 0 };
+FIXTURE_VARIANT_ADD(faults, slab_ext4) { .attr = "failslab", .source = 1 };
+FIXTURE_VARIANT_ADD(faults, slab_procfs) { .attr = "failslab", .source = 2 };
+FIXTURE_VARIANT_ADD(faults, page_tmpfs) { .attr = "fail_page_alloc", .source = 0 };
+FIXTURE_VARIANT_ADD(faults, page_ext4) { .attr = "fail_page_alloc", .source = 1 };
+FIXTURE_VARIANT_ADD(faults, page_procfs) { .attr = "fail_page_alloc", .source = 2 };
+FIXTURE_VARIANT_ADD(faults, usercopy_tmpfs) { .attr = "fail_usercopy", .source = 0 };
+
+FIXTURE_SETUP(faults)
+{
+	char p[128];
+
+	self->fd = -1;
+	self->dev = -1;
+	self->nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (self->nth < 0)
+		SKIP(return, "no fail-nth: this kernel has no CONFIG_FAULT_INJECTION");
+	snprintf(p, sizeof(p), DBG "%s", variant->attr);
+	if (access(p, F_OK))
+		SKIP(return, "no %s in debugfs on this kernel", variant->attr);
+	ASSERT_EQ(0, setup_attr(variant->attr)) TH_LOG("%s: %s", p,
+						       strerror(errno));
+	self->dev = zc_open_dev();
+	ASSERT_LE(0, self->dev);
+	if (variant->source == 2) {
+		self->fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, self->fd);
+	} else {
+		self->fd = zc_make_payload_file(variant->source ?
+						zc_ext4_dir() : zc_tmpfs_dir(),
+						1 << 20, self->path,
+						sizeof(self->path));
+		ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
+	}
+}
+
+FIXTURE_TEARDOWN(faults)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (variant->source != 2 && self->path[0])
+		unlink(self->path);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->nth >= 0)
+		close(self->nth);
+}
+
+static int arm(int nth, int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", n);
+
+	return pwrite(nth, buf, len, 0) == len ? 0 : -1;
+}
+
+/* 0: the armed fault fired during the call; 1: it was not consumed. */
+static int fired(int nth)
+{
+	char buf[16] = "";
+
+	if (pread(nth, buf, sizeof(buf) - 1, 0) <= 0)
+		return -1;
+	if (atoi(buf) == 0)
+		return 0;
+	arm(nth, 0);	/* disarm */
+	return 1;
+}
+
+TEST_F_TIMEOUT(faults, every_fault_point, 300)
+{
+	const uint64_t len = 256 * 1024;
+	int n, fired_count = 0;
+	uint8_t *buf = malloc(len);
+
+	ASSERT_NE(NULL, buf);
+	for (n = 1; n < MAX_N; n++) {
+		struct zcdev_sendfile a, in;
+		struct zc_pair p;
+		ssize_t got;
+		int ret, err, f;
+
+		ASSERT_EQ(0, zc_pair_open(&p, ZC_TCP4, ZC_NET_LO, NULL))
+			TH_LOG("%s", zc_errmsg());
+		if (variant->source == 1)
+			ASSERT_LE(0, zc_make_cold(self->fd));
+		memset(&a, 0, sizeof(a));
+		a.file_fd = self->fd;
+		a.sock_fd = p.snd;
+		a.len = len;
+		zc_poison_out(&a);
+		in = a;
+
+		ASSERT_EQ(0, arm(self->nth, n));
+		ret = ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a);
+		err = errno;
+		f = fired(self->nth);
+		ASSERT_LE(0, f);
+
+		if (ret == 0) {
+			ASSERT_EQ(0, zc_report_check(&in, &a, len))
+				TH_LOG("n=%d: %s", n, zc_errmsg());
+			/* what was reported sent arrives, byte-exact */
+			shutdown(p.snd, SHUT_WR);
+			got = zc_recv_exact(p.rcv, buf, len, 5000);
+			ASSERT_EQ((ssize_t)a.sent, got) TH_LOG("n=%d", n);
+			if (variant->source != 2)
+				ASSERT_EQ(-1, zc_verify(buf, got, 0))
+					TH_LOG("n=%d: %s", n, zc_errmsg());
+		} else {
+			ASSERT_EQ(-1, ret);
+			ASSERT_TRUE(err == ENOMEM || err == EFAULT ||
+				    err == EIO || err == EINTR || err == EAGAIN ||
+				    err == ENOBUFS)
+				TH_LOG("n=%d: unexpected errno %d (%s)", n, err,
+				       strerror(err));
+		}
+		zc_pair_close(&p);
+		if (f == 1)
+			break;
+		fired_count++;
+	}
+	TH_LOG("%s: %d fault points injected, clean pass at n=%d",
+	       variant->attr, fired_count, n);
+	ASSERT_LT(0, fired_count);
+	ASSERT_GT(MAX_N, n) TH_LOG("never completed a call without a fault");
+	free(buf);
+}
+
+TEST_HARNESS_MAIN

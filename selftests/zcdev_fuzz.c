@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcdev_fuzz: a seeded, structure-aware fuzzer for ZCDEV_IOC_SENDFILE.
+ *
+ * Worker threads throw arguments at the ioctl: file and socket fds drawn
+ * from a pool of every kind of descriptor (files on tmpfs and ext4, procfs,
+ * pipes, connected/unconnected/listening TCP, UDP, AF_UNIX, the device
+ * itself, directories, O_PATH, closed numbers), offsets and lengths near
+ * the interesting boundaries, random flags and reserved words, raw random
+ * structs of random sizes and bad pointers.  Meanwhile a chaos thread
+ * closes and reopens the pool's descriptors under the same numbers,
+ * truncates and extends the files, drains receivers and resets them.
+ *
+ * Every return must be 0 with a consistent report, or -1 with an errno
+ * from the documented set.  The kernel side (no warning, no oops, module
+ * unloads) is checked by the guest init around every program.
+ *
+ * $ZC_SEED fixes the seed, $ZC_FUZZ_CALLS the number of calls (default
+ * 300000; `make check-long` raises it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "zc_util.h"
+
+#define POOL		24
+#define WORKERS		2
+#define FILE_SIZE	(256 * 1024)
+
+enum kind {
+	K_TMPFS, K_EXT4, K_MEMFD, K_WRONLY, K_OPATH, K_DIR, K_PROC, K_PROCMAPS,
+	K_PIPE_R, K_PIPE_W, K_TCP, K_TCP_FULL, K_TCP_UNCONN, K_TCP_LISTEN,
+	K_UDP, K_UNIX, K_UNIX_DGRAM, K_DEV, K_EVENTFD, K_CLOSED, K_NR
+};
+
+struct slot {
+	_Atomic int fd;		/* what workers use (may be stale: intended) */
+	int kind;
+	int peer;		/* receiver / other pipe end, owned by chaos */
+	bool drain;		/* chaos drains peer */
+};
+
+struct fuzz {
+	struct slot pool[POOL];
+	char tmpfs_path[256];
+	char ext4_path[256];
+	int tmpfs_rw;		/* for truncate/extend */
+	int ext4_rw;
+	int dev;
+	void *ro_page;		/* a read-only page: the kernel cannot write back */
+	void *none_page;	/* PROT_NONE */
+	_Atomic bool stop;
+	_Atomic uint64_t calls;
+	_Atomic uint64_t ok_calls;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t chaos_ops;
+	_Atomic uint64_t errnos[256];
+	uint64_t target;
+	uint64_t seed;
+	pthread_mutex_t fail_lock;
+	char fail[512];		/* first unexpected result */
+};
+
+static void set_fail(struct fuzz *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_fail(struct fuzz *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&f->fail_lock);
+	if (!f->fail[0]) {
+		va_start(ap, fmt);
+		vsnprintf(f->fail, sizeof(f->fail), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&f->fail_lock);
+	f->stop = true;
+}
+
+static int tcp_listener(struct sockaddr_in *a)
+{
+	socklen_t l = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (void *)a, sizeof(*a)) || listen(fd, 8) ||
+	    getsockname(fd, (void *)a, &l)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void short_sndtimeo(int fd)
+{
+	struct timeval tv = { .tv_usec = 5000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Open a descriptor of @kind; *peer gets the other end if there is one. */
+static int open_kind(struct fuzz *f, int kind, int *peer)
+{
+	struct sockaddr_in a;
+	int fd = -1, l, p[2];
+
+	*peer = -1;
+	switch (kind) {
+	case K_TMPFS:
+		return open(f->tmpfs_path, O_RDONLY | O_CLOEXEC);
+	case K_EXT4:
+		return open(f->ext4_path, O_RDONLY | O_CLOEXEC);
+	case K_MEMFD:
+		fd = memfd_create("zcfuzz", MFD_CLOEXEC);
+		if (fd >= 0 && ftruncate(fd, 3 * 4096 + 17)) {
+			close(fd);
+			return -1;
+		}
+		if (fd >= 0)
+			pwrite(fd, "memfd", 5, 4096);
+		return fd;
+	case K_WRONLY:
+		return open(f->tmpfs_path, O_WRONLY | O_CLOEXEC);
+	case K_OPATH:
+		return open(f->tmpfs_path, O_PATH | O_CLOEXEC);
+	case K_DIR:
+		return open(zc_tmpfs_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	case K_PROC:
+		return open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	case K_PROCMAPS:
+		return open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	case K_PIPE_R:
+	case K_PIPE_W:
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+			return -1;
+		*peer = kind == K_PIPE_R ? p[1] : p[0];
+		return kind == K_PIPE_R ? p[0] : p[1];
+	case K_TCP:
+	case K_TCP_FULL:
+		l = tcp_listener(&a);
+		if (l < 0)
+			return -1;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (void *)&a, sizeof(a))) {
+			close(l);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		*peer = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		close(l);
+		short_sndtimeo(fd);
+		if (kind == K_TCP_FULL) {
+			int small = 4096;
+
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+			setsockopt(*peer, SOL_SOCKET, SO_RCVBUF, &small,
+				   sizeof(small));
+		}
+		return fd;
+	case K_TCP_UNCONN:
+		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	case K_TCP_LISTEN:
+		return tcp_listener(&a);
+	case K_UDP:
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons(9);
+		if (fd >= 0)
+			connect(fd, (void *)&a, sizeof(a));
+		return fd;
+	case K_UNIX:
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p))
+			return -1;
+		short_sndtimeo(p[0]);
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+		*peer = p[1];
+		return p[0];
+	case K_UNIX_DGRAM:
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p))
+			return -1;
+		*peer = p[1];
+		return p[0];
+	case K_DEV:
+		return zc_open_dev();
+	case K_EVENTFD:
+		return eventfd(0, EFD_CLOEXEC);
+	case K_CLOSED:
+	default:
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		return fd;
+	}
+}
+
+/* (Re)fill slot @i with a new descriptor of a random kind. */
+static void slot_reopen(struct fuzz *f, int i, struct zc_rng *r)
+{
+	struct slot *s = &f->pool[i];
+	int kind = zc_rng_range(r, 0, K_NR - 1);
+	int old = s->fd, fd, peer;
+
+	fd = open_kind(f, kind, &peer);
+	if (s->peer >= 0) {
+		if (zc_rng_range(r, 0, 1)) {
+			/* reset instead of an orderly close */
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(s->peer, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+		}
+		close(s->peer);
+	}
+	/* keep the number: workers racing on it see the old or new file */
+	if (fd >= 0 && old >= 0 && kind != K_CLOSED) {
+		if (dup3(fd, old, O_CLOEXEC) >= 0) {
+			close(fd);
+			fd = old;
+		}
+	} else if (old >= 0) {
+		close(old);
+	}
+	s->kind = kind;
+	s->peer = peer;
+	s->drain = kind == K_TCP || kind == K_UNIX;
+	s->fd = kind == K_CLOSED ? old : fd;
+}
+
+static uint64_t pick_u64(struct zc_rng *r, uint64_t size)
+{
+	static const uint64_t fixed[] = {
+		0, 1, 7, 4095, 4096, 4097, 65535, 65536, FILE_SIZE - 1,
+		FILE_SIZE, FILE_SIZE + 1, 0x7ffff000ULL, 0x7fffffffULL,
+		0x80000000ULL, LLONG_MAX, (uint64_t)LLONG_MAX + 1,
+		UINT64_MAX - 1, UINT64_MAX,
+	};
+
+	switch (zc_rng_range(r, 0, 7)) {
+	case 0:
+	case 1:
+		return fixed[zc_rng_range(r, 0, sizeof(fixed) / 8 - 1)];
+	case 2:
+	case 3:
+	case 4:
+		return zc_rng_range(r, 0, size);
+	case 5:
+	case 6:
+		return zc_rng_range(r, 0, 3 * 4096);
+	default:
+		return zc_rng_next(r);
+	}
+}
+
+static bool kind_is_file(int k)
+{
+	return k == K_TMPFS || k == K_EXT4 || k == K_MEMFD || k == K_PROC;
+}
+
+static bool kind_is_sock(int k)
+{
+	return k == K_TCP || k == K_TCP_FULL || k == K_UNIX;
+}
+
+/* Mostly a descriptor of a plausible kind, so calls reach the engine. */
+static int pick_fd(struct fuzz *f, struct zc_rng *r, bool (*plausible)(int))
+{
+	int i, tries;
+
+	switch (zc_rng_range(r, 0, 15)) {
+	case 0:
+		return (int)zc_rng_range(r, 0, 200) - 2;
+	case 1:
+		return f->dev;
+	case 2:
+	case 3:
+	case 4:
+		return f->pool[zc_rng_range(r, 0, POOL - 1)].fd;
+	default:
+		for (tries = 0; tries < 8; tries++) {
+			i = zc_rng_range(r, 0, POOL - 1);
+			if (plausible(f->pool[i].kind))
+				break;
+		}
+		return f->pool[i].fd;
+	}
+}
+
+static bool errno_allowed(int e)
+{
+	switch (e) {
+	case EBADF: case ENOTSOCK: case EINVAL: case ENOTCONN: case EPIPE:
+	case ECONNRESET: case EAGAIN: case EFAULT: case E2BIG: case ENOTTY:
+	case EOPNOTSUPP: case ESPIPE: case EINTR:
+		return true;
+	}
+	return false;
+}
+
+static void one_call(struct fuzz *f, struct zc_rng *r)
+{
+	union {
+		struct zcdev_sendfile a;
+		unsigned char raw[256];
+	} u;
+	struct zcdev_sendfile in;
+	unsigned int size = sizeof(u.a);
+	unsigned long cmd = ZCDEV_IOC_SENDFILE;
+	void *arg = &u.a;
+	uint64_t mode = zc_rng_range(r, 0, 99);
+	int ret, e;
+
+	memset(&u, 0, sizeof(u));
+	u.a.file_fd = pick_fd(f, r, kind_is_file);
+	u.a.sock_fd = pick_fd(f, r, kind_is_sock);
+	u.a.offset = pick_u64(r, FILE_SIZE);
+	u.a.len = pick_u64(r, FILE_SIZE);
+	/* mostly non-blocking so a stuck peer costs nothing */
+	u.a.flags = zc_rng_range(r, 0, 9) ? ZCDEV_SEND_NONBLOCK : 0;
+	if (zc_rng_range(r, 0, 3) == 0)
+		u.a.flags |= zc_rng_range(r, 0, ZCDEV_SEND_FLAGS_ALL);
+	if (mode < 3)
+		u.a.flags |= 1U << zc_rng_range(r, 3, 31);
+	else if (mode < 5)
+		u.a.reserved = (uint32_t)zc_rng_next(r) | 1;
+	else if (mode < 8) {
+		/* raw bytes, any size the _IOC field can carry here */
+		for (unsigned int i = 0; i < sizeof(u.raw); i++)
+			u.raw[i] = (unsigned char)zc_rng_next(r);
+		if (zc_rng_range(r, 0, 1))
+			u.a.flags |= ZCDEV_SEND_NONBLOCK;
+		size = zc_rng_range(r, 0, sizeof(u.raw));
+		cmd = ZC_IOC_SENDFILE_SIZED(size);
+	} else if (mode < 10) {
+		/* a larger struct, zero or non-zero tail */
+		size = zc_rng_range(r, 65, sizeof(u.raw));
+		if (zc_rng_range(r, 0, 1))
+			u.raw[zc_rng_range(r, 64, size - 1)] = 1;
+		cmd = ZC_IOC_SENDFILE_SIZED(size);
+	} else if (mode < 12) {
+		static const void *bad[] = {
+			NULL, (void *)1, (void *)-1L, (void *)0xffff800000000000UL,
+		};
+		arg = (void *)bad[zc_rng_range(r, 0, 3)];
+	} else if (mode < 13) {
+		arg = f->none_page;
+	} else if (mode < 14) {
+		arg = f->ro_page;
+	} else if (mode < 16) {
+		/* other commands on the device: wrong nr, dir or type */
+		static const unsigned long cmds[] = {
+			_IOWR(ZCDEV_IOC_MAGIC, 0x02, struct zcdev_sendfile),
+			_IOR(ZCDEV_IOC_MAGIC, 0x01, struct zcdev_sendfile),
+			_IOW(ZCDEV_IOC_MAGIC, 0x01, struct zcdev_sendfile),
+			_IO(ZCDEV_IOC_MAGIC, 0x01),
+			_IOWR('T', 0x01, struct zcdev_sendfile),
+			FIONREAD, 0,
+		};
+		cmd = cmds[zc_rng_range(r, 0, 6)];
+	} else if (mode < 18) {
+		/* an odd alignment */
+		memmove(u.raw + 1, u.raw, sizeof(u.a));
+		arg = u.raw + 1;
+	}
+	if (arg == &u.a)
+		in = u.a;
+
+	f->calls++;
+	ret = ioctl(f->dev, cmd, arg);
+	e = errno;
+	if (ret == 0) {
+		f->ok_calls++;
+		if (arg == &u.a && cmd == ZCDEV_IOC_SENDFILE) {
+			if (zc_report_check(&in, &u.a, in.len) < 0) {
+				set_fail(f, "inconsistent report: %s (%s)",
+					 zc_report_str(&u.a), zc_errmsg());
+				return;
+			}
+			f->bytes += u.a.sent;
+		}
+		return;
+	}
+	if (ret != -1) {
+		set_fail(f, "ioctl returned %d", ret);
+		return;
+	}
+	f->errnos[e & 255]++;
+	if (!errno_allowed(e))
+		set_fail(f, "unexpected errno %d (%s): cmd %#lx size %u file_fd %d sock_fd %d off %#llx len %#llx flags %#x",
+			 e, strerror(e), cmd, size, u.a.file_fd, u.a.sock_fd,
+			 (unsigned long long)u.a.offset,
+			 (unsigned long long)u.a.len, u.a.flags);
+}
+
+struct worker {
+	struct fuzz *f;
+	uint64_t seed;
+	pthread_t th;
+};
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	struct zc_rng r = { .s = w->seed };
+
+	while (!w->f->stop && w->f->calls < w->f->target)
+		one_call(w->f, &r);
+	return NULL;
+}
+
+static void chaos_step(struct fuzz *f, struct zc_rng *r, char *buf, size_t n)
+{
+	int i;
+
+	/* drain what the senders queued */
+	for (i = 0; i < POOL; i++) {
+		struct slot *s = &f->pool[i];
+
+		if (s->drain && s->peer >= 0)
+			while (recv(s->peer, buf, n, MSG_DONTWAIT) > 0)
+				;
+	}
+	switch (zc_rng_range(r, 0, 9)) {
+	case 0:
+	case 1:
+		slot_reopen(f, zc_rng_range(r, 0, POOL - 1), r);
+		break;
+	case 2:
+		if (ftruncate(zc_rng_range(r, 0, 1) ? f->tmpfs_rw : f->ext4_rw,
+			      zc_rng_range(r, 0, FILE_SIZE)))
+			break;
+		break;
+	case 3:
+		/* extend back to full size: the tail reads as zeros */
+		if (ftruncate(f->tmpfs_rw, FILE_SIZE) ||
+		    ftruncate(f->ext4_rw, FILE_SIZE))
+			break;
+		break;
+	default:
+		break;
+	}
+	f->chaos_ops++;
+}
+
+static void healthy_after_storm(struct __test_metadata *_metadata);
+
+FIXTURE(fuzz) {
+	struct fuzz *f;
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	const char *calls = getenv("ZC_FUZZ_CALLS");
+	struct zc_rng r;
+	int i;
+
+	self->f = calloc(1, sizeof(*self->f));
+	ASSERT_NE(NULL, self->f);
+	pthread_mutex_init(&self->f->fail_lock, NULL);
+	self->f->target = calls ? strtoull(calls, NULL, 0) : 300000;
+	self->f->seed = zc_seed_for(zc_base_seed(), "fuzz");
+	TH_LOG("seed %#llx (ZC_SEED=%#llx reproduces), %llu calls",
+	       (unsigned long long)self->f->seed,
+	       (unsigned long long)zc_base_seed(),
+	       (unsigned long long)self->f->target);
+
+	self->f->dev = zc_open_dev();
+	ASSERT_LE(0, self->f->dev) TH_LOG("open /dev/zcdev: %s", strerror(errno));
+	self->f->tmpfs_rw = zc_make_payload_file(zc_tmpfs_dir(), FILE_SIZE,
+						 self->f->tmpfs_path,
+						 sizeof(self->f->tmpfs_path));
+	ASSERT_LE(0, self->f->tmpfs_rw) TH_LOG("%s", zc_errmsg());
+	self->f->ext4_rw = zc_make_payload_file(zc_ext4_dir(), FILE_SIZE,
+						self->f->ext4_path,
+						sizeof(self->f->ext4_path));
+	ASSERT_LE(0, self->f->ext4_rw) TH_LOG("%s", zc_errmsg());
+
+	self->f->ro_page = mmap(NULL, 4096, PROT_READ,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	self->f->none_page = mmap(NULL, 4096, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->f->ro_page);
+	ASSERT_NE(MAP_FAILED, self->f->none_page);
+
+	r.s = self->f->seed;
+	for (i = 0; i < POOL; i++) {
+		self->f->pool[i].fd = -1;
+		self->f->pool[i].peer = -1;
+		slot_reopen(self->f, i, &r);
+	}
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	int i;
+
+	for (i = 0; i < POOL; i++) {
+		if (self->f->pool[i].fd >= 0)
+			close(self->f->pool[i].fd);
+		if (self->f->pool[i].peer >= 0)
+			close(self->f->pool[i].peer);
+	}
+	close(self->f->dev);
+	unlink(self->f->tmpfs_path);
+	unlink(self->f->ext4_path);
+}
+
+TEST_F_TIMEOUT(fuzz, ioctl_storm, 900)
+{
+	struct fuzz *f = self->f;
+	struct worker w[WORKERS];
+	struct zc_rng r = { .s = f->seed ^ 0xc4a05 };
+	static char buf[1 << 16];
+	uint64_t t0 = zc_now_ms();
+	char line[1024];
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < WORKERS; i++) {
+		w[i].f = f;
+		w[i].seed = f->seed + 0x9e3779b97f4a7c15ULL * (i + 1);
+		ASSERT_EQ(0, pthread_create(&w[i].th, NULL, worker_main, &w[i]));
+	}
+	while (!f->stop && f->calls < f->target)
+		chaos_step(f, &r, buf, sizeof(buf));
+	f->stop = true;
+	for (i = 0; i < WORKERS; i++)
+		pthread_join(w[i].th, NULL);
+
+	line[0] = 0;
+	for (i = 0; i < 256; i++)
+		if (f->errnos[i])
+			off += snprintf(line + off, sizeof(line) - off, " %s=%llu",
+					strerrorname_np(i) ? : "?",
+					(unsigned long long)f->errnos[i]);
+	TH_LOG("%llu calls in %llu ms: %llu ok (%llu bytes), %llu chaos ops; errnos:%s",
+	       (unsigned long long)f->calls,
+	       (unsigned long long)(zc_now_ms() - t0),
+	       (unsigned long long)f->ok_calls, (unsigned long long)f->bytes,
+	       (unsigned long long)f->chaos_ops, line);
+	ASSERT_EQ('\0', f->fail[0]) TH_LOG("%s", f->fail);
+	ASSERT_LE(f->target, f->calls);
+	/* the fuzz must have reached the send engine, not only the checks */
+	ASSERT_LT(0ULL, (unsigned long long)f->ok_calls);
+	ASSERT_LT(0ULL, (unsigned long long)f->bytes);
+	healthy_after_storm(_metadata);
+}
+
+/* After the storm the device still does its job, byte-exact. */
+static void healthy_after_storm(struct __test_metadata *_metadata)
+{
+	struct zcdev_sendfile a;
+	struct zc_pair p;
+	char path[256];
+	int dev, fd;
+	uint8_t *buf;
+
+	dev = zc_open_dev();
+	ASSERT_LE(0, dev);
+	fd = zc_make_payload_file(zc_tmpfs_dir(), 1 << 20, path, sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_pair_open(&p, ZC_TCP4, ZC_NET_LO, NULL))
+		TH_LOG("%s", zc_errmsg());
+	buf = malloc(1 << 20);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, zc_sendfile_args(dev, fd, p.snd, 0, 1 << 20, 0, &a))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(1ULL << 20, a.sent);
+	ASSERT_EQ(1 << 20, zc_recv_exact(p.rcv, buf, 1 << 20, 5000));
+	ASSERT_EQ(-1, zc_verify(buf, 1 << 20, 0)) TH_LOG("%s", zc_errmsg());
+	free(buf);
+	zc_pair_close(&p);
+	unlink(path);
+	close(fd);
+	close(dev);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
+/*
+ * libzc: names for paths and reasons.  Tables only, no state: every function
+ * here is thread-safe and never touches errno.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "zc.h"
+
+#define ZC_EXPORT __attribute__((visibility("default")))
+
+struct why_entry {
+	uint32_t bit;
+	const char *name;
+	const char *desc;
+};
+
+static const struct why_entry why_table[] = {
+	{ ZCDEV_WHY_NO_SG, "no_sg",
+	  "egress device has no scatter-gather" },
+	{ ZCDEV_WHY_NO_CSUM, "no_csum",
+	  "egress device has no checksum offload" },
+	{ ZCDEV_WHY_KTLS, "ktls",
+	  "kTLS encrypts into new buffers" },
+	{ ZCDEV_WHY_NO_PAGECACHE, "no_pagecache",
+	  "file has no page cache to lend" },
+	{ ZCDEV_WHY_SOCKET, "socket",
+	  "socket type cannot hold page references" },
+	{ ZCDEV_WHY_XFRM, "xfrm",
+	  "route goes through an IPsec transform" },
+	{ ZCDEV_WHY_HOLE, "hole",
+	  "file hole: zeros are copied" },
+	{ ZC_WHY_NO_MODULE, "no_module",
+	  "zcdev module absent: sent with sendfile(2)" },
+};
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+static const struct why_entry *why_lookup(uint32_t bit)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(why_table); i++)
+		if (why_table[i].bit == bit)
+			return &why_table[i];
+	return NULL;
+}
+
+const char ZC_EXPORT *zc_path_name(uint32_t path)
+{
+	switch (path) {
+	case ZCDEV_PATH_NONE:
+		return "none";
+	case ZCDEV_PATH_ZEROCOPY:
+		return "zerocopy";
+	case ZCDEV_PATH_COPY:
+		return "copy";
+	case ZCDEV_PATH_MIXED:
+		return "mixed";
+	case ZC_PATH_UNKNOWN:
+		return "unknown";
+	}
+	return NULL;
+}
+
+const char ZC_EXPORT *zc_why_name(uint32_t bit)
+{
+	const struct why_entry *e = why_lookup(bit);
+
+	return e ? e->name : NULL;
+}
+
+const char ZC_EXPORT *zc_why_desc(uint32_t bit)
+{
+	const struct why_entry *e = why_lookup(bit);
+
+	return e ? e->desc : NULL;
+}
+
+/* Append @s to @buf (snprintf semantics); returns the new full length. */
+static size_t append(char *buf, size_t size, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (len < size) {
+		size_t room = size - len - 1;
+
+		memcpy(buf + len, s, n < room ? n : room);
+		buf[len + (n < room ? n : room)] = '\0';
+	}
+	return len + n;
+}
+
+int ZC_EXPORT zc_why_str(uint32_t why, char *buf, size_t size,
+			 unsigned int flags)
+{
+	const char *sep = (flags & ZC_WHY_STR_DESC) ? "; " : ",";
+	size_t len = 0;
+	unsigned int i;
+
+	if ((flags & ~ZC_WHY_STR_DESC) || (!buf && size))
+		return -EINVAL;
+	if (size)
+		buf[0] = '\0';
+
+	for (i = 0; i < 32; i++) {
+		uint32_t bit = 1U << i;
+		const struct why_entry *e;
+		char hex[16];
+		const char *s;
+
+		if (!(why & bit))
+			continue;
+		e = why_lookup(bit);
+		if (e) {
+			s = (flags & ZC_WHY_STR_DESC) ? e->desc : e->name;
+		} else {
+			snprintf(hex, sizeof(hex), "0x%x", bit);
+			s = hex;
+		}
+		if (len)
+			len = append(buf, size, len, sep);
+		len = append(buf, size, len, s);
+	}
+	if (len > INT_MAX)	/* cannot happen: 32 short strings */
+		return -EOVERFLOW;
+	return (int)len;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT OR LGPL-2.1-or-later */
+/*
+ * libzc: send a file range to a socket by page-cache reference through
+ * /dev/zcdev, and learn per call which bytes went by reference, which were
+ * copied, and why.  See libzc(7).
+ *
+ * Conventions (liburing's):
+ *   - every function that can fail returns a negative errno value; errno is
+ *     never changed by any libzc function;
+ *   - every function that takes flags rejects unknown bits with -EINVAL;
+ *   - no global state: everything lives in the struct zc handle (plus the
+ *     caller's own file descriptors).  Distinct handles are independent; one
+ *     handle may be used by many threads at once, except that zc_close() must
+ *     not race with other calls on the same handle.
+ */
+#ifndef LIBZC_ZC_H
+#define LIBZC_ZC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The kernel ABI (ZCDEV_SEND_*, ZCDEV_PATH_*, ZCDEV_WHY_*, struct
+ * zcdev_sendfile).  It is installed as <zcdev/linux/zcdev.h> so that it never
+ * clashes with the distribution's <linux/...> headers.  Code built inside the
+ * zcdev source tree may include the tree's uapi/linux/zcdev.h first; the
+ * guard below then skips the installed copy.
+ */
+#ifndef _UAPI_LINUX_ZCDEV_H
+#include <zcdev/linux/zcdev.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBZC_VERSION_MAJOR	1
+#define LIBZC_VERSION_MINOR	0
+
+/* Device opened by zc_open() when its path argument is NULL. */
+#define ZC_DEFAULT_DEVICE	"/dev/" ZCDEV_DEVICE_NAME
+
+struct zc;	/* opaque handle */
+
+/*
+ * zc_open() flags.
+ *
+ * Default (0): open the device; if it is absent (open(2) fails with ENOENT,
+ * ENODEV or ENXIO, i.e. the module is not loaded) open the handle in
+ * fallback mode, which sends with sendfile(2) and reports ZC_PATH_UNKNOWN /
+ * ZC_WHY_NO_MODULE.  Any other open(2) error is returned.
+ */
+#define ZC_OPEN_NOFALLBACK	(1U << 0)	/* device absent: fail instead */
+#define ZC_OPEN_FALLBACK	(1U << 1)	/* do not open the device at all */
+#define ZC_OPEN_FLAGS_ALL	(ZC_OPEN_NOFALLBACK | ZC_OPEN_FALLBACK)
+
+/*
+ * Library-level extensions of the kernel's report.  They live in value
+ * ranges the kernel never uses (paths are small integers; reason bits are
+ * allocated upwards from bit 0, bits 24..31 are reserved for libzc), so a
+ * result can always be told apart from a kernel report.
+ */
+#define ZC_PATH_UNKNOWN		0x100U		/* sent by sendfile(2): not known */
+#define ZC_WHY_NO_MODULE	(1U << 31)	/* /dev/zcdev absent: fallback */
+#define ZC_WHY_LIB_MASK		0xff000000U	/* bits reserved for libzc */
+
+/*
+ * struct zc_result - what one call (or one zc_sendfile_all() loop) did.
+ * @sent:          bytes the socket accepted.
+ * @zc_bytes:      of @sent, bytes handed over as page-cache references.
+ * @copied_bytes:  of @sent, bytes the CPU copied.
+ * @unknown_bytes: of @sent, bytes sent by the fallback (sendfile(2)); how
+ *                 they travelled is not known.
+ *                 @zc_bytes + @copied_bytes + @unknown_bytes == @sent.
+ * @path:          ZCDEV_PATH_* or ZC_PATH_UNKNOWN.
+ * @why:           ZCDEV_WHY_* and ZC_WHY_* bits: why bytes were (or, when a
+ *                 ZCDEV_SEND_STRICT call failed with -EOPNOTSUPP, would
+ *                 have been) copied or not known.  0 when none were.
+ * @calls:         device ioctls or sendfile(2) calls made.
+ * @resv32, @resv: set to 0 by the library.  Later versions may give them
+ *                 meaning; the struct never grows (LIBZC_1.0 ABI), new
+ *                 fields take reserved space.
+ */
+struct zc_result {
+	uint64_t sent;
+	uint64_t zc_bytes;
+	uint64_t copied_bytes;
+	uint64_t unknown_bytes;
+	uint32_t path;
+	uint32_t why;
+	uint32_t calls;
+	uint32_t resv32;
+	uint64_t resv[4];
+};
+
+/* Handles */
+int zc_open(struct zc **zcp, const char *path, unsigned int flags);
+int zc_close(struct zc *zc);
+int zc_fd(const struct zc *zc);
+int zc_is_fallback(const struct zc *zc);
+
+/*
+ * Sending.  @flags are ZCDEV_SEND_* bits.  Both return the number of bytes
+ * sent (0 at EOF) or a negative errno; @res may be NULL.
+ */
+ssize_t zc_sendfile(struct zc *zc, int sock_fd, int file_fd, uint64_t offset,
+		    uint64_t len, unsigned int flags, struct zc_result *res);
+ssize_t zc_sendfile_all(struct zc *zc, int sock_fd, int file_fd,
+			uint64_t offset, uint64_t len, unsigned int flags,
+			struct zc_result *res);
+
+/* Names.  Returned strings are static; NULL for values libzc doesn't know. */
+const char *zc_path_name(uint32_t path);
+const char *zc_why_name(uint32_t bit);
+const char *zc_why_desc(uint32_t bit);
+
+#define ZC_WHY_STR_DESC		(1U << 0)	/* descriptions, "; "-separated */
+int zc_why_str(uint32_t why, char *buf, size_t size, unsigned int flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBZC_ZC_H */
