@@ -1,0 +1,166 @@
+#!/bin/bash
+# vm/run-guest.sh SERIES
+# Boot a TCG QEMU guest of the installed Debian SERIES (6.1/6.12) kernel
+# with the base initramfs + this run's payload (vm/init, zcdev.ko, the
+# guest programs), stream its KTAP results (second serial port) to stdout,
+# and append the host's own verdict, "ok|not ok N guest.complete".
+# Exit status: 0 when every result line is ok (skips included) and the
+# guest finished; 1 otherwise.
+#
+# Environment:
+#   MODE=check|run     what the guest does (default check)
+#   T="a b" or "a,b"   check: only these programs
+#   TARGS="..."        extra arguments for each program
+#   T=none             check: no programs (only the harness's own checks)
+#   ZC_KO=path         module to load instead of build/SERIES/mod/zcdev.ko
+#                      (@SERIES@ in it is replaced by SERIES)
+#   EXTRA_GUEST_PROGS  more executables for the guest's /selftests/
+#   GUEST_TIMEOUT=s    wall-clock limit of the whole guest (default 600)
+#   PROG_TIMEOUT=s     per-program limit inside the guest (default 300)
+#   GUEST_MEM=MiB      guest memory (default 1024)
+#   GUEST_DISK_MB=MiB  size of the ext4 disk (sparse, default 2048)
+#   RUN_SUFFIX=x       use build/SERIES/runx (for concurrent runs)
+#   CMDLINE_EXTRA=...  appended to the kernel command line
+#   V=1                also copy the guest console to stderr
+# Files: build/SERIES/run/{console.log,results.ktap,initrd.cpio,ext4.img}
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+series=${1:?usage: vm/run-guest.sh SERIES}
+rel=$(kver_full "$series") || die "no installed $series kernel (run vm/deps.sh)"
+MODE=${MODE:-check}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
+PROG_TIMEOUT=${PROG_TIMEOUT:-300}
+GUEST_MEM=${GUEST_MEM:-1024}
+ko=${ZC_KO:-$BUILD/$series/mod/zcdev.ko}
+ko=${ko//@SERIES@/$series}
+[[ -f $ko ]] || die "$ko missing (vm/build-module.sh $series)"
+
+run=$BUILD/$series/run${RUN_SUFFIX:-}
+with_lock "run-$series${RUN_SUFFIX:-}"
+rm -rf "$run"
+mkdir -p "$run/payload"/{selftests,usr/bin}
+base=$("$ROOT/vm/initramfs.sh" "$series")
+
+# ---- payload: /init, /zcdev.ko, programs -----------------------------------
+p=$run/payload
+install -m 0755 "$ROOT/vm/init" "$p/init"
+install -m 0644 "$ko" "$p/zcdev.ko"
+# (under the lock of vm/build-guest.sh: not while it rebuilds them)
+mkdir -p "$BUILD/.locks"
+(
+	flock 9
+	for f in "$BUILD"/guest/selftests/*; do
+		if [[ -f $f && -x $f ]]; then install -m 0755 "$f" "$p/selftests/"; fi
+	done
+	for f in "$BUILD"/guest/bin/*; do
+		if [[ -f $f && -x $f ]]; then install -m 0755 "$f" "$p/usr/bin/"; fi
+	done
+) 9> "$BUILD/.locks/guest"
+for f in ${EXTRA_GUEST_PROGS:-}; do
+	install -m 0755 "$f" "$p/selftests/"
+done
+tests=$(echo "${T:-}" | tr ', ' '\n\n' | sed '/^$/d' | tr '\n' ',' | sed 's/,$//')
+if [[ $MODE == check ]]; then
+	for t in ${tests//,/ }; do
+		[[ -x $p/selftests/$t || $t == none ]] && continue
+		die "T=$t: no such program; built: $(ls "$p/selftests" | tr '\n' ' ')"
+	done
+fi
+(cd "$p" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$run/payload.cpio"
+cat "$base" "$run/payload.cpio" > "$run/initrd.cpio"
+
+# ---- a clean ext4 disk for every run -----------------------------------------
+# 2 GiB sparse (only what the guest writes takes space): larger than the
+# guest's memory, for tests that need a file that cannot all be cached.
+truncate -s "${GUEST_DISK_MB:-2048}M" "$run/ext4.img"
+mkfs.ext4 -q -F -L zcext4 -E lazy_itable_init=0,lazy_journal_init=0 "$run/ext4.img"
+
+# ---- kernel command line -----------------------------------------------------
+cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 hung_task_panic=1"
+case $series in
+6.1) cmdline+=" slub_debug=FZPU" ;;
+*) cmdline+=" slab_debug=FZPU kfence.sample_interval=100" ;;
+esac
+# No PS/2 probing; a quiet boot (every message reaches the console once
+# vm/init loads the module; the full log is in dmesg).  mitigations=off
+# and a gzip'd initramfs were measured: no difference under TCG.
+cmdline+=" i8042.noaux i8042.nokbd i8042.nopnp loglevel=4"
+cmdline+=" zc.mode=$MODE zc.timeout=$PROG_TIMEOUT"
+[[ -n $tests ]] && cmdline+=" zc.tests=$tests"
+[[ -n ${TARGS:-} ]] && cmdline+=" zc.targs=$(printf '%s' "$TARGS" | base64 -w0)"
+[[ -n ${RUNCMD:-} ]] && cmdline+=" zc.run=$(printf '%s' "$RUNCMD" | base64 -w0)"
+[[ -n ${CMDLINE_EXTRA:-} ]] && cmdline+=" $CMDLINE_EXTRA"
+
+console=$run/console.log
+results=$run/results.ktap
+: > "$console"
+: > "$results"
+
+# shellcheck disable=SC2054 # commas belong to qemu option values
+qemu=(qemu-system-x86_64
+	-machine "${QEMU_MACHINE:-q35},accel=tcg" -cpu max -smp 2 -m "$GUEST_MEM"
+	-nodefaults -display none -vga none -no-reboot -nic none
+	-monitor none
+	-serial "file:$console"
+	-serial "file:$results"
+	-kernel "/boot/vmlinuz-$rel" -initrd "$run/initrd.cpio"
+	-append "$cmdline"
+	-drive "if=none,id=ext4,file=$run/ext4.img,format=raw,cache=unsafe"
+	-device virtio-blk-pci,drive=ext4
+)
+echo "${qemu[*]}" > "$run/qemu.cmd"
+
+start=$SECONDS
+timeout -k 5 "$GUEST_TIMEOUT" "${qemu[@]}" < /dev/null > "$run/qemu.out" 2>&1 &
+qpid=$!
+# Stream results (and, with V=1, the console) while the guest runs.
+tail -n +1 -s 0.2 -f --pid=$qpid "$results" &
+tpid=$!
+if [[ ${V:-0} == 1 ]]; then
+	tail -n +1 -s 0.2 -f --pid=$qpid "$console" >&2 &
+fi
+set +e
+wait $qpid
+qrc=$?
+wait $tpid
+set -e
+secs=$((SECONDS - start))
+
+# ---- the host's verdict --------------------------------------------------------
+# the same pattern vm/init scans dmesg with
+BAD_RE='BUG|WARNING|Oops|KFENCE|refcount_t|UBSAN|Call Trace|general protection|kernel BUG|Kernel panic'
+BAD_RE=${BAD_RE//Call Trace|/}   # every splat has one: not informative here
+last=$(grep -oE '^(not )?ok [0-9]+' "$results" | awk '{ print $NF }' | tail -n 1)
+n=$(( ${last:-0} + 1 ))
+reason=
+if ! grep -q '^# ZC-HARNESS-END' "$results"; then
+	if ((qrc == 124 || qrc == 137)); then
+		reason="TIMEOUT guest still running after $GUEST_TIMEOUT s"
+	elif grep -q 'Kernel panic' "$console"; then
+		reason="kernel panic: $(grep -m1 -o 'Kernel panic.*' "$console" | tr -d '\r')"
+	elif ((qrc != 0)); then
+		reason="qemu exited with status $qrc: $(tr '\n' ' ' < "$run/qemu.out" | cut -c1-200)"
+	else
+		reason="guest stopped without the end marker"
+	fi
+fi
+if [[ -z $reason ]]; then
+	echo "ok $n guest.complete # ${secs}s"
+else
+	# diagnostics first: KTAP puts them before the result they explain.
+	# The lines that name the problem (a WARN's first line scrolls out of
+	# the tail behind the panic's stack dumps), then the tail.
+	if grep -qE "$BAD_RE" "$console"; then
+		echo "# console lines matching /$BAD_RE/ (first 20):"
+		grep -E "$BAD_RE" "$console" | head -n 20 | tr -d '\r' | sed 's/^/#   /'
+	fi
+	echo "# last console lines ($console):"
+	tail -n 60 "$console" | tr -d '\r' | sed 's/^/#   /'
+	echo "not ok $n guest.complete # $reason (${secs}s)"
+fi
+
+if [[ -n $reason ]] || grep -qE '^\s*not ok ' "$results"; then
+	exit 1
+fi
+exit 0

@@ -1,0 +1,22 @@
+#!/bin/bash
+# vm/run.sh: what `make run` does.  Installs what is missing, builds, boots a
+# guest of KVER (default 6.12), loads zcdev.ko and runs the demo (zcdemo,
+# vm/demo.c): one file sent over lo, zc0 (veth) and zc1 (veth, sg/csum off)
+# by zcdev and by sendfile(2), with bytes, path report and time for each.
+# RUNCMD="shell command" runs that instead of the demo (same guest setup).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+series=${KVER:-6.12}
+[[ $series == 6.1 || $series == 6.12 ]] || die "make run: KVER=6.1 or KVER=6.12"
+"$ROOT/vm/deps.sh" || exit 1
+"$ROOT/vm/build-guest.sh" > "$BUILD/run-build.txt" 2>&1 ||
+	grep -q '^ok [0-9]* build.zcdemo' "$BUILD/run-build.txt" ||
+	{ cat "$BUILD/run-build.txt"; die "building the demo failed"; }
+"$ROOT/vm/build-module.sh" "$series" > /dev/null || exit 1
+
+echo "# booting a $(kver_full "$series") guest (QEMU, TCG)..."
+# Show the guest's stream without the KTAP scaffolding; the demo's output
+# (a nested subtest) without its indentation.
+MODE=run "$ROOT/vm/run-guest.sh" "$series" |
+	sed -u -E '/^(KTAP version|1\.\.[0-9]+$|# Subtest:|# ZC-HARNESS-END)/d; s/^  //'
