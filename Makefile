@@ -8,6 +8,7 @@
 #   make check            lint + selftests in 6.1 and 6.12 guests; ends with
 #                         "N passed, N failed"; KVER=, T=prog, TARGS="...", V=1
 #   make lint             checkpatch --strict, W=1 and sparse builds
+#   make check-debug      the selftests on a KASAN/lockdep/kmemleak kernel
 #   make check-harness    prove that a broken module fails `make check`
 #   make deps             apt-get install what the above need (idempotent)
 #   make install          modules_install (+ depmod) for KDIR's kernel
@@ -18,7 +19,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KVER T TARGS V LINT PARALLEL
 
-.PHONY: all modules install check lint run check-harness deps guest clean distclean help
+.PHONY: all modules install check check-debug lint run check-harness deps guest clean distclean help
 
 all: modules
 
@@ -41,6 +42,9 @@ install:
 
 check:
 	@vm/check.sh
+
+check-debug:
+	@vm/check-debug.sh
 
 lint:
 	@vm/deps.sh && mkdir -p build && vm/lint.sh | tee build/lint.txt; vm/ktap-summary build/lint.txt
@@ -73,4 +77,4 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'

@@ -59,14 +59,26 @@ static void *truncator(void *p)
 	struct trunc_ctx *t = p;
 	struct zc_rng r = { .s = zc_seed_for(zc_base_seed(), "truncator") };
 
-	while (!t->stop) {
-		/* shrink anywhere, then extend back: the tail reads as zeros */
-		if (ftruncate(t->fd, zc_rng_range(&r, 0, t->size)) ||
-		    ftruncate(t->fd, t->size))
+	uint8_t *buf = malloc(t->size);
+
+	while (buf && !t->stop) {
+		uint64_t cut = zc_rng_range(&r, 0, t->size);
+
+		/*
+		 * Shrink anywhere and extend back (the tail reads as zeros for
+		 * a moment), then write the payload back, so that sends see
+		 * payload, zeros, or payload again - and nothing else.
+		 */
+		if (ftruncate(t->fd, cut) || ftruncate(t->fd, t->size))
+			break;
+		usleep(zc_rng_range(&r, 0, 5000));
+		zc_payload_fill(buf, cut, t->size - cut);
+		if (pwrite(t->fd, buf, t->size - cut, cut) != (ssize_t)(t->size - cut))
 			break;
 		t->ops++;
 		usleep(zc_rng_range(&r, 0, 20000));
 	}
+	free(buf);
 	return NULL;
 }
 

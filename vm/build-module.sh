@@ -9,7 +9,7 @@ set -euo pipefail
 series=${1:?usage: vm/build-module.sh SERIES [make args]}
 shift
 rel=$(kver_full "$series") || die "no installed $series kernel with headers (run vm/deps.sh)"
-kdir=/lib/modules/$rel/build
+kdir=$(kernel_kdir "$series")
 dir=$BUILD/$series/mod
 with_lock "module-$series"
 

@@ -95,6 +95,14 @@ if [[ ${PARALLEL:-1} != 0 ]]; then
 		wait "${gp[$k]}"
 	done
 fi
+# A guest that never got to boot (run-guest.sh died before QEMU) printed no
+# verdict of its own: count it as a failure, with what it said.
+for k in "${kernels_to_run[@]}"; do
+	if ! grep -qE '^(not )?ok [0-9]+ guest\.complete' "$out/guest-$k.txt"; then
+		{ sed 's/^/# /' "$out/guest-$k.txt" | tail -n 20
+		  echo "not ok 1 guest.complete # the $k guest did not run"; } | emit "$k"
+	fi
+done
 
 # ---- summary ------------------------------------------------------------------
 echo "# check: ${kvers//$'\n'/ } in $((SECONDS - start)) s; all output in $all"

@@ -117,8 +117,11 @@ for m in "${MODULES[@]}"; do
 		esac
 	done <<< "$deps"
 done
+# (the debug kernel has everything built in: its lists come from its tree)
+msrc=$mdir
+[[ $series == debug ]] && msrc=$(kernel_kdir debug)
 for f in modules.builtin modules.builtin.modinfo modules.order; do
-	[[ -f $mdir/$f ]] && cp "$mdir/$f" "$stage$mdir/"
+	[[ -f $msrc/$f ]] && cp "$msrc/$f" "$stage$mdir/"
 done
 depmod -b "$stage" "$rel"
 nmods=$(find "$stage$mdir" -name '*.ko' | wc -l)

@@ -21,6 +21,12 @@ note() { echo "# $*" >&2; }
 # (the headers).  Never hard-codes an ABI number: the newest match wins.
 kver_full() {
 	local series=$1 f rel best=
+	if [[ $series == debug ]]; then
+		# the debug kernel of `make check-debug` (vm/debug-kernel.sh)
+		[[ -f $BUILD/debug/kdir ]] || return 1
+		cat "$(cat "$BUILD/debug/kdir")/include/config/kernel.release"
+		return
+	fi
 	for f in /boot/vmlinuz-"$series".*; do
 		[[ -e $f ]] || continue
 		rel=${f#/boot/vmlinuz-}
@@ -36,7 +42,7 @@ kvers_selected() {
 	local k
 	for k in ${KVER:-$ZC_KVERS_ALL}; do
 		case $k in
-		6.1|6.12) echo "$k" ;;
+		6.1|6.12|debug) echo "$k" ;;
 		*) die "KVER=$k: supported series are: $ZC_KVERS_ALL" ;;
 		esac
 	done
@@ -86,5 +92,24 @@ file_stamp() {
 
 # pkg_versions PKGS...: installed versions, for cache keys.
 pkg_versions() {
-	dpkg-query -W -f='${Package}=${Version}\n' "$@" 2>/dev/null
+	# (a name that is not installed, e.g. the debug kernel's, adds nothing)
+	dpkg-query -W -f='${Package}=${Version}\n' "$@" 2>/dev/null || true
+}
+
+# kernel_kdir SERIES: the kernel build directory modules build against.
+kernel_kdir() {
+	if [[ $1 == debug ]]; then
+		cat "$BUILD/debug/kdir"
+	else
+		echo "/lib/modules/$(kver_full "$1")/build"
+	fi
+}
+
+# kernel_image SERIES: the kernel image the guest boots.
+kernel_image() {
+	if [[ $1 == debug ]]; then
+		echo "$(cat "$BUILD/debug/kdir")/arch/x86/boot/bzImage"
+	else
+		echo "/boot/vmlinuz-$(kver_full "$1")"
+	fi
 }

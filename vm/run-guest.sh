@@ -80,6 +80,8 @@ mkfs.ext4 -q -F -L zcext4 -E lazy_itable_init=0,lazy_journal_init=0 "$run/ext4.i
 cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 hung_task_panic=1"
 case $series in
 6.1) cmdline+=" slub_debug=FZPU" ;;
+# KASAN, lockdep, kmemleak, DEBUG_VM...: vm/debug.config
+debug) cmdline+=" kfence.sample_interval=100 zc.kmemleak=1" ;;
 *) cmdline+=" slab_debug=FZPU kfence.sample_interval=100" ;;
 esac
 # No PS/2 probing; a quiet boot (every message reaches the console once
@@ -104,7 +106,7 @@ qemu=(qemu-system-x86_64
 	-monitor none
 	-serial "file:$console"
 	-serial "file:$results"
-	-kernel "/boot/vmlinuz-$rel" -initrd "$run/initrd.cpio"
+	-kernel "$(kernel_image "$series")" -initrd "$run/initrd.cpio"
 	-append "$cmdline"
 	-drive "if=none,id=ext4,file=$run/ext4.img,format=raw,cache=unsafe"
 	-device virtio-blk-pci,drive=ext4
