@@ -12,6 +12,7 @@
 # as passed.  Exit status 1 when anything failed or a kernel is missing.
 #
 # Environment: KVER (6.1, 6.12 or "6.1 6.12"), T, TARGS, LINT=0, V=1,
+# HOST_CHECK=0 (skip userlib/tests/host-check.sh),
 # BUILD_GUEST=0 (use build/guest as it is),
 # PARALLEL=0 (one guest at a time; default: both at once), and
 # run-guest.sh's variables.
@@ -78,6 +79,13 @@ kernels_to_run=()
 for k in $kvers; do
 	[[ -n ${have_ko[$k]:-} ]] && kernels_to_run+=("$k")
 done
+# [host] libzc and zcsend on the host (build, install, pkg-config, man -l,
+# the sendfile(2) fallback; never /dev/zcdev), while the guests run.
+hostpid=
+if [[ ${HOST_CHECK:-1} != 0 ]]; then
+	"$ROOT/userlib/tests/host-check.sh" > "$out/host.txt" 2> "$out/host.err" &
+	hostpid=$!
+fi
 declare -A gp=()
 for k in "${kernels_to_run[@]}"; do
 	: > "$out/guest-$k.txt"
@@ -94,6 +102,10 @@ if [[ ${PARALLEL:-1} != 0 ]]; then
 		tail -n +1 -s 0.3 -f --pid="${gp[$k]}" "$out/guest-$k.txt" | emit "$k"
 		wait "${gp[$k]}"
 	done
+fi
+if [[ -n $hostpid ]]; then
+	wait "$hostpid"
+	emit host < "$out/host.txt"
 fi
 # A guest that never got to boot (run-guest.sh died before QEMU) printed no
 # verdict of its own: count it as a failure, with what it said.

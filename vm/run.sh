@@ -2,8 +2,9 @@
 # vm/run.sh: what `make run` does.  Installs what is missing, builds, boots a
 # guest of KVER (default 6.12), loads zcdev.ko and runs the demo (zcdemo,
 # vm/demo.c): one file sent over lo, zc0 (veth) and zc1 (veth, sg/csum off)
-# by zcdev and by sendfile(2), with bytes, path report and time for each.
-# RUNCMD="shell command" runs that instead of the demo (same guest setup).
+# by zcdev and by sendfile(2), with bytes, path report and time for each,
+# then a zcsend session (zcsend-demo).  RUNCMD="shell command" runs that
+# instead (same guest setup).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,5 +19,8 @@ series=${KVER:-6.12}
 echo "# booting a $(kver_full "$series") guest (QEMU, TCG)..."
 # Show the guest's stream without the KTAP scaffolding; the demo's output
 # (a nested subtest) without its indentation.
+# The demo: zcdemo (every egress, zcdev against sendfile(2)), then a zcsend
+# session (tools/zcsend/zcsend-demo.sh).
+export RUNCMD=${RUNCMD:-zcdemo && echo && ZCSEND_DEMO_SIZE=8388608 zcsend-demo}
 MODE=run "$ROOT/vm/run-guest.sh" "$series" |
 	sed -u -E '/^(KTAP version|1\.\.[0-9]+$|# Subtest:|# ZC-HARNESS-END)/d; s/^  //'
