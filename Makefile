@@ -9,6 +9,7 @@
 #                         "N passed, N failed"; KVER=, T=prog, TARGS="...", V=1
 #   make lint             checkpatch --strict, W=1 and sparse builds
 #   make check-debug      the selftests on a KASAN/lockdep/kmemleak kernel
+#   make bench            zcbench in both guests (quick; bench-full: all sizes)
 #   make check-harness    prove that a broken module fails `make check`
 #   make deps             apt-get install what the above need (idempotent)
 #   make install          modules_install (+ depmod) for KDIR's kernel
@@ -19,7 +20,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KVER T TARGS V LINT PARALLEL
 
-.PHONY: all modules install check check-debug lint run check-harness deps guest clean distclean help
+.PHONY: all modules install check check-debug lint run bench bench-full check-harness deps guest clean distclean help
 
 all: modules
 
@@ -45,6 +46,12 @@ check:
 
 check-debug:
 	@vm/check-debug.sh
+
+bench:
+	@bench/run.sh quick
+
+bench-full:
+	@bench/run.sh full
 
 lint:
 	@vm/deps.sh && mkdir -p build && vm/lint.sh | tee build/lint.txt; vm/ktap-summary build/lint.txt
@@ -77,4 +84,4 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'

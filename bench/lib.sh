@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# bench/lib.sh: what run.sh, exp.sh and profile.sh share.  Source it after
+# vm/lib.sh (it uses ROOT, BUILD, die).
+#
+# BENCH_CLOCK chooses how the guest measures time:
+#   icount (default)  QEMU -icount shift=0,sleep=off on ONE vCPU: the guest's
+#                     clock advances by exactly 1 ns per emulated instruction,
+#                     so CPU time and throughput are instruction counts -
+#                     deterministic (repetitions agree to ~1%) and immune to
+#                     other work on the host.  A cost model: cache misses
+#                     and memory bandwidth are not in it.
+#   real              the test guests as they are (2 vCPUs, multi-threaded
+#                     TCG, the guest clock follows the host's): parallel
+#                     sender and receiver, but every figure includes host
+#                     contention; only medians of many repetitions mean
+#                     anything.
+# icount mode needs QEMU options: QEMU_SMP/QEMU_EXTRA when vm/run-guest.sh
+# supports them, else bench/qemu-wrap/ first in PATH (it rewrites -smp and
+# appends the options).
+BENCH=${BENCH:-$ROOT/bench}
+BENCH_CLOCK=${BENCH_CLOCK:-icount}
+case $BENCH_CLOCK in
+icount)
+	if grep -q 'QEMU_EXTRA' "$ROOT/vm/run-guest.sh"; then
+		# vm/run-guest.sh takes QEMU options itself
+		export QEMU_SMP=1 QEMU_EXTRA="-icount shift=0,sleep=off"
+	else
+		export PATH="$BENCH/qemu-wrap:$PATH"
+		export ZCB_QEMU_SMP=1 ZCB_QEMU_EXTRA="-icount shift=0,sleep=off"
+	fi
+	;;
+real)
+	unset ZCB_QEMU_SMP ZCB_QEMU_EXTRA QEMU_SMP QEMU_EXTRA
+	;;
+*) die "BENCH_CLOCK=$BENCH_CLOCK: icount or real" ;;
+esac
+
+# Repetitions per cell: deterministic icount runs need few.
+bench_reps() { # quick|full
+	if [[ $BENCH_CLOCK == icount ]]; then echo 3
+	elif [[ $1 == full ]]; then echo 5
+	else echo 7; fi
+}
+
+# bench_cmdline SERIES: kernel parameters that undo the test guests' debug
+# options (slab debugging, KFENCE), which cost time in allocation-heavy paths
+# and so bend the comparison.  The later parameter wins.
+bench_cmdline() {
+	case $1 in
+	6.1) echo "slub_debug=-" ;;
+	*) echo "slab_debug=- kfence.sample_interval=0" ;;
+	esac
+}
+
+# bench_other_guests: how many QEMU processes that are not ours run now
+# (noise for BENCH_CLOCK=real).
+bench_other_guests() {
+	local n=0 pid
+	for pid in $(pgrep -x qemu-system-x86 2> /dev/null; pgrep -f '^qemu-system-x86_64 ' 2> /dev/null); do
+		tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q '/run-bench' || n=$((n + 1))
+	done
+	echo "$n"
+}
