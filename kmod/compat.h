@@ -24,6 +24,29 @@
 #include <linux/uio.h>
 
 #ifdef MSG_SENDPAGE_NOTLAST
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/transp_v6.h>
+
+/*
+ * A TCP socket whose protocol operations are plain TCP's: no ULP (kTLS
+ * replaces sk_prot), no sockmap/BPF (tcp_bpf_prots), no MPTCP.  Only then
+ * may the batch be sent under one socket lock with tcp_sendpage_locked(),
+ * which is what tcp_sendpage() does for each page, lock included.
+ */
+static inline bool zc_plain_tcp(struct sock *sk)
+{
+	const struct proto *prot = READ_ONCE(sk->sk_prot);
+
+	if (prot == &tcp_prot)
+		return true;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (prot == &tcpv6_prot)
+		return true;
+#endif
+	return false;
+}
+
 /**
  * zc_sendpages() - send bio_vecs by page reference
  * @sock: socket to send to
@@ -32,14 +55,24 @@
  * @len: total bytes in @bv
  * @flags: MSG_* flags for the whole batch (MSG_MORE: more follows it)
  *
+ * Plain TCP: one lock_sock()/release_sock() for the whole batch (incoming
+ * ACKs wait in the backlog meanwhile, as they do during one tcp_sendmsg()),
+ * instead of one per page.  Anything else: kernel_sendpage() per page.
+ *
  * Return: bytes the socket accepted (may be short), or -errno if none.
  */
 static inline int zc_sendpages(struct socket *sock, const struct bio_vec *bv,
 			       unsigned int nr, size_t len, int flags)
 {
+	struct sock *sk = sock->sk;
+	bool batch = zc_plain_tcp(sk);
 	int sent = 0;
 	unsigned int i;
 
+	if (batch) {
+		sock_rps_record_flow(sk);
+		lock_sock(sk);
+	}
 	for (i = 0; i < nr; i++) {
 		int pflags = flags;
 		int ret;
@@ -48,14 +81,25 @@ static inline int zc_sendpages(struct socket *sock, const struct bio_vec *bv,
 			pflags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
 		else if (flags & MSG_MORE)
 			pflags |= MSG_SENDPAGE_NOTLAST;
-		ret = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
-				      bv[i].bv_len, pflags);
-		if (ret < 0)
-			return sent ? sent : ret;
+		if (batch)
+			ret = tcp_sendpage_locked(sk, bv[i].bv_page,
+						  bv[i].bv_offset,
+						  bv[i].bv_len, pflags);
+		else
+			ret = kernel_sendpage(sock, bv[i].bv_page,
+					      bv[i].bv_offset, bv[i].bv_len,
+					      pflags);
+		if (ret < 0) {
+			if (!sent)
+				sent = ret;
+			break;
+		}
 		sent += ret;
 		if (ret < bv[i].bv_len)
 			break;
 	}
+	if (batch)
+		release_sock(sk);
 	return sent;
 }
 #else

@@ -40,12 +40,14 @@
 #include "zcdev.h"
 
 /* pages per batch: one socket call, one lookup round, one report unit */
-#define ZC_BATCH_PAGES	64
+#define ZC_BATCH_PAGES	256
 
 struct zc_batch {
-	struct bio_vec	bv[ZC_BATCH_PAGES];
+	/* both arrays have room for @cap entries (<= ZC_BATCH_PAGES) */
+	struct bio_vec	*bv;
 	/* page-cache folios whose references this batch holds */
-	struct folio	*folios[ZC_BATCH_PAGES];
+	struct folio	**folios;
+	unsigned int	cap;
 	unsigned int	nr_bv;
 	unsigned int	nr_folios;
 	size_t		len;
@@ -211,7 +213,7 @@ static int zc_fill_copy(struct zc_call *c, size_t max, u32 why)
 	ssize_t ret;
 
 	want = min_t(u64, max, c->end - c->pos);
-	want = min_t(size_t, want, ZC_BATCH_PAGES * PAGE_SIZE);
+	want = min_t(size_t, want, (size_t)b->cap * PAGE_SIZE);
 	nr = DIV_ROUND_UP(want, PAGE_SIZE);
 
 	b->owned = true;
@@ -268,10 +270,10 @@ static int zc_get_folios(struct zc_call *c, loff_t end)
 	unsigned int i, nr;
 	bool miss;
 
-	last = min_t(pgoff_t, last, index + ZC_BATCH_PAGES - 1);
+	last = min_t(pgoff_t, last, index + b->cap - 1);
 	folio_batch_init(&fbatch);
 
-	while (index <= last && b->nr_folios < ZC_BATCH_PAGES) {
+	while (index <= last && b->nr_folios < b->cap) {
 		pgoff_t next = index;
 
 		nr = filemap_get_folios_contig(c->mapping, &next, last, &fbatch);
@@ -281,7 +283,7 @@ static int zc_get_folios(struct zc_call *c, loff_t end)
 			if (!folio_test_uptodate(folio) ||
 			    folio->mapping != c->mapping)
 				miss = true;
-			if (miss || b->nr_folios == ZC_BATCH_PAGES) {
+			if (miss || b->nr_folios == b->cap) {
 				folio_put(folio);
 				continue;
 			}
@@ -348,7 +350,7 @@ static int zc_fill_cache(struct zc_call *c)
 
 		if (pos < fpos || pos >= fend)
 			break;
-		while (pos < fend && pos < end && b->nr_bv < ZC_BATCH_PAGES) {
+		while (pos < fend && pos < end && b->nr_bv < b->cap) {
 			size_t off = offset_in_page(pos);
 			size_t len = min_t(loff_t, PAGE_SIZE - off, end - pos);
 			struct page *page;
@@ -509,7 +511,7 @@ int zcdev_sendfile(struct zcdev_sendfile *args)
 	struct file *file;
 	struct socket *sock;
 	loff_t pos;
-	u64 count;
+	u64 count, nr_pages;
 	int ret;
 
 	args->path = ZCDEV_PATH_NONE;
@@ -532,11 +534,25 @@ int zcdev_sendfile(struct zcdev_sendfile *args)
 	if (!sock)
 		goto out_put_file;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	/*
+	 * The batch arrays are sized to the request (a 4 KiB send needs one
+	 * entry, not ZC_BATCH_PAGES): with init_on_alloc every byte of the
+	 * allocation is zeroed on every call.
+	 */
+	count = min_t(u64, args->len, ZCDEV_MAX_SEND);
+	count = min_t(u64, count, LLONG_MAX - args->offset);
+	nr_pages = min_t(u64, ZC_BATCH_PAGES,
+			 DIV_ROUND_UP(count + offset_in_page(args->offset), PAGE_SIZE));
+	nr_pages = max_t(u64, nr_pages, 1);
+	c = kzalloc(sizeof(*c) + nr_pages * (sizeof(struct bio_vec) +
+					      sizeof(struct folio *)), GFP_KERNEL);
 	if (!c) {
 		ret = -ENOMEM;
 		goto out_put_sock;
 	}
+	c->b.cap = nr_pages;
+	c->b.bv = (struct bio_vec *)(c + 1);
+	c->b.folios = (struct folio **)(c->b.bv + nr_pages);
 	ret = zc_check_socket(sock, &c->sock_by_ref);
 	if (ret)
 		goto out_free;
