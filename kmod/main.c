@@ -14,9 +14,13 @@
 
 #include "zcdev.h"
 
+/* flags implemented so far (the rest of ZCDEV_SEND_FLAGS_ALL is in progress) */
+#define ZC_SEND_FLAGS_DONE	(ZCDEV_SEND_NONBLOCK | ZCDEV_SEND_MORE | \
+				 ZCDEV_SEND_STRICT)
+
 static long zcdev_ioctl_sendfile(unsigned int cmd, void __user *uarg)
 {
-	size_t usize = _IOC_SIZE(cmd);
+	size_t usize = _IOC_SIZE(cmd), wsize;
 	struct zcdev_sendfile args;
 	long ret;
 
@@ -28,10 +32,11 @@ static long zcdev_ioctl_sendfile(unsigned int cmd, void __user *uarg)
 	ret = copy_struct_from_user(&args, sizeof(args), uarg, usize);
 	if (ret)
 		return ret;
-	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+	if (args.flags & ~ZC_SEND_FLAGS_DONE)
 		return -EINVAL;
-	if (args.reserved)
+	if (args.reserved || args.reserved1)
 		return -EINVAL;
+	wsize = min(usize, sizeof(args));
 
 	/*
 	 * Prove the struct is writable before sending anything: an error is
@@ -40,14 +45,14 @@ static long zcdev_ioctl_sendfile(unsigned int cmd, void __user *uarg)
 	 * call fails with -EFAULT, as a sendfile(2) whose offset pointer
 	 * went away would.)
 	 */
-	if (copy_to_user(uarg, &args, sizeof(args)))
+	if (copy_to_user(uarg, &args, wsize))
 		return -EFAULT;
 
 	ret = zcdev_sendfile(&args);
 	if (ret && ret != -EOPNOTSUPP)
 		return ret;
 	/* Only the fields of the struct this module knows are written back. */
-	if (copy_to_user(uarg, &args, sizeof(args)))
+	if (copy_to_user(uarg, &args, wsize))
 		return -EFAULT;
 	return ret;
 }

@@ -40,10 +40,20 @@
  * @zc_bytes:     out: of @sent, bytes handed over as page-cache references.
  * @copied_bytes: out: of @sent, bytes the CPU copied.
  *                @zc_bytes + @copied_bytes == @sent, always.
+ * @status:       out (VER1): ZCDEV_STATUS_* - why the call stopped early.
+ * @reserved1:    in (VER1): must be 0, else -EINVAL.
+ * @notify_id:    out (VER1): with ZCDEV_SEND_NOTIFY and @sent > 0, the id
+ *                of the completion that will be read from this /dev/zcdev
+ *                file; else 0.
  *
- * The out fields are written back when the ioctl returns 0, and when it
- * fails with -EOPNOTSUPP because of ZCDEV_SEND_STRICT (then @sent is 0 and
- * @why says what would have been copied).
+ * The out fields are written back when the ioctl returns 0, when it fails
+ * with -EOPNOTSUPP because of ZCDEV_SEND_STRICT (then @sent is 0 and @why
+ * says what would have been copied), and when it fails with -EBUSY because
+ * of ZCDEV_SEND_CACHED_ONLY (then @sent is 0 and @status has
+ * ZCDEV_STATUS_NOT_CACHED).
+ *
+ * ZCDEV_SEND_CACHED_ONLY and ZCDEV_SEND_NOTIFY need the VER1 struct (their
+ * results live in it): with a VER0 struct they give -EINVAL.
  */
 struct zcdev_sendfile {
 	__s32 file_fd;
@@ -57,9 +67,14 @@ struct zcdev_sendfile {
 	__u64 sent;
 	__u64 zc_bytes;
 	__u64 copied_bytes;
+	/* VER1 */
+	__u32 status;
+	__u32 reserved1;
+	__u64 notify_id;
 };
 
 #define ZCDEV_SENDFILE_SIZE_VER0	64	/* sizeof first published struct */
+#define ZCDEV_SENDFILE_SIZE_VER1	80	/* + status, notify_id */
 
 /*
  * ZCDEV_IOC_SENDFILE - send @len bytes of @file_fd at @offset to @sock_fd.
@@ -79,8 +94,27 @@ struct zcdev_sendfile {
 #define ZCDEV_SEND_NONBLOCK	(1U << 0)	/* never block on a full socket */
 #define ZCDEV_SEND_MORE		(1U << 1)	/* more data follows (MSG_MORE) */
 #define ZCDEV_SEND_STRICT	(1U << 2)	/* -EOPNOTSUPP rather than copy */
+/*
+ * Never wait for the disk: send only what is in the page cache, start
+ * readahead at the first page that is not, and stop there with
+ * ZCDEV_STATUS_NOT_CACHED (or fail with -EBUSY if nothing was sent).
+ * Like FreeBSD's SF_NODISKIO.  Allocating page-cache pages and submitting
+ * the readahead I/O may still sleep briefly; waiting for it never happens.
+ */
+#define ZCDEV_SEND_CACHED_ONLY	(1U << 3)
+/*
+ * Tell me when the file is safe to modify: the call gets @notify_id, and a
+ * struct zcdev_completion with that id can be read(2) from the /dev/zcdev
+ * file the ioctl was made on once the network stack has dropped every
+ * reference it took to the file's pages (the file is pollable: EPOLLIN).
+ * Sockets that cannot report that (AF_UNIX, kTLS, non-TCP) are sent by
+ * copy instead (ZCDEV_WHY_NOTIFY), and their completion is queued before
+ * the call returns.
+ */
+#define ZCDEV_SEND_NOTIFY	(1U << 4)
 #define ZCDEV_SEND_FLAGS_ALL	(ZCDEV_SEND_NONBLOCK | ZCDEV_SEND_MORE | \
-				 ZCDEV_SEND_STRICT)
+				 ZCDEV_SEND_STRICT | ZCDEV_SEND_CACHED_ONLY | \
+				 ZCDEV_SEND_NOTIFY)
 
 /* @path */
 #define ZCDEV_PATH_NONE		0	/* nothing sent */
@@ -115,6 +149,161 @@ struct zcdev_sendfile {
 #define ZCDEV_WHY_XFRM		(1U << 5)
 /* a hole in a tmpfs file has no page to lend: zeros are copied */
 #define ZCDEV_WHY_HOLE		(1U << 6)
-#define ZCDEV_WHY_ALL		((1U << 7) - 1)
+/* bytes of a memory segment (ZCDEV_IOC_SENDV) are always copied */
+#define ZCDEV_WHY_MEMORY	(1U << 7)
+/* ZCDEV_SEND_NOTIFY on a socket that cannot say when it releases pages
+ * (AF_UNIX, kTLS, non-TCP): copied, so the file is safe at return
+ */
+#define ZCDEV_WHY_NOTIFY	(1U << 8)
+#define ZCDEV_WHY_ALL		((1U << 9) - 1)
+
+/* @status (VER1): why the call stopped before the end of what was asked */
+/* ZCDEV_SEND_CACHED_ONLY met a page not in the page cache; readahead for it
+ * was started.  Retry later (e.g. after a short timer) from where it stopped.
+ */
+#define ZCDEV_STATUS_NOT_CACHED	(1U << 0)
+/* a file (for ZCDEV_IOC_SENDV: the file segment at @seg_index) ended before
+ * the length asked for
+ */
+#define ZCDEV_STATUS_EOF	(1U << 1)
+#define ZCDEV_STATUS_ALL	((1U << 2) - 1)
+
+/*
+ * struct zcdev_probe - argument of ZCDEV_IOC_PROBE
+ * @sock_fd:    in: a connected stream socket, or -1 to ask only about the
+ *              module (@send_flags, @why_known).
+ * @file_fd:    in: -1, or a file whose source reasons are added (e.g.
+ *              ZCDEV_WHY_NO_PAGECACHE for procfs or O_DIRECT files).
+ * @flags:      in: ZCDEV_SEND_* flags the send would use (only NOTIFY
+ *              changes the answer); unknown bits give -EINVAL.
+ * @path:       out: ZCDEV_PATH_ZEROCOPY or ZCDEV_PATH_COPY: how a send made
+ *              now would travel (ZCDEV_PATH_NONE when @sock_fd is -1).
+ * @why:        out: ZCDEV_WHY_* - why it would be copied (0 if it would not).
+ *              Holes (ZCDEV_WHY_HOLE) are only found by sending.
+ * @send_flags: out: the ZCDEV_SEND_* flags this module knows.
+ * @why_known:  out: the ZCDEV_WHY_* bits this module can report.
+ * @reserved:   in: must be 0, else -EINVAL.
+ *
+ * Nothing is sent; the socket is looked at as a send would look at it (the
+ * route cached now, the kTLS state now).  Errors: those of
+ * ZCDEV_IOC_SENDFILE for the two descriptors.
+ */
+struct zcdev_probe {
+	__s32 sock_fd;
+	__s32 file_fd;
+	__u32 flags;
+	__u32 path;
+	__u32 why;
+	__u32 send_flags;
+	__u32 why_known;
+	__u32 reserved;
+};
+
+#define ZCDEV_PROBE_SIZE_VER0		32
+
+#define ZCDEV_IOC_PROBE		_IOWR(ZCDEV_IOC_MAGIC, 0x02, struct zcdev_probe)
+
+/*
+ * struct zcdev_seg - one segment of ZCDEV_IOC_SENDV
+ * @type:    ZCDEV_SEG_MEM or ZCDEV_SEG_FILE; anything else is -EINVAL.
+ * @file_fd: FILE: the file to read, as @file_fd of ZCDEV_IOC_SENDFILE.
+ *           MEM: must be 0.
+ * @offset:  FILE: file offset (<= LLONG_MAX).  MEM: must be 0.
+ * @addr:    MEM: user address of @len bytes.  FILE: must be 0.
+ * @len:     bytes; 0 is allowed (the segment is skipped).
+ *
+ * A file segment that reaches EOF before @len ends the call there
+ * (ZCDEV_STATUS_EOF): what follows it would be framed wrongly.
+ */
+struct zcdev_seg {
+	__u32 type;
+	__s32 file_fd;
+	__u64 offset;
+	__u64 addr;
+	__u64 len;
+};
+
+#define ZCDEV_SEG_MEM		1	/* bytes from user memory (copied) */
+#define ZCDEV_SEG_FILE		2	/* a file range (by reference if it can) */
+
+/* Most segments in one ZCDEV_IOC_SENDV call (UIO_MAXIOV). */
+#define ZCDEV_SENDV_MAX_SEGS	1024
+
+/*
+ * struct zcdev_sendv - argument of ZCDEV_IOC_SENDV
+ * @segs:         in: user pointer to @nr_segs struct zcdev_seg.
+ * @nr_segs:      in: 1 .. ZCDEV_SENDV_MAX_SEGS, else -EINVAL.
+ * @sock_fd:      in: connected stream socket.
+ * @flags:        in: ZCDEV_SEND_* (all of them; STRICT applies to file
+ *                segments: memory segments are always copied).
+ * @path, @why, @status, @sent, @zc_bytes, @copied_bytes, @notify_id:
+ *                out: as for ZCDEV_IOC_SENDFILE, summed over the segments.
+ * @seg_index:    out: index of the first segment not sent completely;
+ *                @nr_segs when every segment was.
+ * @reserved:     in: must be 0, else -EINVAL.
+ * @seg_sent:     out: bytes of segment @seg_index that were sent.
+ *
+ * The segments are sent in order on one socket, each followed by MSG_MORE
+ * but the last (and the last too with ZCDEV_SEND_MORE), so TCP builds full
+ * segments across them without TCP_CORK.  Every segment is checked before
+ * anything is sent (types, unused fields, descriptors, access modes, memory
+ * ranges, file offsets): a bad segment gives an error and sends nothing.
+ * At most ZCDEV_MAX_SEND bytes are sent per call.  Progress is reported
+ * exactly: to continue, resend from segment @seg_index, advanced by
+ * @seg_sent bytes.  The out fields are written back when the ioctl returns
+ * 0, -EOPNOTSUPP (STRICT) or -EBUSY (CACHED_ONLY), as for SENDFILE.
+ */
+struct zcdev_sendv {
+	__u64 segs;
+	__u32 nr_segs;
+	__s32 sock_fd;
+	__u32 flags;
+	__u32 path;
+	__u32 why;
+	__u32 status;
+	__u64 sent;
+	__u64 zc_bytes;
+	__u64 copied_bytes;
+	__u32 seg_index;
+	__u32 reserved;
+	__u64 seg_sent;
+	__u64 notify_id;
+};
+
+#define ZCDEV_SENDV_SIZE_VER0		80
+
+#define ZCDEV_IOC_SENDV		_IOWR(ZCDEV_IOC_MAGIC, 0x03, struct zcdev_sendv)
+
+/*
+ * struct zcdev_completion - read(2) from /dev/zcdev (ZCDEV_SEND_NOTIFY)
+ * @id:       the @notify_id of a send whose page references were all
+ *            dropped: the file range may be modified without changing
+ *            what the peer receives.
+ * @flags:    ZCDEV_COMPL_* bits.
+ * @reserved: 0.
+ *
+ * read(2) returns as many whole records as fit in the buffer (a buffer
+ * smaller than one record is -EINVAL); it blocks until there is one unless
+ * the file is O_NONBLOCK (then -EAGAIN).  poll(2) reports EPOLLIN while
+ * records are queued.  Records come in completion order, not id order.
+ * Completions are per open file: read them from the file the ioctl was
+ * made on.  At most ZCDEV_NOTIFY_MAX_PENDING sends per open file may be in
+ * flight or unread; beyond that a NOTIFY send fails with -ENOBUFS.
+ */
+struct zcdev_completion {
+	__u64 id;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/*
+ * The stack copied (some of) the pages before releasing them, so the send
+ * was not zero copy after all: delivered to a local socket (loopback, veth
+ * into a local namespace), linearized for a device without SG, or sent by
+ * copy in the first place (ZCDEV_WHY_NOTIFY and other copied sends).
+ */
+#define ZCDEV_COMPL_COPIED	(1U << 0)
+
+#define ZCDEV_NOTIFY_MAX_PENDING	65536
 
 #endif /* _UAPI_LINUX_ZCDEV_H */
