@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
+#include "stats.h"
 #include "zcdev.h"
 
 /* flags implemented so far (the rest of ZCDEV_SEND_FLAGS_ALL is in progress) */
@@ -88,6 +89,7 @@ static struct miscdevice zcdev_misc = {
 	.name	= ZCDEV_DEVICE_NAME,
 	.fops	= &zcdev_fops,
 	.mode	= 0666,
+	.groups	= zcdev_attr_groups,
 };
 
 module_misc_device(zcdev_misc);
