@@ -999,6 +999,7 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		if (s->type == ZCDEV_SEG_MEM) {
 			ret = zc_send_mem(req, s->addr, want, more, &done);
 		} else {
+			want = min_t(u64, want, LLONG_MAX - s->offset);
 			zc_src_init(&src, sv.files[i], s->offset, want);
 			if (src.pos >= i_size_read(src.inode))
 				req->status |= ZCDEV_STATUS_EOF;
