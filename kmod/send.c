@@ -885,7 +885,13 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 		case ZCDEV_SEG_MEM:
 			if (s->file_fd || s->offset)
 				return -EINVAL;
-			if (!access_ok(u64_to_user_ptr(s->addr), count))
+			/*
+			 * Mapped and readable now (another thread may still
+			 * unmap it during the send: then the call stops
+			 * there, like write(2) would).
+			 */
+			if (!access_ok(u64_to_user_ptr(s->addr), count) ||
+			    fault_in_readable(u64_to_user_ptr(s->addr), count))
 				return -EFAULT;
 			break;
 		case ZCDEV_SEG_FILE:
