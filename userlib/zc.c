@@ -693,11 +693,15 @@ static ssize_t emulated_sendv(const struct zc *zc, int sock_fd,
 			break;
 	}
 	res->notify_id = 0;
+	if (ret < 0 && !res->sent) {
+		/* as the kernel: no position with an error */
+		res->seg_index = 0;
+		res->seg_sent = 0;
+		return ret;
+	}
 	res->seg_index = i;
 	res->seg_sent = i < nr_segs ? done : 0;
-	if (res->sent)
-		return (ssize_t)res->sent;
-	return ret;
+	return (ssize_t)res->sent;
 }
 
 ssize_t ZC_EXPORT zc_sendv(struct zc *zc, int sock_fd,
