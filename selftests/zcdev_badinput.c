@@ -407,6 +407,7 @@ TEST_F(walk, out_fields_fully_written)
 		a.len = 4000;
 		a.flags = 0;
 		a.reserved = 0;
+		a.reserved1 = 0;
 		ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a));
 		if (!g)
 			first = a;
@@ -427,6 +428,7 @@ TEST_F(walk, out_fields_fully_written)
 			a.len = 100;
 			a.flags = ZCDEV_SEND_STRICT;
 			a.reserved = 0;
+			a.reserved1 = 0;
 			ASSERT_EQ(-1, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a));
 			ASSERT_EQ(EOPNOTSUPP, errno);
 			if (!g)

@@ -344,7 +344,7 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 	if (zc_rng_range(r, 0, 3) == 0)
 		u.a.flags |= zc_rng_range(r, 0, ZCDEV_SEND_FLAGS_ALL);
 	if (mode < 3)
-		u.a.flags |= 1U << zc_rng_range(r, 3, 31);
+		u.a.flags |= 1U << zc_rng_range(r, 5, 31);
 	else if (mode < 5)
 		u.a.reserved = (uint32_t)zc_rng_next(r) | 1;
 	else if (mode < 8) {
