@@ -113,4 +113,33 @@ static inline int zc_sendpages(struct socket *sock, const struct bio_vec *bv,
 }
 #endif
 
+/*
+ * Completion of a send whose pages the stack references (msg_ubuf):
+ *  - from 6.10 a ubuf_info points to a const struct ubuf_info_ops;
+ *  - before, it holds the completion callback itself.
+ * The probe (Kbuild) looks for struct ubuf_info_ops in the kernel's
+ * <linux/skbuff.h>; older kernels get the struct from here, so the module
+ * declares its ops the mainline way.
+ */
+#include <linux/skbuff.h>
+
+#ifdef ZC_HAVE_UBUF_INFO_OPS
+static inline void zc_ubuf_set_ops(struct ubuf_info *uarg,
+				   const struct ubuf_info_ops *ops)
+{
+	uarg->ops = ops;
+}
+#else
+struct ubuf_info_ops {
+	void (*complete)(struct sk_buff *skb, struct ubuf_info *uarg,
+			 bool zerocopy_success);
+};
+
+static inline void zc_ubuf_set_ops(struct ubuf_info *uarg,
+				   const struct ubuf_info_ops *ops)
+{
+	uarg->callback = ops->complete;
+}
+#endif
+
 #endif /* _ZCDEV_COMPAT_H */

@@ -2,64 +2,150 @@
 /*
  * zcdev: /dev/zcdev and its ioctls.
  *
- * The device holds no state: every ioctl acts on file descriptors the
- * caller already holds, looked up in the caller's own fd table.
+ * Every ioctl acts on file descriptors the caller already holds, looked up
+ * in the caller's own fd table.  The only state an open file has is the
+ * queue of completions of its ZCDEV_SEND_NOTIFY sends (read(2), poll(2)).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "stats.h"
 #include "zcdev.h"
 
-/* flags implemented so far (the rest of ZCDEV_SEND_FLAGS_ALL is in progress) */
-#define ZC_SEND_FLAGS_DONE	(ZCDEV_SEND_NONBLOCK | ZCDEV_SEND_MORE | \
-				 ZCDEV_SEND_STRICT)
+/* flags that need the VER1 struct zcdev_sendfile (their results live there) */
+#define ZC_SEND_FLAGS_VER1	(ZCDEV_SEND_CACHED_ONLY | ZCDEV_SEND_NOTIFY)
 
-static long zcdev_ioctl_sendfile(unsigned int cmd, void __user *uarg)
+/*
+ * Copy a size-versioned argument struct in: sizes below @ver0 are -EINVAL,
+ * unknown non-zero trailing bytes -E2BIG (copy_struct_from_user()).
+ */
+static int zc_copy_args_in(void *args, size_t ksize, size_t ver0,
+			   unsigned int cmd, const void __user *uarg)
 {
-	size_t usize = _IOC_SIZE(cmd), wsize;
-	struct zcdev_sendfile args;
-	long ret;
+	size_t usize = _IOC_SIZE(cmd);
 
 	if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
 		return -ENOTTY;
-	if (usize < ZCDEV_SENDFILE_SIZE_VER0)
+	if (usize < ver0)
 		return -EINVAL;
+	return copy_struct_from_user(args, ksize, uarg, usize);
+}
 
-	ret = copy_struct_from_user(&args, sizeof(args), uarg, usize);
-	if (ret)
+/*
+ * The out fields are written back only in the part of the struct that both
+ * the caller and this module know.  The struct is proven writable before
+ * anything is sent, so that an error is only returned when nothing was
+ * sent.  (Another thread can still mprotect() it during the call; then the
+ * bytes are sent and the call fails with -EFAULT, as a sendfile(2) whose
+ * offset pointer went away would.)
+ */
+static long zc_send_result(long ret, void __user *uarg, const void *args,
+			   size_t size)
+{
+	/* these errors come with a report */
+	if (ret && ret != -EOPNOTSUPP && ret != -EBUSY)
 		return ret;
-	if (args.flags & ~ZC_SEND_FLAGS_DONE)
-		return -EINVAL;
-	if (args.reserved || args.reserved1)
-		return -EINVAL;
-	wsize = min(usize, sizeof(args));
-
-	/*
-	 * Prove the struct is writable before sending anything: an error is
-	 * only returned when nothing was sent.  (Another thread can still
-	 * mprotect() it during the call; then the bytes are sent and the
-	 * call fails with -EFAULT, as a sendfile(2) whose offset pointer
-	 * went away would.)
-	 */
-	if (copy_to_user(uarg, &args, wsize))
-		return -EFAULT;
-
-	ret = zcdev_sendfile(&args);
-	if (ret && ret != -EOPNOTSUPP)
-		return ret;
-	/* Only the fields of the struct this module knows are written back. */
-	if (copy_to_user(uarg, &args, wsize))
+	if (copy_to_user(uarg, args, size))
 		return -EFAULT;
 	return ret;
 }
 
+static long zcdev_ioctl_sendfile(struct zcdev_ctx *ctx, unsigned int cmd,
+				 void __user *uarg)
+{
+	size_t wsize = min_t(size_t, _IOC_SIZE(cmd),
+			     sizeof(struct zcdev_sendfile));
+	struct zcdev_sendfile args;
+	long ret;
+
+	ret = zc_copy_args_in(&args, sizeof(args), ZCDEV_SENDFILE_SIZE_VER0,
+			      cmd, uarg);
+	if (ret)
+		return ret;
+	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+		return -EINVAL;
+	if (args.reserved || args.reserved1)
+		return -EINVAL;
+	if ((args.flags & ZC_SEND_FLAGS_VER1) &&
+	    wsize < ZCDEV_SENDFILE_SIZE_VER1)
+		return -EINVAL;
+
+	if (copy_to_user(uarg, &args, wsize))
+		return -EFAULT;
+	ret = zcdev_sendfile(ctx, &args);
+	return zc_send_result(ret, uarg, &args, wsize);
+}
+
+static long zcdev_ioctl_sendv(struct zcdev_ctx *ctx, unsigned int cmd,
+			      void __user *uarg)
+{
+	size_t wsize = min_t(size_t, _IOC_SIZE(cmd),
+			     sizeof(struct zcdev_sendv));
+	struct zcdev_sendv args;
+	struct zcdev_seg *segs;
+	long ret;
+
+	ret = zc_copy_args_in(&args, sizeof(args), ZCDEV_SENDV_SIZE_VER0,
+			      cmd, uarg);
+	if (ret)
+		return ret;
+	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+		return -EINVAL;
+	if (args.reserved)
+		return -EINVAL;
+	if (!args.nr_segs || args.nr_segs > ZCDEV_SENDV_MAX_SEGS)
+		return -EINVAL;
+
+	segs = kmalloc_array(args.nr_segs, sizeof(*segs), GFP_KERNEL);
+	if (!segs)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(segs, u64_to_user_ptr(args.segs),
+			   array_size(args.nr_segs, sizeof(*segs))))
+		goto out_free_segs;
+	if (copy_to_user(uarg, &args, wsize))
+		goto out_free_segs;
+
+	ret = zcdev_sendv(ctx, &args, segs);
+	ret = zc_send_result(ret, uarg, &args, wsize);
+out_free_segs:
+	kfree(segs);
+	return ret;
+}
+
+static long zcdev_ioctl_probe(unsigned int cmd, void __user *uarg)
+{
+	size_t wsize = min_t(size_t, _IOC_SIZE(cmd),
+			     sizeof(struct zcdev_probe));
+	struct zcdev_probe args;
+	long ret;
+
+	ret = zc_copy_args_in(&args, sizeof(args), ZCDEV_PROBE_SIZE_VER0,
+			      cmd, uarg);
+	if (ret)
+		return ret;
+	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+		return -EINVAL;
+	if (args.reserved)
+		return -EINVAL;
+
+	ret = zcdev_probe(&args);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &args, wsize))
+		return -EFAULT;
+	return 0;
+}
+
 static long zcdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct zcdev_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	if (_IOC_TYPE(cmd) != ZCDEV_IOC_MAGIC)
@@ -67,15 +153,50 @@ static long zcdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(ZCDEV_IOC_SENDFILE):
-		return zcdev_ioctl_sendfile(cmd, uarg);
+		return zcdev_ioctl_sendfile(ctx, cmd, uarg);
+	case _IOC_NR(ZCDEV_IOC_PROBE):
+		return zcdev_ioctl_probe(cmd, uarg);
+	case _IOC_NR(ZCDEV_IOC_SENDV):
+		return zcdev_ioctl_sendv(ctx, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+static int zcdev_open(struct inode *inode, struct file *file)
+{
+	struct zcdev_ctx *ctx = zcdev_ctx_alloc();
+
+	if (!ctx)
+		return -ENOMEM;
+	file->private_data = ctx;
+	return nonseekable_open(inode, file);
+}
+
+static int zcdev_release(struct inode *inode, struct file *file)
+{
+	zcdev_ctx_release(file->private_data);
+	return 0;
+}
+
+static ssize_t zcdev_read(struct file *file, char __user *buf, size_t count,
+			  loff_t *ppos)
+{
+	return zcdev_ctx_read(file->private_data, buf, count,
+			      file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t zcdev_poll(struct file *file, poll_table *wait)
+{
+	return zcdev_ctx_poll(file->private_data, file, wait);
+}
+
 static const struct file_operations zcdev_fops = {
 	.owner		= THIS_MODULE,
-	.open		= nonseekable_open,
+	.open		= zcdev_open,
+	.release	= zcdev_release,
+	.read		= zcdev_read,
+	.poll		= zcdev_poll,
 	.unlocked_ioctl	= zcdev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
