@@ -1579,6 +1579,59 @@ TEST_F(sv, strict_source_reasons)
 	close(proc);
 }
 
+/*
+ * File segments without page cache to lend: procfs (size 0, content
+ * nonetheless, read until its end) and O_DIRECT ext4.  Copied, with
+ * NO_PAGECACHE, and what arrives is the file's content.
+ */
+TEST_F(sv, no_pagecache_segments)
+{
+	int proc = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	char epath[PATH_MAX];
+	int efd, dfd;
+	struct zcdev_seg segs[3];
+	struct zcdev_sendv r;
+	char w[128];
+
+	ASSERT_LE(0, proc);
+	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
+		SKIP(return, "%s", zc_errmsg());
+	efd = zc_make_payload_file(zc_ext4_dir(), 128 * KiB, epath, sizeof(epath));
+	ASSERT_LE(0, efd) TH_LOG("%s", zc_errmsg());
+	dfd = open_reopen(efd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
+
+	/* O_DIRECT: byte-exact */
+	segs[0] = zc_seg_mem(self->pool, 100);
+	segs[1] = zc_seg_file(dfd, 4096, 64 * KiB);
+	segs[2] = zc_seg_mem(self->pool + 200, 10);
+	SENDV_OK(segs, 3, 0, &r);
+	ASSERT_EQ(110 + 64 * KiB, r.sent);
+	ASSERT_EQ(r.sent, r.copied_bytes) TH_LOG("%s", zc_sendv_report_str(&r));
+	ASSERT_EQ((uint32_t)(ZCDEV_WHY_MEMORY | ZCDEV_WHY_NO_PAGECACHE), r.why)
+		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
+	recv_expect(_metadata, self->p.rcv, self->buf, segs, 3, r.sent);
+
+	/* procfs: its size is 0, its content is not */
+	segs[1] = zc_seg_file(proc, 0, 64);
+	SENDV_OK(segs, 3, 0, &r);
+	ASSERT_EQ(174ULL, r.sent) TH_LOG("procfs segment: %s",
+					 zc_sendv_report_str(&r));
+	ASSERT_EQ(r.sent, r.copied_bytes);
+	ASSERT_EQ((uint32_t)(ZCDEV_WHY_MEMORY | ZCDEV_WHY_NO_PAGECACHE), r.why)
+		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
+	ASSERT_EQ(174, zc_recv_exact(self->p.rcv, self->buf, 174, IDLE_MS));
+	ASSERT_EQ(0, memcmp(self->buf, self->pool, 100));
+	ASSERT_EQ(0, memcmp(self->buf + 100, "MemTotal:", 9))
+		TH_LOG("not /proc/meminfo: %.20s", (char *)self->buf + 100);
+	ASSERT_EQ(0, memcmp(self->buf + 164, self->pool + 200, 10));
+	close(dfd);
+	close(efd);
+	unlink(epath);
+	close(proc);
+	ASSERT_NOTHING_SENT();
+}
+
 /* TCP_INFO counters of the sender */
 static int tcp_info_get(int fd, struct tcp_info *ti)
 {
