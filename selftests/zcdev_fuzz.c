@@ -453,6 +453,14 @@ static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 	if (ret == 0) {
 		f->ok_calls++;
 		f->op_ok[0]++;
+		/* every NOTIFY id handed out, wherever the struct was */
+		if (size >= sizeof(u.a) && (arg == &u.a || arg == u.raw + 1)) {
+			struct zcdev_sendfile o;
+
+			memcpy(&o, arg, sizeof(o));
+			if (o.notify_id)
+				f->notify_ids++;
+		}
 		if (arg == &u.a && cmd == ZCDEV_IOC_SENDFILE) {
 			if (zc_report_check(&in, &u.a, in.len) < 0) {
 				set_fail(f, "inconsistent report: %s (%s)",
@@ -460,8 +468,6 @@ static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 				return;
 			}
 			f->bytes += u.a.sent;
-			if (u.a.notify_id)
-				f->notify_ids++;
 		}
 		return;
 	}
@@ -513,11 +519,28 @@ static uint64_t pick_addr(struct fuzz *f, struct zc_rng *r, uint64_t *len)
 	}
 }
 
-static void random_seg(struct fuzz *f, struct zc_rng *r, struct zcdev_seg *s)
+/* a segment; @clean ones are plausible (good memory, a pool file) */
+static void random_seg(struct fuzz *f, struct zc_rng *r, struct zcdev_seg *s,
+		       bool clean)
 {
 	uint64_t k = zc_rng_range(r, 0, 99);
 
 	memset(s, 0, sizeof(*s));
+	if (clean) {
+		s->len = zc_rng_range(r, 0, k < 80 ? 4096 : FILE_SIZE);
+		if (k & 1) {
+			if (s->len > MEM_LEN)
+				s->len = MEM_LEN;
+			s->type = ZCDEV_SEG_MEM;
+			s->addr = (uint64_t)(uintptr_t)f->mem +
+				  zc_rng_range(r, 0, MEM_LEN - s->len);
+		} else {
+			s->type = ZCDEV_SEG_FILE;
+			s->file_fd = pick_fd(f, r, kind_is_file);
+			s->offset = zc_rng_range(r, 0, FILE_SIZE + 4096);
+		}
+		return;
+	}
 	if (k < 2) {
 		s->type = (uint32_t)zc_rng_next(r);
 		s->file_fd = (int)zc_rng_next(r);
@@ -571,6 +594,7 @@ static void one_sendv(struct fuzz *f, struct zc_rng *r)
 	unsigned int n, fill, size = sizeof(u.a);
 	void *arg = &u.a;
 	int ret, e, want_err = 0;
+	bool clean;
 
 	if (k < 2)
 		n = 0;
@@ -583,8 +607,9 @@ static void one_sendv(struct fuzz *f, struct zc_rng *r)
 	else
 		n = zc_rng_range(r, 1, 8);
 	fill = n <= ZCDEV_SENDV_MAX_SEGS + 1 ? n : 8;
+	clean = zc_rng_range(r, 0, 1);
 	for (unsigned int i = 0; i < fill; i++)
-		random_seg(f, r, &segs[i]);
+		random_seg(f, r, &segs[i], clean);
 
 	memset(&u, 0, sizeof(u));
 	u.a.nr_segs = n;
@@ -658,6 +683,13 @@ static void one_sendv(struct fuzz *f, struct zc_rng *r)
 
 		f->ok_calls++;
 		f->op_ok[1]++;
+		if (arg == u.raw + 3) {
+			struct zcdev_sendv o;
+
+			memcpy(&o, arg, sizeof(o));
+			if (o.notify_id)
+				f->notify_ids++;
+		}
 		if (arg != &u.a)
 			return;
 		if (n < 1 || n > ZCDEV_SENDV_MAX_SEGS) {
