@@ -831,6 +831,12 @@ static void eof_cases(struct __test_metadata *_metadata,
 	uint64_t total = 0, pos = 0;
 	unsigned int i;
 
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		total += c[i].sent;
+	free(self->buf);
+	self->buf = malloc(total);
+	ASSERT_NE(NULL, self->buf);
+	total = 0;
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		struct zcdev_sendfile in = sf_args(self->ro, self->p.snd,
 						   c[i].off, c[i].len, flags),
