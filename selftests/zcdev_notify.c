@@ -752,7 +752,10 @@ struct drainer {
 	int fd;
 	uint8_t *buf;
 	uint64_t want;
+	uint64_t pause_at;	/* stop here until @go */
 	_Atomic uint64_t got;
+	_Atomic bool paused;
+	_Atomic bool go;
 	int err;
 	char msg[160];
 	pthread_t th;
@@ -764,6 +767,14 @@ static void *drainer_fn(void *arg)
 
 	while (d->got < d->want) {
 		uint64_t left = d->want - d->got;
+
+		if (d->got >= d->pause_at && !d->go) {
+			d->paused = true;
+			zc_sleep_ms(1);
+			continue;
+		}
+		if (!d->go && left > d->want - d->pause_at)
+			left -= d->want - d->pause_at;
 		ssize_t n = zc_recv_exact(d->fd, d->buf + d->got,
 					  left < 4096 ? left : 4096, IDLE_MS);
 
@@ -777,13 +788,18 @@ static void *drainer_fn(void *arg)
 	return NULL;
 }
 
+/* what the peer leaves unread while the completion is awaited */
+#define TAIL (16 * KiB)
+
 /*
  * A nonblocking NOTIFY send larger than both socket buffers to a peer that
  * does not read: a partial send with an id, and no completion while part
- * of it waits unacknowledged in the sender's queue.  Then the peer drains
- * in 4 KiB reads: the completion comes, the range is overwritten at once,
- * and every byte the peer reads - including those read after the
- * overwrite - is the original.
+ * of it waits unacknowledged in the sender's queue.  Then the peer reads
+ * all but the last 16 KiB and stops: everything has now reached it, so
+ * the completion must come (the stack let go; the application need not
+ * read).  The range is overwritten at once, then the peer reads the rest:
+ * every byte it got, those read after the overwrite included, is the
+ * original.
  */
 TEST_F_TIMEOUT(unacked, no_completion_until_acked, 60)
 {
@@ -791,7 +807,9 @@ TEST_F_TIMEOUT(unacked, no_completion_until_acked, 60)
 	struct drainer d = { 0 };
 	uint64_t flipped, same, at_completion;
 	uint32_t fl = 0;
+	bool paused;
 	int64_t outq;
+	int ret;
 
 	if (_metadata->exit_code)
 		return;
@@ -825,12 +843,16 @@ TEST_F_TIMEOUT(unacked, no_completion_until_acked, 60)
 	d.fd = self->p.rcv;
 	d.buf = self->buf;
 	d.want = r.sent;
+	d.pause_at = r.sent - TAIL;
 	ASSERT_EQ(0, pthread_create(&d.th, NULL, drainer_fn, &d));
-	ASSERT_EQ(0, clog_wait(self->dev, self->log, r.notify_id, IDLE_MS))
-		TH_LOG("%s", self->log->err);
-	ASSERT_EQ(0, pwrite_flip(self->fd, 0, r.sent)) TH_LOG("%s", zc_errmsg());
+	ret = clog_wait(self->dev, self->log, r.notify_id, IDLE_MS);
+	if (!ret)
+		ret = pwrite_flip(self->fd, 0, r.sent);
 	at_completion = d.got;
+	paused = d.paused;
+	d.go = true;
 	pthread_join(d.th, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("%s %s", self->log->err, zc_errmsg());
 	ASSERT_EQ(0, pwrite_flip(self->fd, 0, r.sent)) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, d.err) TH_LOG("%s", d.msg);
 	ASSERT_EQ((uint64_t)r.sent, (uint64_t)d.got);
@@ -838,8 +860,12 @@ TEST_F_TIMEOUT(unacked, no_completion_until_acked, 60)
 		TH_LOG("%s", zc_errmsg());
 	clog_count(self->log, r.notify_id, &fl);
 	TH_LOG("completion (flags 0x%x) when the peer had read %" PRIu64 " of %"
-	       PRIu64 "; it then read %" PRIu64 " changed bytes", fl,
-	       at_completion, (uint64_t)r.sent, flipped);
+	       PRIu64 " (%s); it read %" PRIu64 " changed bytes", fl,
+	       at_completion, (uint64_t)r.sent, paused ? "paused" : "reading",
+	       flipped);
+	/* at least TAIL bytes were read after the overwrite */
+	ASSERT_GE((uint64_t)r.sent - TAIL, at_completion)
+		TH_LOG("the peer read past its pause");
 	ASSERT_EQ(0ULL, flipped) TH_LOG("the completion came before the stack "
 					"let go of the pages");
 	ASSERT_EQ((uint64_t)r.sent, same);
