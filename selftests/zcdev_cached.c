@@ -827,6 +827,8 @@ static void eof_cases(struct __test_metadata *_metadata,
 		{ sz, 0, 0, 0 },				/* len 0 at EOF */
 		{ 7, 0, 0, 0 },					/* len 0 */
 		{ (uint64_t)LLONG_MAX - 1, 1, 0, ZCDEV_STATUS_EOF },
+		{ (uint64_t)LLONG_MAX, 1, 0, ZCDEV_STATUS_EOF },
+		{ (uint64_t)LLONG_MAX, UINT64_MAX, 0, ZCDEV_STATUS_EOF },
 	};
 	uint64_t total = 0, pos = 0;
 	unsigned int i;
