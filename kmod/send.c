@@ -885,7 +885,13 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 		case ZCDEV_SEG_MEM:
 			if (s->file_fd || s->offset)
 				return -EINVAL;
-			if (!access_ok(u64_to_user_ptr(s->addr), count))
+			/*
+			 * Mapped and readable now (another thread may still
+			 * unmap it during the send: then the call stops
+			 * there, like write(2) would).
+			 */
+			if (!access_ok(u64_to_user_ptr(s->addr), count) ||
+			    fault_in_readable(u64_to_user_ptr(s->addr), count))
 				return -EFAULT;
 			break;
 		case ZCDEV_SEG_FILE:
@@ -999,6 +1005,7 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		if (s->type == ZCDEV_SEG_MEM) {
 			ret = zc_send_mem(req, s->addr, want, more, &done);
 		} else {
+			want = min_t(u64, want, LLONG_MAX - s->offset);
 			zc_src_init(&src, sv.files[i], s->offset, want);
 			if (src.pos >= i_size_read(src.inode))
 				req->status |= ZCDEV_STATUS_EOF;

@@ -173,7 +173,8 @@ struct zcdev_sendfile {
  * @sock_fd:    in: a connected stream socket, or -1 to ask only about the
  *              module (@send_flags, @why_known).
  * @file_fd:    in: -1, or a file whose source reasons are added (e.g.
- *              ZCDEV_WHY_NO_PAGECACHE for procfs or O_DIRECT files).
+ *              ZCDEV_WHY_NO_PAGECACHE for procfs or O_DIRECT files); must
+ *              be -1 when @sock_fd is -1.
  * @flags:      in: ZCDEV_SEND_* flags the send would use (only NOTIFY
  *              changes the answer); unknown bits give -EINVAL.
  * @path:       out: ZCDEV_PATH_ZEROCOPY or ZCDEV_PATH_COPY: how a send made
