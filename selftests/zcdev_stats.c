@@ -1430,18 +1430,21 @@ TEST_F(trace, sendfile)
 		TH_LOG("%s", zc_errmsg());
 }
 
-/* no socket (ENOTSOCK): sock_ino 0, the file still named; filter on ino */
+/* no socket (ENOTSOCK): sock_ino 0, the file still named; filter on it */
 TEST_F(trace, no_socket)
 {
 	struct zcdev_sendfile r, ok;
 	struct stat fst;
 	struct tev ev[4];
-	char filter[64];
+	char filter[128];
 	int ret, e, n;
 
 	ASSERT_EQ(0, fstat(self->fd_ro, &fst));
-	snprintf(filter, sizeof(filter), "ino == %" PRIu64 " && ret < 0",
-		 (uint64_t)fst.st_ino);
+	/* dev compares as the kernel's dev_t: major << 20 | minor */
+	snprintf(filter, sizeof(filter),
+		 "ino == %" PRIu64 " && dev == %u && ret < 0",
+		 (uint64_t)fst.st_ino,
+		 (major(fst.st_dev) << 20) | minor(fst.st_dev));
 	ASSERT_EQ(0, trace_arm(filter)) TH_LOG("%s", zc_errmsg());
 	ret = sendfile_call(self->dev, self->fd_ro, self->fd_ro, 10, 20, 0, &r);
 	e = errno;
