@@ -8,7 +8,8 @@
  * /sys/class/misc/zcdev/stats/ is read.  They start at 0 when the module
  * is loaded.  A sum read while sends are running may include part of a
  * call (its bytes but not yet its call count); read between calls it is
- * exact.
+ * exact.  (A u64 is read in one load on 64-bit kernels; on a 32-bit one a
+ * read racing with an add could see a torn value.)
  */
 #include <linux/device.h>
 #include <linux/fs.h>

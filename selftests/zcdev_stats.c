@@ -581,7 +581,8 @@ TEST_F(counters, no_pagecache_procfs)
 	exp_sendfile(&e, &r, ret);
 	check_deltas(_metadata, &a, &b, &e);
 	ASSERT_EQ((uint64_t)n, r.sent)
-		TH_LOG("procfs file of %zd bytes: %s", n, zc_report_str(&r));
+		TH_LOG("procfs file of %zd bytes: %s status=%#x", n,
+		       zc_report_str(&r), r.status);
 	ASSERT_EQ((uint64_t)n, r.copied_bytes) TH_LOG("%s", zc_report_str(&r));
 	ASSERT_EQ((uint32_t)ZCDEV_WHY_NO_PAGECACHE, r.why)
 		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
