@@ -76,7 +76,8 @@ clean:
 	find . -maxdepth 1 -name '.*.cmd' -delete
 	find kmod \( -name '*.o' -o -name '.*.cmd' -o -name '*.o.d' -o -name '.*.o.d' \) -delete
 	rm -rf .tmp_versions build/6.1 build/6.12 build/guest build/check \
-	       build/.locks build/lint.txt build/run-build.txt
+	       build/.locks build/lint.txt build/run-build.txt \
+	       build/bench build/bench-exp
 	-@[ ! -f tools/Makefile ] || $(MAKE) --no-print-directory -C tools clean
 	-@[ ! -f userlib/Makefile ] || $(MAKE) --no-print-directory -C userlib clean
 

@@ -14,23 +14,16 @@
 #                     sender and receiver, but every figure includes host
 #                     contention; only medians of many repetitions mean
 #                     anything.
-# icount mode needs QEMU options: QEMU_SMP/QEMU_EXTRA when vm/run-guest.sh
-# supports them, else bench/qemu-wrap/ first in PATH (it rewrites -smp and
-# appends the options).
+# icount mode passes its QEMU options through vm/run-guest.sh's QEMU_SMP
+# and QEMU_EXTRA.
 BENCH=${BENCH:-$ROOT/bench}
 BENCH_CLOCK=${BENCH_CLOCK:-icount}
 case $BENCH_CLOCK in
 icount)
-	if grep -q 'QEMU_EXTRA' "$ROOT/vm/run-guest.sh"; then
-		# vm/run-guest.sh takes QEMU options itself
-		export QEMU_SMP=1 QEMU_EXTRA="-icount shift=0,sleep=off"
-	else
-		export PATH="$BENCH/qemu-wrap:$PATH"
-		export ZCB_QEMU_SMP=1 ZCB_QEMU_EXTRA="-icount shift=0,sleep=off"
-	fi
+	export QEMU_SMP=1 QEMU_EXTRA="-icount shift=0,sleep=off"
 	;;
 real)
-	unset ZCB_QEMU_SMP ZCB_QEMU_EXTRA QEMU_SMP QEMU_EXTRA
+	unset QEMU_SMP QEMU_EXTRA
 	;;
 *) die "BENCH_CLOCK=$BENCH_CLOCK: icount or real" ;;
 esac

@@ -54,7 +54,13 @@ __kmalloc kmalloc_trace __kmalloc_cache_noprof kfree
 copy_page_to_iter _copy_from_iter _copy_to_iter __skb_datagram_iter
 skb_copy_datagram_iter tcp_recvmsg
 msg_zerocopy_realloc skb_zerocopy_iter_stream __zerocopy_sg_from_iter
-skb_copy_ubufs skb_orphan_frags_rx"
+skb_copy_ubufs skb_orphan_frags_rx
+security_file_ioctl fget __fget_files sockfd_lookup_light
+zcdev_ioctl_sendfile zcdev_ioctl_sendv zc_copy_args_in zc_send_result
+zc_req_alloc zc_req_setup zc_check_socket zc_ktls_why zc_route_why
+zc_sock_why zc_check_file zc_src_init zc_get_folios zc_fill_cache
+zc_send_batch zc_send_range zc_send_mem zc_account zc_req_uncork
+zc_src_accessed zc_req_result zcdev_sendv zc_segs_get zc_segs_put"
 
 for m in $methods; do
 	case $m in
@@ -84,7 +90,7 @@ for m in $methods; do
 	bench $m --reps 1 > /tmp/prof-run.txt
 	echo 0 > $T/tracing_on
 	echo "# traced: $m $size $fs $net, $n transfers, $(wc -l < $T/set_ftrace_filter) functions, depth $depth"
-	grep -E "^$m " /tmp/prof-run.txt
+	grep -E "^($m |zcbench)" /tmp/prof-run.txt
 	lost=$(grep -h 'overrun' $T/per_cpu/cpu*/stats | awk '{ s += $2 } END { print s }')
 	echo "# ring buffer overruns: $lost"
 	awk -v n="$n" -f /selftests/fgraph.awk $T/trace | sort | cut -f2- |

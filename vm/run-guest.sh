@@ -21,6 +21,9 @@
 #   GUEST_DISK_MB=MiB  size of the ext4 disk (sparse, default 2048)
 #   RUN_SUFFIX=x       use build/SERIES/runx (for concurrent runs)
 #   CMDLINE_EXTRA=...  appended to the kernel command line
+#   QEMU_SMP=n         guest vCPUs (default 2)
+#   QEMU_EXTRA="..."   more QEMU options, split at spaces (bench/lib.sh:
+#                      "-icount shift=0,sleep=off" for its icount clock)
 #   V=1                also copy the guest console to stderr
 # Files: build/SERIES/run/{console.log,results.ktap,initrd.cpio,ext4.img}
 set -euo pipefail
@@ -101,7 +104,7 @@ results=$run/results.ktap
 
 # shellcheck disable=SC2054 # commas belong to qemu option values
 qemu=(qemu-system-x86_64
-	-machine "${QEMU_MACHINE:-q35},accel=tcg" -cpu max -smp 2 -m "$GUEST_MEM"
+	-machine "${QEMU_MACHINE:-q35},accel=tcg" -cpu max -smp "${QEMU_SMP:-2}" -m "$GUEST_MEM"
 	-nodefaults -display none -vga none -no-reboot -nic none
 	-monitor none
 	-serial "file:$console"
@@ -111,6 +114,8 @@ qemu=(qemu-system-x86_64
 	-drive "if=none,id=ext4,file=$run/ext4.img,format=raw,cache=unsafe"
 	-device virtio-blk-pci,drive=ext4
 )
+# shellcheck disable=SC2206 # QEMU_EXTRA is a list of options
+qemu+=(${QEMU_EXTRA:-})
 echo "${qemu[*]}" > "$run/qemu.cmd"
 
 start=$SECONDS
