@@ -135,7 +135,8 @@ static int stat_read_one(const char *name, uint64_t *val, char *err,
 	*val = strtoull(buf, &end, 10);
 	if (buf[0] < '0' || buf[0] > '9' || errno || end[0] != '\n' ||
 	    end[1]) {
-		snprintf(err, errlen, "%s: not a decimal u64 and a newline: \"%s\"",
+		snprintf(err, errlen,
+			 "%s: not a decimal u64 and a newline: \"%s\"",
 			 path, buf);
 		return -1;
 	}
@@ -235,19 +236,6 @@ static const struct zc_pair_opts big_bufs = {
 	.rcvbuf = 16 * MiB, .sndbuf = 16 * MiB,
 };
 
-static int sendfile_call(int dev, int file_fd, int sock_fd, uint64_t off,
-			 uint64_t len, uint32_t flags,
-			 struct zcdev_sendfile *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->file_fd = file_fd;
-	r->sock_fd = sock_fd;
-	r->offset = off;
-	r->len = len;
-	r->flags = flags;
-	return zct_sendfile(dev, r);
-}
-
 static int sendv_call(int dev, int sock_fd, const struct zcdev_seg *segs,
 		      unsigned int nr, uint32_t flags, struct zcdev_sendv *v)
 {
@@ -256,28 +244,13 @@ static int sendv_call(int dev, int sock_fd, const struct zcdev_seg *segs,
 	v->nr_segs = nr;
 	v->sock_fd = sock_fd;
 	v->flags = flags;
-	return ioctl(dev, ZCDEV_IOC_SENDV, v);
+	return zct_sendv(dev, v);
 }
 
 static int probe_call(int dev, int sock_fd, int file_fd,
 		      struct zcdev_probe *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->sock_fd = sock_fd;
-	p->file_fd = file_fd;
-	return ioctl(dev, ZCDEV_IOC_PROBE, p);
-}
-
-static const char *sv_str(const struct zcdev_sendv *v)
-{
-	static __thread char s[256];
-
-	snprintf(s, sizeof(s), "sent=%" PRIu64 " zc=%" PRIu64 " copied=%"
-		 PRIu64 " path=%u why=%#x status=%#x seg_index=%u seg_sent=%"
-		 PRIu64, (uint64_t)v->sent, (uint64_t)v->zc_bytes,
-		 (uint64_t)v->copied_bytes, v->path, v->why, v->status,
-		 v->seg_index, (uint64_t)v->seg_sent);
-	return s;
+	return zc_probe_args(dev, sock_fd, file_fd, 0, p);
 }
 
 /* Read the receiver until @len bytes came (they are not checked here). */
@@ -459,7 +432,7 @@ static void one_send(struct __test_metadata *_metadata, int dev, int file_fd,
 	int ret;
 
 	STATS_READ(&a);
-	ret = sendfile_call(dev, file_fd, sock_fd, off, len, 0, r);
+	ret = zc_sendfile_args(dev, file_fd, sock_fd, off, len, 0, r);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
 	STATS_READ(&b);
 	TH_LOG("%s", zc_report_str(r));
@@ -478,8 +451,8 @@ TEST_F(counters, zerocopy_lo)
 	counters_file(_metadata, self, false, 1 * MiB + 4321);
 	counters_pair(_metadata, self, variant->fam, ZC_NET_LO);
 	STATS_READ(&a);
-	ASSERT_EQ(0, sendfile_call(self->dev, self->fd_ro, self->p.snd, off,
-				   len, 0, &r))
+	ASSERT_EQ(0, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, off,
+				      len, 0, &r))
 		TH_LOG("errno %d (%s)", errno, strerror(errno));
 	STATS_READ(&b);
 	ASSERT_EQ(len, r.sent) TH_LOG("%s", zc_report_str(&r));
@@ -494,8 +467,8 @@ TEST_F(counters, zerocopy_lo)
 
 	/* a call with nothing to send (at EOF) still counts as a call */
 	STATS_READ(&a);
-	ASSERT_EQ(0, sendfile_call(self->dev, self->fd_ro, self->p.snd,
-				   self->size, 100, 0, &r))
+	ASSERT_EQ(0, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd,
+				      self->size, 100, 0, &r))
 		TH_LOG("errno %d (%s)", errno, strerror(errno));
 	STATS_READ(&b);
 	ASSERT_EQ(0ULL, r.sent);
@@ -515,8 +488,8 @@ TEST_F(counters, copy_nosg)
 	counters_file(_metadata, self, false, 1 * MiB);
 	counters_pair(_metadata, self, variant->fam, ZC_NET_NOSG);
 	STATS_READ(&a);
-	ASSERT_EQ(0, sendfile_call(self->dev, self->fd_ro, self->p.snd, 5,
-				   len, 0, &r))
+	ASSERT_EQ(0, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 5,
+				      len, 0, &r))
 		TH_LOG("errno %d (%s)", errno, strerror(errno));
 	STATS_READ(&b);
 	ASSERT_EQ(len, r.sent) TH_LOG("%s", zc_report_str(&r));
@@ -573,8 +546,8 @@ TEST_F(counters, no_pagecache_procfs)
 	n = pread(pfd, want, sizeof(want), 0);
 	ASSERT_LT(0, n);
 	STATS_READ(&a);
-	ret = sendfile_call(self->dev, pfd, self->p.snd, 0, sizeof(want), 0,
-			    &r);
+	ret = zc_sendfile_args(self->dev, pfd, self->p.snd, 0, sizeof(want), 0,
+			       &r);
 	STATS_READ(&b);
 	close(pfd);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
@@ -586,7 +559,8 @@ TEST_F(counters, no_pagecache_procfs)
 	ASSERT_EQ((uint64_t)n, r.copied_bytes) TH_LOG("%s", zc_report_str(&r));
 	ASSERT_EQ((uint32_t)ZCDEV_WHY_NO_PAGECACHE, r.why)
 		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
-	ASSERT_EQ((uint64_t)n, b.v[S_WHY_NO_PAGECACHE] - a.v[S_WHY_NO_PAGECACHE]);
+	ASSERT_EQ((uint64_t)n,
+		  b.v[S_WHY_NO_PAGECACHE] - a.v[S_WHY_NO_PAGECACHE]);
 }
 
 /* a tmpfs hole: its zeros are copied (HOLE), the data around it lent */
@@ -604,13 +578,15 @@ TEST_F(counters, tmpfs_hole)
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
 	STATS_READ(&a);
-	ret = sendfile_call(self->dev, self->fd, self->p.snd, 0, size, 0, &r);
+	ret = zc_sendfile_args(self->dev, self->fd, self->p.snd, 0, size, 0,
+			       &r);
 	STATS_READ(&b);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
 	TH_LOG("%s", zc_report_str(&r));
 	ASSERT_EQ(size, r.sent);
 	ASSERT_EQ(dlen, r.zc_bytes) TH_LOG("%s", zc_report_str(&r));
-	ASSERT_EQ((uint32_t)ZCDEV_WHY_HOLE, r.why) TH_LOG("%s", zc_report_str(&r));
+	ASSERT_EQ((uint32_t)ZCDEV_WHY_HOLE, r.why)
+		TH_LOG("%s", zc_report_str(&r));
 	e.v[S_CALLS_SENDFILE] = 1;
 	e.v[S_BYTES_SENT] = size;
 	e.v[S_BYTES_ZEROCOPY] = dlen;
@@ -638,17 +614,17 @@ TEST_F(counters, errors)
 
 	/* bad file, bad socket, not a socket, offset too large */
 	STATS_READ(&a);
-	ASSERT_EQ(-1, sendfile_call(self->dev, closed_fd, self->p.snd, 0, 10,
-				    0, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, closed_fd, self->p.snd, 0, 10,
+				       0, &r));
 	ASSERT_EQ(EBADF, errno);
-	ASSERT_EQ(-1, sendfile_call(self->dev, self->fd_ro, closed_fd, 0, 10,
-				    0, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, self->fd_ro, closed_fd, 0, 10,
+				       0, &r));
 	ASSERT_EQ(EBADF, errno);
-	ASSERT_EQ(-1, sendfile_call(self->dev, self->fd_ro, self->fd_ro, 0, 10,
-				    0, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, self->fd_ro, self->fd_ro, 0,
+				       10, 0, &r));
 	ASSERT_EQ(ENOTSOCK, errno);
-	ASSERT_EQ(-1, sendfile_call(self->dev, self->fd_ro, self->p.snd,
-				    (uint64_t)LLONG_MAX + 1, 10, 0, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd,
+				       (uint64_t)LLONG_MAX + 1, 10, 0, &r));
 	ASSERT_EQ(EINVAL, errno);
 	STATS_READ(&b);
 	e.v[S_CALLS_SENDFILE] = 4;
@@ -677,8 +653,8 @@ TEST_F(counters, errors)
 	/* calls refused before they reach the engine count nowhere */
 	memset(&e, 0, sizeof(e));
 	STATS_READ(&a);
-	ASSERT_EQ(-1, sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, 10,
-				    1U << 31, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0,
+				       10, 1U << 31, &r));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(-1, ioctl(self->dev, ZCDEV_IOC_SENDFILE, NULL));
 	ASSERT_EQ(EFAULT, errno);
@@ -705,15 +681,15 @@ TEST_F(counters, strict_refused)
 	seg.file_fd = self->fd_ro;
 	seg.len = 8 * KiB;
 	STATS_READ(&a);
-	ASSERT_EQ(-1, sendfile_call(self->dev, self->fd_ro, self->p.snd, 0,
-				    16 * KiB, ZCDEV_SEND_STRICT, &r));
+	ASSERT_EQ(-1, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0,
+				       16 * KiB, ZCDEV_SEND_STRICT, &r));
 	ASSERT_EQ(EOPNOTSUPP, errno) TH_LOG("%s", strerror(errno));
 	ASSERT_NE(0U, r.why & (ZCDEV_WHY_NO_SG | ZCDEV_WHY_NO_CSUM))
 		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
 	ASSERT_EQ(-1, sendv_call(self->dev, self->p.snd, &seg, 1,
 				 ZCDEV_SEND_STRICT, &v));
 	ASSERT_EQ(EOPNOTSUPP, errno) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0ULL, v.sent) TH_LOG("%s", sv_str(&v));
+	ASSERT_EQ(0ULL, v.sent) TH_LOG("%s", zc_sendv_report_str(&v));
 	STATS_READ(&b);
 	e.v[S_CALLS_SENDFILE] = 1;
 	e.v[S_CALLS_SENDV] = 1;
@@ -733,8 +709,8 @@ TEST_F(counters, probe)
 	counters_file(_metadata, self, false, 64 * KiB);
 	counters_pair(_metadata, self, variant->fam, ZC_NET_NOSG);
 	STATS_READ(&a);
-	ASSERT_EQ(0, probe_call(self->dev, -1, -1, &pr)) TH_LOG("%s",
-								 strerror(errno));
+	ASSERT_EQ(0, probe_call(self->dev, -1, -1, &pr))
+		TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, probe_call(self->dev, self->p.snd, self->fd_ro, &pr))
 		TH_LOG("%s", strerror(errno));
 	ASSERT_EQ((uint32_t)ZCDEV_PATH_COPY, pr.path);
@@ -766,9 +742,10 @@ TEST_F(counters, sendv)
 	ret = sendv_call(self->dev, self->p.snd, segs, 3, 0, &v);
 	STATS_READ(&b);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
-	ASSERT_EQ(total, v.sent) TH_LOG("%s", sv_str(&v));
-	ASSERT_EQ(flen, v.zc_bytes) TH_LOG("%s", sv_str(&v));
-	ASSERT_EQ((uint32_t)ZCDEV_WHY_MEMORY, v.why) TH_LOG("%s", sv_str(&v));
+	ASSERT_EQ(total, v.sent) TH_LOG("%s", zc_sendv_report_str(&v));
+	ASSERT_EQ(flen, v.zc_bytes) TH_LOG("%s", zc_sendv_report_str(&v));
+	ASSERT_EQ((uint32_t)ZCDEV_WHY_MEMORY, v.why)
+		TH_LOG("%s", zc_sendv_report_str(&v));
 	e.v[S_CALLS_SENDV] = 1;
 	e.v[S_BYTES_SENT] = total;
 	e.v[S_BYTES_ZEROCOPY] = flen;
@@ -785,8 +762,8 @@ TEST_F(counters, sendv)
 	ret = sendv_call(self->dev, self->p.snd, segs, 3, 0, &v);
 	STATS_READ(&b);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
-	ASSERT_EQ(total, v.sent) TH_LOG("%s", sv_str(&v));
-	ASSERT_EQ(total, v.copied_bytes) TH_LOG("%s", sv_str(&v));
+	ASSERT_EQ(total, v.sent) TH_LOG("%s", zc_sendv_report_str(&v));
+	ASSERT_EQ(total, v.copied_bytes) TH_LOG("%s", zc_sendv_report_str(&v));
 	e.v[S_CALLS_SENDV] = 1;
 	e.v[S_BYTES_SENT] = total;
 	e.v[S_BYTES_COPIED] = total;
@@ -795,7 +772,8 @@ TEST_F(counters, sendv)
 	 * MEMORY, the file segment for the device's.
 	 */
 	ASSERT_EQ((uint32_t)(ZCDEV_WHY_MEMORY | ZCDEV_WHY_NO_SG |
-			     ZCDEV_WHY_NO_CSUM), v.why) TH_LOG("%s", sv_str(&v));
+			     ZCDEV_WHY_NO_CSUM), v.why)
+		TH_LOG("%s", zc_sendv_report_str(&v));
 	e.v[S_WHY_MEMORY] = total - flen;
 	e.v[S_WHY_NO_SG] = flen;
 	e.v[S_WHY_NO_CSUM] = flen;
@@ -823,8 +801,8 @@ TEST_F_TIMEOUT(counters, not_cached, 60)
 	ASSERT_EQ(0, settle_cold(self->fd, size)) TH_LOG("%s", zc_errmsg());
 
 	STATS_READ(&a);
-	ret = sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, size,
-			    ZCDEV_SEND_CACHED_ONLY, &r);
+	ret = zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0, size,
+			       ZCDEV_SEND_CACHED_ONLY, &r);
 	STATS_READ(&b);
 	ASSERT_EQ(-1, ret) TH_LOG("%s", zc_report_str(&r));
 	ASSERT_EQ(EBUSY, errno) TH_LOG("%s", strerror(errno));
@@ -843,9 +821,10 @@ TEST_F_TIMEOUT(counters, not_cached, 60)
 	ret = sendv_call(self->dev, self->p.snd, &seg, 1,
 			 ZCDEV_SEND_CACHED_ONLY, &v);
 	STATS_READ(&b);
-	ASSERT_EQ(-1, ret) TH_LOG("%s", sv_str(&v));
+	ASSERT_EQ(-1, ret) TH_LOG("%s", zc_sendv_report_str(&v));
 	ASSERT_EQ(EBUSY, errno) TH_LOG("%s", strerror(errno));
-	ASSERT_NE(0U, v.status & ZCDEV_STATUS_NOT_CACHED) TH_LOG("%s", sv_str(&v));
+	ASSERT_NE(0U, v.status & ZCDEV_STATUS_NOT_CACHED)
+		TH_LOG("%s", zc_sendv_report_str(&v));
 	e.v[S_CALLS_SENDV] = 1;
 	e.v[S_ERRORS] = 1;
 	e.v[S_NOT_CACHED] = 1;
@@ -865,8 +844,8 @@ TEST_F_TIMEOUT(counters, not_cached, 60)
 
 	memset(&e, 0, sizeof(e));
 	STATS_READ(&a);
-	ret = sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, size,
-			    ZCDEV_SEND_CACHED_ONLY, &r);
+	ret = zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0, size,
+			       ZCDEV_SEND_CACHED_ONLY, &r);
 	STATS_READ(&b);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
 	TH_LOG("%s status=%#x", zc_report_str(&r), r.status);
@@ -894,8 +873,8 @@ static void notify_case(struct __test_metadata *_metadata,
 	int ret;
 
 	STATS_READ(&a);
-	ret = sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, len,
-			    ZCDEV_SEND_NOTIFY, &r);
+	ret = zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0, len,
+			       ZCDEV_SEND_NOTIFY, &r);
 	ASSERT_EQ(0, ret) TH_LOG("errno %d (%s)", errno, strerror(errno));
 	ASSERT_EQ(len, r.sent) TH_LOG("%s", zc_report_str(&r));
 	ASSERT_NE(0ULL, r.notify_id);
@@ -971,7 +950,8 @@ static void *worker_fn(void *arg)
 		uint64_t len = zc_rng_range(&rng, 1, 128 * KiB);
 		int ret;
 
-		ret = sendfile_call(w->dev, w->fd, w->p.snd, off, len, 0, &r);
+		ret = zc_sendfile_args(w->dev, w->fd, w->p.snd, off, len, 0,
+				       &r);
 		if (ret) {
 			snprintf(w->err, sizeof(w->err),
 				 "call %u off %" PRIu64 ": errno %d (%s)", i,
@@ -981,7 +961,7 @@ static void *worker_fn(void *arg)
 		exp_sendfile(&w->exp, &r, ret);
 		off += r.sent;
 		/* an error call and a probe in between */
-		ret = sendfile_call(w->dev, -1, w->p.snd, 0, 1, 0, &r);
+		ret = zc_sendfile_args(w->dev, -1, w->p.snd, 0, 1, 0, &r);
 		exp_sendfile(&w->exp, &r, ret);
 		if (ret != -1 || errno != EBADF) {
 			snprintf(w->err, sizeof(w->err), "bad fd: %d/%d", ret,
@@ -1347,7 +1327,8 @@ TEST_F(trace, format)
 	fmt = read_all(EVENT_DIR "/format");
 	ASSERT_NE(NULL, fmt) TH_LOG("%s", zc_errmsg());
 	EXPECT_NE(NULL, strstr(fmt, "name: zcdev_send\n")) TH_LOG("%s", fmt);
-	EXPECT_NE(NULL, strstr(fmt, "__data_loc char[] cmd;")) TH_LOG("%s", fmt);
+	EXPECT_NE(NULL, strstr(fmt, "__data_loc char[] cmd;"))
+		TH_LOG("%s", fmt);
 	for (i = 0; i < ARRAY_SIZE(fields); i++) {
 		bool found = strstr(fmt, fields[i]) != NULL;
 
@@ -1387,13 +1368,13 @@ TEST_F(trace, sendfile)
 		 (uint64_t)sst.st_ino);
 	ASSERT_EQ(0, trace_arm(filter)) TH_LOG("%s", zc_errmsg());
 
-	ret1 = sendfile_call(self->dev, self->fd_ro, self->p.snd, 4097,
-			     64 * KiB + 3, 0, &r1);
+	ret1 = zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 4097,
+				64 * KiB + 3, 0, &r1);
 	ASSERT_EQ(0, ret1) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(64 * KiB + 3, r1.sent);
 	/* not ours: filtered out */
-	ret3 = sendfile_call(self->dev, self->fd_ro, self->other.snd, 0, 1000,
-			     0, &r3);
+	ret3 = zc_sendfile_args(self->dev, self->fd_ro, self->other.snd, 0,
+				1000, 0, &r3);
 	ASSERT_EQ(0, ret3) TH_LOG("%s", strerror(errno));
 	/* a STRICT refusal: an O_DIRECT ext4 file has no page cache to lend */
 	ASSERT_EQ(0, zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
@@ -1405,8 +1386,8 @@ TEST_F(trace, sendfile)
 	dfd = open_reopen(xfd, O_RDONLY | O_DIRECT);
 	close(xfd);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT open: %s", strerror(errno));
-	ret2 = sendfile_call(self->dev, dfd, self->p.snd, 0, 512,
-			     ZCDEV_SEND_STRICT, &r2);
+	ret2 = zc_sendfile_args(self->dev, dfd, self->p.snd, 0, 512,
+				ZCDEV_SEND_STRICT, &r2);
 	e2 = errno;
 	ASSERT_EQ(-1, ret2);
 	ASSERT_EQ(EOPNOTSUPP, e2);
@@ -1423,9 +1404,10 @@ TEST_F(trace, sendfile)
 	close(dfd);
 
 	/* disabled: nothing more is recorded */
-	ASSERT_EQ(0, write_str(EVENT_DIR "/enable", "0")) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, 100,
-				   0, &r1));
+	ASSERT_EQ(0, write_str(EVENT_DIR "/enable", "0"))
+		TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0,
+				      100, 0, &r1));
 	ASSERT_EQ(2, trace_events(ev, 8));
 	ASSERT_EQ(0, drain(self->p.rcv, 64 * KiB + 3 + 100))
 		TH_LOG("%s", zc_errmsg());
@@ -1447,13 +1429,14 @@ TEST_F(trace, no_socket)
 		 (uint64_t)fst.st_ino,
 		 (major(fst.st_dev) << 20) | minor(fst.st_dev));
 	ASSERT_EQ(0, trace_arm(filter)) TH_LOG("%s", zc_errmsg());
-	ret = sendfile_call(self->dev, self->fd_ro, self->fd_ro, 10, 20, 0, &r);
+	ret = zc_sendfile_args(self->dev, self->fd_ro, self->fd_ro, 10, 20, 0,
+			       &r);
 	e = errno;
 	ASSERT_EQ(-1, ret);
 	ASSERT_EQ(ENOTSOCK, e);
 	/* a success on the same file: filtered out by ret < 0 */
-	ASSERT_EQ(0, sendfile_call(self->dev, self->fd_ro, self->p.snd, 0, 10,
-				   0, &ok));
+	ASSERT_EQ(0, zc_sendfile_args(self->dev, self->fd_ro, self->p.snd, 0,
+				      10, 0, &ok));
 	n = trace_events(ev, 4);
 	ASSERT_EQ(1, n) TH_LOG("events: %d %s", n, n < 0 ? zc_errmsg() : "");
 	errno = e;
@@ -1486,7 +1469,7 @@ TEST_F(trace, sendv)
 	ASSERT_EQ(0, trace_arm(filter)) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, sendv_call(self->dev, self->p.snd, segs, 2, 0, &v))
 		TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(total, v.sent) TH_LOG("%s", sv_str(&v));
+	ASSERT_EQ(total, v.sent) TH_LOG("%s", zc_sendv_report_str(&v));
 	n = trace_events(ev, 4);
 	ASSERT_EQ(1, n) TH_LOG("events: %d %s", n, n < 0 ? zc_errmsg() : "");
 	EXPECT_STREQ("sendv", ev[0].cmd);
