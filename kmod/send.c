@@ -265,8 +265,13 @@ static int zc_check_socket(struct socket *sock, bool *by_ref)
 		     !READ_ONCE(sk->sk_err)))
 			return -ENOTCONN;
 		*by_ref = true;
+	} else if (sk->sk_family == AF_UNIX) {
+		/* AF_UNIX keeps TCP's state names: a stream is established */
+		if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+			return -ENOTCONN;
+		*by_ref = true;
 	} else {
-		*by_ref = sk->sk_family == AF_UNIX;
+		*by_ref = false;
 	}
 	return 0;
 }
@@ -809,7 +814,8 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 		goto out_free;
 
 	zc_src_init(&src, file, pos, count);
-	if (count && pos >= i_size_read(src.inode))
+	/* (files read through ->read_iter() find their EOF by reading) */
+	if (args->len && src.lend && pos >= i_size_read(src.inode))
 		req->status |= ZCDEV_STATUS_EOF;
 	else
 		ret = zc_send_range(req, &src, false);
@@ -1007,7 +1013,7 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		} else {
 			want = min_t(u64, want, LLONG_MAX - s->offset);
 			zc_src_init(&src, sv.files[i], s->offset, want);
-			if (src.pos >= i_size_read(src.inode))
+			if (src.lend && src.pos >= i_size_read(src.inode))
 				req->status |= ZCDEV_STATUS_EOF;
 			else
 				ret = zc_send_range(req, &src, more);

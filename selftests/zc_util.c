@@ -1243,6 +1243,8 @@ void zc_poison_out(struct zcdev_sendfile *a)
 	memset(&a->sent, 0xcc, sizeof(a->sent));
 	memset(&a->zc_bytes, 0xcc, sizeof(a->zc_bytes));
 	memset(&a->copied_bytes, 0xcc, sizeof(a->copied_bytes));
+	memset(&a->status, 0xcc, sizeof(a->status));
+	memset(&a->notify_id, 0xcc, sizeof(a->notify_id));
 }
 
 int zct_sendfile(int dev, struct zcdev_sendfile *a)
@@ -1283,7 +1285,7 @@ const char *zct_why_str(uint32_t why, char *buf, size_t n)
 {
 	static const char *names[] = { "NO_SG", "NO_CSUM", "KTLS",
 				       "NO_PAGECACHE", "SOCKET", "XFRM",
-				       "HOLE" };
+				       "HOLE", "MEMORY", "NOTIFY" };
 	size_t used = 0;
 	unsigned int i;
 
@@ -1314,52 +1316,206 @@ const char *zc_report_str(const struct zcdev_sendfile *r)
 
 	snprintf(s, sizeof(s),
 		 "off=%" PRIu64 " len=%" PRIu64 " flags=0x%x -> sent=%" PRIu64
-		 " zc=%" PRIu64 " copied=%" PRIu64 " path=%s(%u) why=%s(0x%x)",
+		 " zc=%" PRIu64 " copied=%" PRIu64 " path=%s(%u) why=%s(0x%x)"
+		 " status=0x%x notify_id=%" PRIu64,
 		 (uint64_t)r->offset, (uint64_t)r->len, r->flags,
 		 (uint64_t)r->sent, (uint64_t)r->zc_bytes,
 		 (uint64_t)r->copied_bytes, zct_path_name(r->path), r->path,
-		 zct_why_str(r->why, w, sizeof(w)), r->why);
+		 zct_why_str(r->why, w, sizeof(w)), r->why, r->status,
+		 (uint64_t)r->notify_id);
 	return s;
+}
+
+/* the byte split, path and why of a report (shared by sendfile/sendv) */
+static int split_check(uint64_t sent, uint64_t zc, uint64_t copied,
+		       uint32_t path, uint32_t why, uint64_t max_sent,
+		       const char *desc)
+{
+	uint32_t want_path;
+
+	if (sent > max_sent)
+		return FAIL_ERRNO(EPROTO, "sent > %" PRIu64 " possible: %s",
+				  max_sent, desc);
+	if (zc > sent || copied > sent || zc + copied != sent)
+		return FAIL_ERRNO(EPROTO, "zc_bytes + copied_bytes != sent: %s",
+				  desc);
+	if (!sent)
+		want_path = ZCDEV_PATH_NONE;
+	else if (zc == sent)
+		want_path = ZCDEV_PATH_ZEROCOPY;
+	else if (copied == sent)
+		want_path = ZCDEV_PATH_COPY;
+	else
+		want_path = ZCDEV_PATH_MIXED;
+	if (path != want_path)
+		return FAIL_ERRNO(EPROTO, "path should be %s: %s",
+				  zct_path_name(want_path), desc);
+	if (why & ~ZCDEV_WHY_ALL)
+		return FAIL_ERRNO(EPROTO, "unknown why bits: %s", desc);
+	if (!copied && why)
+		return FAIL_ERRNO(EPROTO, "why set but nothing copied: %s", desc);
+	if (copied && !why)
+		return FAIL_ERRNO(EPROTO, "bytes copied without a reason: %s",
+				  desc);
+	return 0;
 }
 
 int zc_report_check(const struct zcdev_sendfile *in,
 		    const struct zcdev_sendfile *out, uint64_t max_sent)
 {
-	uint32_t want_path;
 
 	if (out->file_fd != in->file_fd || out->sock_fd != in->sock_fd ||
 	    out->offset != in->offset || out->len != in->len ||
-	    out->flags != in->flags || out->reserved != in->reserved)
+	    out->flags != in->flags || out->reserved != in->reserved ||
+	    out->reserved1 != in->reserved1)
 		return FAIL_ERRNO(EPROTO, "in fields changed by the call: %s",
 				  zc_report_str(out));
-	if (out->sent > max_sent)
-		return FAIL_ERRNO(EPROTO, "sent > %" PRIu64 " possible: %s",
-				  max_sent, zc_report_str(out));
-	if (out->zc_bytes > out->sent || out->copied_bytes > out->sent ||
-	    out->zc_bytes + out->copied_bytes != out->sent)
-		return FAIL_ERRNO(EPROTO, "zc_bytes + copied_bytes != sent: %s",
+	if (out->status & ~ZCDEV_STATUS_ALL)
+		return FAIL_ERRNO(EPROTO, "unknown status bits: %s",
 				  zc_report_str(out));
-	if (!out->sent)
-		want_path = ZCDEV_PATH_NONE;
-	else if (out->zc_bytes == out->sent)
-		want_path = ZCDEV_PATH_ZEROCOPY;
-	else if (out->copied_bytes == out->sent)
-		want_path = ZCDEV_PATH_COPY;
-	else
-		want_path = ZCDEV_PATH_MIXED;
-	if (out->path != want_path)
-		return FAIL_ERRNO(EPROTO, "path should be %s: %s",
-				  zct_path_name(want_path), zc_report_str(out));
-	if (out->why & ~ZCDEV_WHY_ALL)
-		return FAIL_ERRNO(EPROTO, "unknown why bits: %s",
+	if (!(out->flags & ZCDEV_SEND_NOTIFY) || !out->sent) {
+		if (out->notify_id)
+			return FAIL_ERRNO(EPROTO, "notify_id without a NOTIFY send: %s",
+					  zc_report_str(out));
+	} else if (!out->notify_id) {
+		return FAIL_ERRNO(EPROTO, "NOTIFY send without a notify_id: %s",
 				  zc_report_str(out));
-	if (!out->copied_bytes && out->why)
-		return FAIL_ERRNO(EPROTO, "why set but nothing copied: %s",
-				  zc_report_str(out));
-	if (out->copied_bytes && !out->why)
-		return FAIL_ERRNO(EPROTO, "bytes copied without a reason: %s",
-				  zc_report_str(out));
+	}
+	return split_check(out->sent, out->zc_bytes, out->copied_bytes,
+			   out->path, out->why, max_sent, zc_report_str(out));
+}
+
+/* ---- ZCDEV_IOC_SENDV, ZCDEV_IOC_PROBE ----------------------------------- */
+
+void zc_poison_sendv_out(struct zcdev_sendv *a)
+{
+	memset(&a->path, 0xcc, sizeof(a->path));
+	memset(&a->why, 0xcc, sizeof(a->why));
+	memset(&a->status, 0xcc, sizeof(a->status));
+	memset(&a->sent, 0xcc, sizeof(a->sent));
+	memset(&a->zc_bytes, 0xcc, sizeof(a->zc_bytes));
+	memset(&a->copied_bytes, 0xcc, sizeof(a->copied_bytes));
+	memset(&a->seg_index, 0xcc, sizeof(a->seg_index));
+	memset(&a->seg_sent, 0xcc, sizeof(a->seg_sent));
+	memset(&a->notify_id, 0xcc, sizeof(a->notify_id));
+}
+
+int zct_sendv(int dev, struct zcdev_sendv *a)
+{
+	zc_poison_sendv_out(a);
+	return ioctl(dev, ZCDEV_IOC_SENDV, a);
+}
+
+struct zcdev_seg zc_seg_mem(const void *addr, uint64_t len)
+{
+	struct zcdev_seg s = { .type = ZCDEV_SEG_MEM,
+			       .addr = (uint64_t)(uintptr_t)addr, .len = len };
+
+	return s;
+}
+
+struct zcdev_seg zc_seg_file(int fd, uint64_t off, uint64_t len)
+{
+	struct zcdev_seg s = { .type = ZCDEV_SEG_FILE, .file_fd = fd,
+			       .offset = off, .len = len };
+
+	return s;
+}
+
+const char *zc_sendv_report_str(const struct zcdev_sendv *r)
+{
+	static __thread char s[320];
+	char w[128];
+
+	snprintf(s, sizeof(s),
+		 "nr_segs=%u flags=0x%x -> sent=%" PRIu64 " zc=%" PRIu64
+		 " copied=%" PRIu64 " path=%s(%u) why=%s(0x%x) status=0x%x"
+		 " seg_index=%u seg_sent=%" PRIu64 " notify_id=%" PRIu64,
+		 r->nr_segs, r->flags, (uint64_t)r->sent,
+		 (uint64_t)r->zc_bytes, (uint64_t)r->copied_bytes,
+		 zct_path_name(r->path), r->path,
+		 zct_why_str(r->why, w, sizeof(w)), r->why, r->status,
+		 r->seg_index, (uint64_t)r->seg_sent, (uint64_t)r->notify_id);
+	return s;
+}
+
+int zc_sendv_report_check(const struct zcdev_sendv *in,
+			  const struct zcdev_sendv *out,
+			  const struct zcdev_seg *segs, uint64_t max_sent)
+{
+	const char *d = zc_sendv_report_str(out);
+	uint64_t before = 0;
+	uint32_t i;
+
+	if (out->segs != in->segs || out->nr_segs != in->nr_segs ||
+	    out->sock_fd != in->sock_fd || out->flags != in->flags ||
+	    out->reserved != in->reserved)
+		return FAIL_ERRNO(EPROTO, "in fields changed by the call: %s", d);
+	if (split_check(out->sent, out->zc_bytes, out->copied_bytes,
+			out->path, out->why, max_sent, d))
+		return -1;
+	if (out->status & ~ZCDEV_STATUS_ALL)
+		return FAIL_ERRNO(EPROTO, "unknown status bits: %s", d);
+	if (!(out->flags & ZCDEV_SEND_NOTIFY) || !out->sent) {
+		if (out->notify_id)
+			return FAIL_ERRNO(EPROTO, "notify_id without a NOTIFY send: %s", d);
+	} else if (!out->notify_id) {
+		return FAIL_ERRNO(EPROTO, "NOTIFY send without a notify_id: %s", d);
+	}
+	if (out->seg_index > in->nr_segs)
+		return FAIL_ERRNO(EPROTO, "seg_index > nr_segs: %s", d);
+	for (i = 0; i < out->seg_index; i++)
+		before += segs[i].len;
+	if (out->seg_index == in->nr_segs) {
+		if (out->seg_sent)
+			return FAIL_ERRNO(EPROTO, "seg_sent %" PRIu64
+					  " with every segment sent: %s",
+					  (uint64_t)out->seg_sent, d);
+	} else if (out->seg_sent >= segs[out->seg_index].len) {
+		return FAIL_ERRNO(EPROTO, "seg_sent %" PRIu64 " >= length %"
+				  PRIu64 " of segment %u, which is not the first"
+				  " segment not sent completely: %s",
+				  (uint64_t)out->seg_sent,
+				  (uint64_t)segs[out->seg_index].len,
+				  out->seg_index, d);
+	}
+	if (before + out->seg_sent != out->sent)
+		return FAIL_ERRNO(EPROTO, "segments before seg_index (%" PRIu64
+				  " bytes) + seg_sent != sent: %s", before, d);
 	return 0;
+}
+
+void zc_poison_probe_out(struct zcdev_probe *p)
+{
+	memset(&p->path, 0xcc, sizeof(p->path));
+	memset(&p->why, 0xcc, sizeof(p->why));
+	memset(&p->send_flags, 0xcc, sizeof(p->send_flags));
+	memset(&p->why_known, 0xcc, sizeof(p->why_known));
+}
+
+int zc_probe_args(int dev, int sock_fd, int file_fd, uint32_t flags,
+		  struct zcdev_probe *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sock_fd = sock_fd;
+	out->file_fd = file_fd;
+	out->flags = flags;
+	zc_poison_probe_out(out);
+	return ioctl(dev, ZCDEV_IOC_PROBE, out);
+}
+
+const char *zc_probe_str(const struct zcdev_probe *p)
+{
+	static __thread char s[256];
+	char w[128];
+
+	snprintf(s, sizeof(s),
+		 "sock_fd=%d file_fd=%d flags=0x%x -> path=%s(%u) why=%s(0x%x)"
+		 " send_flags=0x%x why_known=0x%x", p->sock_fd, p->file_fd,
+		 p->flags, zct_path_name(p->path), p->path,
+		 zct_why_str(p->why, w, sizeof(w)), p->why, p->send_flags,
+		 p->why_known);
+	return s;
 }
 
 /* ---- signals ----------------------------------------------------------- */

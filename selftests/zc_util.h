@@ -253,7 +253,8 @@ void zc_rx_free(struct zc_rx *rx);
 
 /* ---- the ioctl --------------------------------------------------------- */
 
-/* Fill the out fields (path, why, sent, zc_bytes, copied_bytes) with 0xcc. */
+/* Fill the out fields (path, why, sent, zc_bytes, copied_bytes, status,
+ * notify_id) with 0xcc. */
 void zc_poison_out(struct zcdev_sendfile *a);
 /* ioctl(dev, ZCDEV_IOC_SENDFILE, a) after poisoning the out fields. */
 int zct_sendfile(int dev, struct zcdev_sendfile *a);
@@ -262,13 +263,19 @@ int zc_sendfile_args(int dev, int file_fd, int sock_fd, uint64_t off,
 		     uint64_t len, uint32_t flags, struct zcdev_sendfile *out);
 /* raw ioctl with an explicit _IOC size (ABI versioning tests) */
 int zc_sendfile_sized(int dev, void *buf, unsigned int size);
-#define ZC_IOC_SENDFILE_SIZED(sz) \
-	_IOC(_IOC_READ | _IOC_WRITE, ZCDEV_IOC_MAGIC, 0x01, (sz))
+/* any of the device's ioctls with an explicit _IOC size */
+#define ZC_IOC_SIZED(nr, sz) \
+	_IOC(_IOC_READ | _IOC_WRITE, ZCDEV_IOC_MAGIC, (nr), (sz))
+#define ZC_IOC_SENDFILE_SIZED(sz)	ZC_IOC_SIZED(0x01, (sz))
+#define ZC_IOC_PROBE_SIZED(sz)		ZC_IOC_SIZED(0x02, (sz))
+#define ZC_IOC_SENDV_SIZED(sz)		ZC_IOC_SIZED(0x03, (sz))
 
 /*
  * Check a report returned with 0: in fields unchanged from @in, path/why
  * valid and consistent with the byte counts, sent == zc + copied,
- * why == 0 iff nothing copied, sent <= @max_sent.  0 or -1 with a message.
+ * why == 0 iff nothing copied, sent <= @max_sent, status has only known
+ * bits, notify_id != 0 iff ZCDEV_SEND_NOTIFY and something was sent.
+ * 0 or -1 with a message.
  */
 int zc_report_check(const struct zcdev_sendfile *in,
 		    const struct zcdev_sendfile *out, uint64_t max_sent);
@@ -277,6 +284,35 @@ const char *zct_path_name(uint32_t path);
 const char *zct_why_str(uint32_t why, char *buf, size_t n);
 /* one-line description of a report (static thread-local buffer) */
 const char *zc_report_str(const struct zcdev_sendfile *r);
+
+/* ---- ZCDEV_IOC_SENDV, ZCDEV_IOC_PROBE ----------------------------------- */
+
+/* Fill every out field of a sendv struct with 0xcc. */
+void zc_poison_sendv_out(struct zcdev_sendv *a);
+/* ioctl(dev, ZCDEV_IOC_SENDV, a) after poisoning the out fields. */
+int zct_sendv(int dev, struct zcdev_sendv *a);
+/* Segment constructors. */
+struct zcdev_seg zc_seg_mem(const void *addr, uint64_t len);
+struct zcdev_seg zc_seg_file(int fd, uint64_t off, uint64_t len);
+/*
+ * Check a sendv report returned with 0 (or the out fields of a STRICT
+ * -EOPNOTSUPP / CACHED_ONLY -EBUSY, which have sent 0): in fields
+ * unchanged, the byte split and path as zc_report_check, and
+ * seg_index/seg_sent consistent with sent and @segs (the segments the call
+ * was given): sum(len[0..seg_index)) + seg_sent == sent, seg_index ==
+ * nr_segs or seg_sent < len[seg_index], sent <= @max_sent.
+ */
+int zc_sendv_report_check(const struct zcdev_sendv *in,
+			  const struct zcdev_sendv *out,
+			  const struct zcdev_seg *segs, uint64_t max_sent);
+const char *zc_sendv_report_str(const struct zcdev_sendv *r);
+
+/* Fill the out fields of a probe struct with 0xcc. */
+void zc_poison_probe_out(struct zcdev_probe *p);
+/* Fill a probe struct and call ZCDEV_IOC_PROBE (out fields poisoned). */
+int zc_probe_args(int dev, int sock_fd, int file_fd, uint32_t flags,
+		  struct zcdev_probe *out);
+const char *zc_probe_str(const struct zcdev_probe *p);
 
 /* ---- signals ----------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcdev_fuzz: a seeded, structure-aware fuzzer for ZCDEV_IOC_SENDFILE.
+ * zcdev_fuzz: a seeded, structure-aware fuzzer for ZCDEV_IOC_SENDFILE,
+ * ZCDEV_IOC_SENDV and ZCDEV_IOC_PROBE.
  *
  * Worker threads throw arguments at the ioctl: file and socket fds drawn
  * from a pool of every kind of descriptor (files on tmpfs and ext4, procfs,
@@ -11,8 +12,16 @@
  * closes and reopens the pool's descriptors under the same numbers,
  * truncates and extends the files, drains receivers and resets them.
  *
- * Every return must be 0 with a consistent report, or -1 with an errno
- * from the documented set.  The kernel side (no warning, no oops, module
+ * SENDV calls get random segment lists (memory from good, read-only,
+ * PROT_NONE, NULL and kernel addresses; file ranges of the pool's
+ * descriptors; bad types and unused fields; 0, 1..8, MAX and MAX+1
+ * segments; bad or misaligned segment arrays); PROBE calls random
+ * descriptors and flags.  NOTIFY sends queue completions, which the chaos
+ * thread reads and checks.
+ *
+ * Every return must be 0 with a consistent report (SENDV: seg_index and
+ * seg_sent agree with sent and the segment lengths), or -1 with an errno
+ * from the documented set (STRICT's and CACHED_ONLY's with their report).  The kernel side (no warning, no oops, module
  * unloads) is checked by the guest init around every program.
  *
  * $ZC_SEED fixes the seed, $ZC_FUZZ_CALLS the number of calls (default
@@ -74,6 +83,11 @@ struct fuzz {
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t chaos_ops;
 	_Atomic uint64_t errnos[256];
+	_Atomic uint64_t op_calls[3];	/* sendfile, sendv, probe */
+	_Atomic uint64_t op_ok[3];
+	_Atomic uint64_t notify_ids;	/* NOTIFY sends that got an id */
+	_Atomic uint64_t completions;	/* records read back */
+	uint8_t *mem;			/* memory segments point into it */
 	uint64_t target;
 	uint64_t seed;
 	pthread_mutex_t fail_lock;
@@ -316,12 +330,28 @@ static bool errno_allowed(int e)
 	case EBADF: case ENOTSOCK: case EINVAL: case ENOTCONN: case EPIPE:
 	case ECONNRESET: case EAGAIN: case EFAULT: case E2BIG: case ENOTTY:
 	case EOPNOTSUPP: case ESPIPE: case EINTR:
+	case EBUSY:	/* CACHED_ONLY, nothing cached */
+	case ENOBUFS:	/* NOTIFY, too many pending */
 		return true;
 	}
 	return false;
 }
 
-static void one_call(struct fuzz *f, struct zc_rng *r)
+/* the out fields of STRICT's -EOPNOTSUPP and CACHED_ONLY's -EBUSY */
+static bool refusal_ok(int e, uint32_t flags, uint64_t sent, uint64_t zc,
+		       uint64_t copied, uint32_t path, uint32_t why,
+		       uint32_t status, uint64_t notify_id)
+{
+	if (sent || zc || copied || path != ZCDEV_PATH_NONE || notify_id ||
+	    (status & ~ZCDEV_STATUS_ALL) || (why & ~ZCDEV_WHY_ALL))
+		return false;
+	if (e == EOPNOTSUPP)
+		return (flags & ZCDEV_SEND_STRICT) && why;
+	return (flags & ZCDEV_SEND_CACHED_ONLY) &&
+	       (status & ZCDEV_STATUS_NOT_CACHED);
+}
+
+static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 {
 	union {
 		struct zcdev_sendfile a;
@@ -332,7 +362,7 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 	unsigned long cmd = ZCDEV_IOC_SENDFILE;
 	void *arg = &u.a;
 	uint64_t mode = zc_rng_range(r, 0, 99);
-	int ret, e;
+	int ret, e, want_err = 0;
 
 	memset(&u, 0, sizeof(u));
 	u.a.file_fd = pick_fd(f, r, kind_is_file);
@@ -343,11 +373,17 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 	u.a.flags = zc_rng_range(r, 0, 9) ? ZCDEV_SEND_NONBLOCK : 0;
 	if (zc_rng_range(r, 0, 3) == 0)
 		u.a.flags |= zc_rng_range(r, 0, ZCDEV_SEND_FLAGS_ALL);
-	if (mode < 3)
-		u.a.flags |= 1U << zc_rng_range(r, 3, 31);
-	else if (mode < 5)
+	if (mode < 3) {
+		u.a.flags |= 1U << zc_rng_range(r, 5, 31);
+	} else if (mode < 5) {
 		u.a.reserved = (uint32_t)zc_rng_next(r) | 1;
-	else if (mode < 8) {
+	} else if (mode < 6) {
+		u.a.reserved1 = (uint32_t)zc_rng_next(r) | 1;
+	} else if (mode < 8) {
+		/* the VER1 out fields' input is ignored */
+		u.a.status = (uint32_t)zc_rng_next(r);
+		u.a.notify_id = zc_rng_next(r);
+	} else if (mode < 10) {
 		/* raw bytes, any size the _IOC field can carry here */
 		for (unsigned int i = 0; i < sizeof(u.raw); i++)
 			u.raw[i] = (unsigned char)zc_rng_next(r);
@@ -355,25 +391,41 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 			u.a.flags |= ZCDEV_SEND_NONBLOCK;
 		size = zc_rng_range(r, 0, sizeof(u.raw));
 		cmd = ZC_IOC_SENDFILE_SIZED(size);
-	} else if (mode < 10) {
-		/* a larger struct, zero or non-zero tail */
-		size = zc_rng_range(r, 65, sizeof(u.raw));
-		if (zc_rng_range(r, 0, 1))
-			u.raw[zc_rng_range(r, 64, size - 1)] = 1;
+	} else if (mode < 13) {
+		/*
+		 * Any size from VER0 up, garbage in one byte of the VER1
+		 * fields or of the tail; the answer follows from where it is:
+		 * status/notify_id are out fields (ignored), reserved1 must
+		 * be 0 (-EINVAL), a byte past 80 is a newer ABI (-E2BIG).
+		 */
+		size = zc_rng_range(r, 64, sizeof(u.raw));
+		if (zc_rng_range(r, 0, 2) && size > 64) {
+			unsigned int at = zc_rng_range(r, 64, size - 1);
+
+			u.raw[at] = (unsigned char)zc_rng_range(r, 1, 255);
+			if (at >= 80)
+				want_err = E2BIG;
+			else if (at >= 68 && at < 72)
+				want_err = EINVAL;
+		}
+		/* VER1-only flags with a VER0-sized struct */
+		if (size < 80 && (u.a.flags & (ZCDEV_SEND_CACHED_ONLY |
+					       ZCDEV_SEND_NOTIFY)))
+			want_err = want_err == E2BIG ? E2BIG : EINVAL;
 		cmd = ZC_IOC_SENDFILE_SIZED(size);
-	} else if (mode < 12) {
+	} else if (mode < 15) {
 		static const void *bad[] = {
 			NULL, (void *)1, (void *)-1L, (void *)0xffff800000000000UL,
 		};
 		arg = (void *)bad[zc_rng_range(r, 0, 3)];
-	} else if (mode < 13) {
-		arg = f->none_page;
-	} else if (mode < 14) {
-		arg = f->ro_page;
 	} else if (mode < 16) {
+		arg = f->none_page;
+	} else if (mode < 17) {
+		arg = f->ro_page;
+	} else if (mode < 19) {
 		/* other commands on the device: wrong nr, dir or type */
 		static const unsigned long cmds[] = {
-			_IOWR(ZCDEV_IOC_MAGIC, 0x02, struct zcdev_sendfile),
+			_IOWR(ZCDEV_IOC_MAGIC, 0x04, struct zcdev_sendfile),
 			_IOR(ZCDEV_IOC_MAGIC, 0x01, struct zcdev_sendfile),
 			_IOW(ZCDEV_IOC_MAGIC, 0x01, struct zcdev_sendfile),
 			_IO(ZCDEV_IOC_MAGIC, 0x01),
@@ -381,7 +433,7 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 			FIONREAD, 0,
 		};
 		cmd = cmds[zc_rng_range(r, 0, 6)];
-	} else if (mode < 18) {
+	} else if (mode < 21) {
 		/* an odd alignment */
 		memmove(u.raw + 1, u.raw, sizeof(u.a));
 		arg = u.raw + 1;
@@ -390,10 +442,25 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 		in = u.a;
 
 	f->calls++;
+	f->op_calls[0]++;
 	ret = ioctl(f->dev, cmd, arg);
 	e = errno;
+	if (want_err && !(ret == -1 && e == want_err)) {
+		set_fail(f, "sendfile size %u, garbage in the tail: want errno %d, got %d/%d",
+			 size, want_err, ret, ret ? e : 0);
+		return;
+	}
 	if (ret == 0) {
 		f->ok_calls++;
+		f->op_ok[0]++;
+		/* every NOTIFY id handed out, wherever the struct was */
+		if (size >= sizeof(u.a) && (arg == &u.a || arg == u.raw + 1)) {
+			struct zcdev_sendfile o;
+
+			memcpy(&o, arg, sizeof(o));
+			if (o.notify_id)
+				f->notify_ids++;
+		}
 		if (arg == &u.a && cmd == ZCDEV_IOC_SENDFILE) {
 			if (zc_report_check(&in, &u.a, in.len) < 0) {
 				set_fail(f, "inconsistent report: %s (%s)",
@@ -409,11 +476,385 @@ static void one_call(struct fuzz *f, struct zc_rng *r)
 		return;
 	}
 	f->errnos[e & 255]++;
+	if ((e == EOPNOTSUPP || e == EBUSY) && arg == &u.a &&
+	    cmd == ZCDEV_IOC_SENDFILE &&
+	    !refusal_ok(e, u.a.flags, u.a.sent, u.a.zc_bytes, u.a.copied_bytes,
+			u.a.path, u.a.why, u.a.status, u.a.notify_id)) {
+		set_fail(f, "errno %d with these out fields: %s", e,
+			 zc_report_str(&u.a));
+		return;
+	}
 	if (!errno_allowed(e))
 		set_fail(f, "unexpected errno %d (%s): cmd %#lx size %u file_fd %d sock_fd %d off %#llx len %#llx flags %#x",
 			 e, strerror(e), cmd, size, u.a.file_fd, u.a.sock_fd,
 			 (unsigned long long)u.a.offset,
 			 (unsigned long long)u.a.len, u.a.flags);
+}
+
+#define MEM_LEN	(64 * 1024)
+
+/* a user address for a memory segment: mostly good, sometimes not */
+static uint64_t pick_addr(struct fuzz *f, struct zc_rng *r, uint64_t *len)
+{
+	switch (zc_rng_range(r, 0, 15)) {
+	case 0:
+		return 0;
+	case 1:
+		return (uint64_t)(uintptr_t)f->none_page + zc_rng_range(r, 0, 4095);
+	case 2:	/* read-only memory is fine to send from */
+		if (*len > 4096)
+			*len = zc_rng_range(r, 0, 4096);
+		return (uint64_t)(uintptr_t)f->ro_page + (4096 - *len);
+	case 3:
+		return 0xffff888000000000ULL + zc_rng_range(r, 0, 1 << 20);
+	case 4:
+		return UINT64_MAX - zc_rng_range(r, 0, 4096);
+	default:
+		if (*len > MEM_LEN && zc_rng_range(r, 0, 3))
+			*len = zc_rng_range(r, 0, MEM_LEN);
+		if (*len > MEM_LEN)	/* runs past the buffer */
+			return (uint64_t)(uintptr_t)f->mem;
+		return (uint64_t)(uintptr_t)f->mem +
+		       zc_rng_range(r, 0, MEM_LEN - *len);
+	}
+}
+
+/* a segment; @clean ones are plausible (good memory, a pool file) */
+static void random_seg(struct fuzz *f, struct zc_rng *r, struct zcdev_seg *s,
+		       bool clean)
+{
+	uint64_t k = zc_rng_range(r, 0, 99);
+
+	memset(s, 0, sizeof(*s));
+	if (clean) {
+		s->len = zc_rng_range(r, 0, k < 80 ? 4096 : FILE_SIZE);
+		if (k & 1) {
+			if (s->len > MEM_LEN)
+				s->len = MEM_LEN;
+			s->type = ZCDEV_SEG_MEM;
+			s->addr = (uint64_t)(uintptr_t)f->mem +
+				  zc_rng_range(r, 0, MEM_LEN - s->len);
+		} else {
+			s->type = ZCDEV_SEG_FILE;
+			s->file_fd = pick_fd(f, r, kind_is_file);
+			s->offset = zc_rng_range(r, 0, FILE_SIZE + 4096);
+		}
+		return;
+	}
+	if (k < 2) {
+		s->type = (uint32_t)zc_rng_next(r);
+		s->file_fd = (int)zc_rng_next(r);
+		s->offset = zc_rng_next(r);
+		s->addr = zc_rng_next(r);
+		s->len = pick_u64(r, FILE_SIZE);
+		return;
+	}
+	s->len = k < 10 ? 0 : pick_u64(r, k < 60 ? 8192 : FILE_SIZE);
+	if (k & 1) {
+		uint64_t len = s->len;
+
+		s->type = ZCDEV_SEG_MEM;
+		s->addr = pick_addr(f, r, &len);
+		s->len = len;
+		if (zc_rng_range(r, 0, 49) == 0)
+			s->file_fd = (int)zc_rng_range(r, 1, 100);
+		if (zc_rng_range(r, 0, 49) == 0)
+			s->offset = zc_rng_range(r, 1, 100);
+	} else {
+		s->type = ZCDEV_SEG_FILE;
+		s->file_fd = pick_fd(f, r, kind_is_file);
+		s->offset = pick_u64(r, FILE_SIZE);
+		if (zc_rng_range(r, 0, 49) == 0)
+			s->addr = (uint64_t)(uintptr_t)f->mem;
+	}
+}
+
+static uint64_t segs_sum(const struct zcdev_seg *s, unsigned int n)
+{
+	uint64_t t = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (__builtin_add_overflow(t, s[i].len, &t))
+			return UINT64_MAX;
+	return t;
+}
+
+static void one_sendv(struct fuzz *f, struct zc_rng *r)
+{
+	static __thread struct zcdev_seg segs[ZCDEV_SENDV_MAX_SEGS + 1];
+	static __thread unsigned char segraw[8 * sizeof(struct zcdev_seg) + 8];
+	union {
+		struct zcdev_sendv a;
+		unsigned char raw[256];
+	} u;
+	struct zcdev_sendv in;
+	struct zcdev_seg *sp = segs;
+	uint64_t mode = zc_rng_range(r, 0, 99), k = zc_rng_range(r, 0, 99);
+	unsigned long cmd = ZCDEV_IOC_SENDV;
+	unsigned int n, fill, size = sizeof(u.a);
+	void *arg = &u.a;
+	int ret, e, want_err = 0;
+	bool clean;
+
+	if (k < 2)
+		n = 0;
+	else if (k < 4)
+		n = ZCDEV_SENDV_MAX_SEGS;
+	else if (k < 6)
+		n = ZCDEV_SENDV_MAX_SEGS + 1;
+	else if (k < 7)
+		n = (uint32_t)zc_rng_next(r);
+	else
+		n = zc_rng_range(r, 1, 8);
+	fill = n <= ZCDEV_SENDV_MAX_SEGS + 1 ? n : 8;
+	clean = zc_rng_range(r, 0, 1);
+	for (unsigned int i = 0; i < fill; i++)
+		random_seg(f, r, &segs[i], clean);
+
+	memset(&u, 0, sizeof(u));
+	u.a.nr_segs = n;
+	u.a.sock_fd = pick_fd(f, r, kind_is_sock);
+	/* mostly non-blocking so a stuck peer costs nothing */
+	u.a.flags = zc_rng_range(r, 0, 9) ? ZCDEV_SEND_NONBLOCK : 0;
+	if (zc_rng_range(r, 0, 2) == 0)
+		u.a.flags |= zc_rng_range(r, 0, ZCDEV_SEND_FLAGS_ALL);
+	if (mode < 2) {
+		u.a.flags |= 1U << zc_rng_range(r, 5, 31);
+	} else if (mode < 4) {
+		u.a.reserved = (uint32_t)zc_rng_next(r) | 1;
+	} else if (mode < 10) {
+		/* garbage in every out field: ignored */
+		u.a.path = (uint32_t)zc_rng_next(r);
+		u.a.why = (uint32_t)zc_rng_next(r);
+		u.a.status = (uint32_t)zc_rng_next(r);
+		u.a.sent = zc_rng_next(r);
+		u.a.zc_bytes = zc_rng_next(r);
+		u.a.copied_bytes = zc_rng_next(r);
+		u.a.seg_index = (uint32_t)zc_rng_next(r);
+		u.a.seg_sent = zc_rng_next(r);
+		u.a.notify_id = zc_rng_next(r);
+	} else if (mode < 13 && fill && fill <= 8) {
+		/* a misaligned segment array */
+		sp = (struct zcdev_seg *)(segraw + zc_rng_range(r, 1, 7));
+		memcpy(sp, segs, fill * sizeof(*sp));
+	}
+	u.a.segs = (uint64_t)(uintptr_t)sp;
+	if (mode >= 13 && mode < 16) {
+		static const uint64_t bad[] = {
+			0, 1, 0xffff888000000000ULL, UINT64_MAX - 31,
+		};
+		u.a.segs = bad[zc_rng_range(r, 0, 3)];
+	} else if (mode < 17) {
+		u.a.segs = (uint64_t)(uintptr_t)f->none_page;
+	} else if (mode < 21) {
+		/* sizes around VER0, garbage in the tail */
+		size = zc_rng_range(r, 72, sizeof(u.raw));
+		if (size > sizeof(u.a) && zc_rng_range(r, 0, 1)) {
+			u.raw[zc_rng_range(r, sizeof(u.a), size - 1)] = 0x5a;
+			want_err = E2BIG;
+		}
+		if (size < sizeof(u.a))
+			want_err = EINVAL;
+		cmd = ZC_IOC_SENDV_SIZED(size);
+	} else if (mode < 23) {
+		static const void *bad[] = {
+			NULL, (void *)1, (void *)-1L, (void *)0xffff800000000000UL,
+		};
+		arg = (void *)bad[zc_rng_range(r, 0, 3)];
+	} else if (mode < 24) {
+		arg = f->ro_page;	/* readable zeros, not writable */
+	} else if (mode < 26) {
+		memmove(u.raw + 3, u.raw, sizeof(u.a));
+		arg = u.raw + 3;
+	}
+	in = u.a;
+
+	f->calls++;
+	f->op_calls[1]++;
+	ret = ioctl(f->dev, cmd, arg);
+	e = errno;
+	if (want_err && !(ret == -1 && e == want_err)) {
+		set_fail(f, "sendv size %u: want errno %d, got %d/%d", size,
+			 want_err, ret, ret ? e : 0);
+		return;
+	}
+	if (ret == 0) {
+		uint64_t max;
+
+		f->ok_calls++;
+		f->op_ok[1]++;
+		if (arg == u.raw + 3) {
+			struct zcdev_sendv o;
+
+			memcpy(&o, arg, sizeof(o));
+			if (o.notify_id)
+				f->notify_ids++;
+		}
+		if (arg != &u.a)
+			return;
+		if (n < 1 || n > ZCDEV_SENDV_MAX_SEGS) {
+			set_fail(f, "nr_segs %u accepted", n);
+			return;
+		}
+		max = segs_sum(segs, n);
+		if (max > ZCDEV_MAX_SEND)
+			max = ZCDEV_MAX_SEND;
+		if (zc_sendv_report_check(&in, &u.a, segs, max) < 0) {
+			set_fail(f, "inconsistent sendv report: %s (%s)",
+				 zc_sendv_report_str(&u.a), zc_errmsg());
+			return;
+		}
+		f->bytes += u.a.sent;
+		if (u.a.notify_id)
+			f->notify_ids++;
+		return;
+	}
+	if (ret != -1) {
+		set_fail(f, "sendv ioctl returned %d", ret);
+		return;
+	}
+	f->errnos[e & 255]++;
+	if ((e == EOPNOTSUPP || e == EBUSY) && arg == &u.a &&
+	    (!refusal_ok(e, u.a.flags, u.a.sent, u.a.zc_bytes, u.a.copied_bytes,
+			 u.a.path, u.a.why, u.a.status, u.a.notify_id) ||
+	     u.a.seg_sent || u.a.seg_index >= n)) {
+		set_fail(f, "sendv errno %d with these out fields: %s", e,
+			 zc_sendv_report_str(&u.a));
+		return;
+	}
+	if (!errno_allowed(e))
+		set_fail(f, "sendv: unexpected errno %d (%s): size %u nr_segs %u sock_fd %d flags %#x",
+			 e, strerror(e), size, n, in.sock_fd, in.flags);
+}
+
+static void one_probe(struct fuzz *f, struct zc_rng *r)
+{
+	union {
+		struct zcdev_probe p;
+		unsigned char raw[128];
+	} u;
+	struct zcdev_probe in;
+	uint64_t mode = zc_rng_range(r, 0, 99);
+	unsigned long cmd = ZCDEV_IOC_PROBE;
+	unsigned int size = sizeof(u.p);
+	void *arg = &u.p;
+	int ret, e, want_err = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.p.sock_fd = zc_rng_range(r, 0, 9) ? pick_fd(f, r, kind_is_sock) : -1;
+	u.p.file_fd = zc_rng_range(r, 0, 2) ? pick_fd(f, r, kind_is_file) : -1;
+	u.p.flags = zc_rng_range(r, 0, 1) ? 0 :
+		    (uint32_t)zc_rng_range(r, 0, ZCDEV_SEND_FLAGS_ALL);
+	if (mode < 3) {
+		u.p.flags |= 1U << zc_rng_range(r, 5, 31);
+	} else if (mode < 6) {
+		u.p.reserved = (uint32_t)zc_rng_next(r) | 1;
+	} else if (mode < 16) {
+		/* garbage in the out fields: ignored */
+		u.p.path = (uint32_t)zc_rng_next(r);
+		u.p.why = (uint32_t)zc_rng_next(r);
+		u.p.send_flags = (uint32_t)zc_rng_next(r);
+		u.p.why_known = (uint32_t)zc_rng_next(r);
+	} else if (mode < 20) {
+		size = zc_rng_range(r, 0, sizeof(u.raw));
+		if (size > sizeof(u.p) && zc_rng_range(r, 0, 1)) {
+			u.raw[zc_rng_range(r, sizeof(u.p), size - 1)] = 0x5a;
+			want_err = E2BIG;
+		}
+		if (size < sizeof(u.p))
+			want_err = EINVAL;
+		cmd = ZC_IOC_PROBE_SIZED(size);
+	} else if (mode < 22) {
+		arg = zc_rng_range(r, 0, 1) ? f->none_page : NULL;
+	} else if (mode < 23) {
+		arg = f->ro_page;
+	}
+	in = u.p;
+
+	f->calls++;
+	f->op_calls[2]++;
+	ret = ioctl(f->dev, cmd, arg);
+	e = errno;
+	if (want_err && !(ret == -1 && e == want_err)) {
+		set_fail(f, "probe size %u: want errno %d, got %d/%d", size,
+			 want_err, ret, ret ? e : 0);
+		return;
+	}
+	if (ret == 0) {
+		bool sane;
+
+		f->ok_calls++;
+		f->op_ok[2]++;
+		if (arg != &u.p)
+			return;
+		sane = u.p.send_flags == ZCDEV_SEND_FLAGS_ALL &&
+		       u.p.why_known == ZCDEV_WHY_ALL &&
+		       !(u.p.why & ~ZCDEV_WHY_ALL) &&
+		       u.p.sock_fd == in.sock_fd && u.p.file_fd == in.file_fd &&
+		       u.p.flags == in.flags && !in.reserved &&
+		       !(in.flags & ~ZCDEV_SEND_FLAGS_ALL);
+		if (in.sock_fd == -1)
+			sane = sane && in.file_fd == -1 &&
+			       u.p.path == ZCDEV_PATH_NONE && !u.p.why;
+		else
+			sane = sane && ((u.p.path == ZCDEV_PATH_ZEROCOPY && !u.p.why) ||
+					(u.p.path == ZCDEV_PATH_COPY && u.p.why));
+		if (!sane)
+			set_fail(f, "inconsistent probe: %s", zc_probe_str(&u.p));
+		return;
+	}
+	if (ret != -1) {
+		set_fail(f, "probe ioctl returned %d", ret);
+		return;
+	}
+	f->errnos[e & 255]++;
+	/* a probe sends nothing: no send-time errors */
+	if (!errno_allowed(e) || e == EAGAIN || e == EPIPE || e == EBUSY ||
+	    e == ENOBUFS || e == EOPNOTSUPP)
+		set_fail(f, "probe: unexpected errno %d (%s): %s", e, strerror(e),
+			 zc_probe_str(&in));
+}
+
+static void one_call(struct fuzz *f, struct zc_rng *r)
+{
+	uint64_t k = zc_rng_range(r, 0, 99);
+
+	if (k < 55)
+		one_sendfile(f, r);
+	else if (k < 85)
+		one_sendv(f, r);
+	else
+		one_probe(f, r);
+}
+
+/* read and check the completions NOTIFY sends queued on the device */
+static void read_completions(struct fuzz *f)
+{
+	struct zcdev_completion c[64];
+
+	for (;;) {
+		ssize_t n = read(f->dev, c, sizeof(c));
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				set_fail(f, "read completions: %s", strerror(errno));
+			return;
+		}
+		if (n == 0 || n % sizeof(c[0])) {
+			set_fail(f, "read completions returned %zd", n);
+			return;
+		}
+		for (size_t i = 0; i < n / sizeof(c[0]); i++) {
+			if (!c[i].id || (c[i].flags & ~ZCDEV_COMPL_COPIED) ||
+			    c[i].reserved) {
+				set_fail(f, "bad completion id %llu flags %#x reserved %#x",
+					 (unsigned long long)c[i].id, c[i].flags,
+					 c[i].reserved);
+				return;
+			}
+		}
+		f->completions += n / sizeof(c[0]);
+	}
 }
 
 struct worker {
@@ -436,6 +877,7 @@ static void chaos_step(struct fuzz *f, struct zc_rng *r, char *buf, size_t n)
 {
 	int i;
 
+	read_completions(f);
 	/* drain what the senders queued */
 	for (i = 0; i < POOL; i++) {
 		struct slot *s = &f->pool[i];
@@ -490,6 +932,11 @@ FIXTURE_SETUP(fuzz)
 
 	self->f->dev = zc_open_dev();
 	ASSERT_LE(0, self->f->dev) TH_LOG("open /dev/zcdev: %s", strerror(errno));
+	/* completions are read without blocking (the ioctls do not care) */
+	ASSERT_EQ(0, fcntl(self->f->dev, F_SETFL, O_NONBLOCK));
+	self->f->mem = malloc(MEM_LEN);
+	ASSERT_NE(NULL, self->f->mem);
+	memset(self->f->mem, 'm', MEM_LEN);
 	self->f->tmpfs_rw = zc_make_payload_file(zc_tmpfs_dir(), FILE_SIZE,
 						 self->f->tmpfs_path,
 						 sizeof(self->f->tmpfs_path));
@@ -525,6 +972,7 @@ FIXTURE_TEARDOWN(fuzz)
 			close(self->f->pool[i].peer);
 	}
 	close(self->f->dev);
+	free(self->f->mem);
 	unlink(self->f->tmpfs_path);
 	unlink(self->f->ext4_path);
 }
@@ -557,16 +1005,30 @@ TEST_F_TIMEOUT(fuzz, ioctl_storm, 900)
 			off += snprintf(line + off, sizeof(line) - off, " %s=%llu",
 					strerrorname_np(i) ? : "?",
 					(unsigned long long)f->errnos[i]);
+	read_completions(f);
 	TH_LOG("%llu calls in %llu ms: %llu ok (%llu bytes), %llu chaos ops; errnos:%s",
 	       (unsigned long long)f->calls,
 	       (unsigned long long)(zc_now_ms() - t0),
 	       (unsigned long long)f->ok_calls, (unsigned long long)f->bytes,
 	       (unsigned long long)f->chaos_ops, line);
+	TH_LOG("sendfile %llu (%llu ok), sendv %llu (%llu ok), probe %llu (%llu ok); %llu notify ids, %llu completions read",
+	       (unsigned long long)f->op_calls[0], (unsigned long long)f->op_ok[0],
+	       (unsigned long long)f->op_calls[1], (unsigned long long)f->op_ok[1],
+	       (unsigned long long)f->op_calls[2], (unsigned long long)f->op_ok[2],
+	       (unsigned long long)f->notify_ids,
+	       (unsigned long long)f->completions);
 	ASSERT_EQ('\0', f->fail[0]) TH_LOG("%s", f->fail);
 	ASSERT_LE(f->target, f->calls);
 	/* the fuzz must have reached the send engine, not only the checks */
 	ASSERT_LT(0ULL, (unsigned long long)f->ok_calls);
 	ASSERT_LT(0ULL, (unsigned long long)f->bytes);
+	for (i = 0; i < 3; i++) {
+		ASSERT_LT(0ULL, (unsigned long long)f->op_ok[i]) TH_LOG("op %d", i);
+	}
+	ASSERT_LT(0ULL, (unsigned long long)f->notify_ids);
+	/* every record read back answers a NOTIFY send */
+	ASSERT_GE((unsigned long long)f->notify_ids,
+		  (unsigned long long)f->completions);
 	healthy_after_storm(_metadata);
 }
 
@@ -592,6 +1054,23 @@ static void healthy_after_storm(struct __test_metadata *_metadata)
 	ASSERT_EQ(1ULL << 20, a.sent);
 	ASSERT_EQ(1 << 20, zc_recv_exact(p.rcv, buf, 1 << 20, 5000));
 	ASSERT_EQ(-1, zc_verify(buf, 1 << 20, 0)) TH_LOG("%s", zc_errmsg());
+	{
+		static const char hdr[] = "header";
+		struct zcdev_seg segs[2] = {
+			zc_seg_mem(hdr, 6), zc_seg_file(fd, 4096, 100000),
+		};
+		struct zcdev_sendv v = { .segs = (uint64_t)(uintptr_t)segs,
+					 .nr_segs = 2, .sock_fd = p.snd };
+		struct zcdev_probe pr;
+
+		ASSERT_EQ(0, zct_sendv(dev, &v)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(100006ULL, v.sent);
+		ASSERT_EQ(100006, zc_recv_exact(p.rcv, buf, 100006, 5000));
+		ASSERT_EQ(0, memcmp(buf, hdr, 6));
+		ASSERT_EQ(-1, zc_verify(buf + 6, 100000, 4096)) TH_LOG("%s", zc_errmsg());
+		ASSERT_EQ(0, zc_probe_args(dev, p.snd, fd, 0, &pr));
+		ASSERT_EQ((uint32_t)ZCDEV_PATH_ZEROCOPY, pr.path);
+	}
 	free(buf);
 	zc_pair_close(&p);
 	unlink(path);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcdev_races: ZCDEV_IOC_SENDFILE against everything that can happen to it
- * while it runs: truncate and extend, descriptors closed from another
- * thread, peer reset, signals (including SIGKILL) during blocked sends,
+ * zcdev_races: ZCDEV_IOC_SENDFILE (and ZCDEV_IOC_SENDV) against everything
+ * that can happen to it while it runs: truncate and extend, descriptors
+ * closed from another thread, peer reset, signals (including SIGKILL)
+ * during blocked sends,
  * many threads on one socket, rmmod while the device is open, a file
  * larger than the guest's free memory with a cold cache, and - at the end -
  * proof that no page reference was kept (mincore after drop_caches) and the
@@ -211,17 +212,52 @@ FIXTURE_TEARDOWN(blocked)
 struct blocked_call {
 	int dev, file_fd, sock_fd;
 	struct zcdev_sendfile a;
+	/* sendv: memory, file, memory, file (8 MiB + 3000 bytes) */
+	bool sendv;
+	struct zcdev_seg segs[4];
+	struct zcdev_sendv v;
 	int ret, err;
 	_Atomic bool done;
 	pthread_t th;
 };
 
+static char hdr_mem[2000];
+
+#define SV_TOTAL (8 * MIB + 3000)
+
+static void sendv_segs(struct zcdev_seg *segs, int fd)
+{
+	memset(hdr_mem, 'H', sizeof(hdr_mem));
+	segs[0] = zc_seg_mem(hdr_mem, 1000);
+	segs[1] = zc_seg_file(fd, 0, 4 * MIB);
+	segs[2] = zc_seg_mem(hdr_mem + 1000, 1000);
+	segs[3] = zc_seg_file(fd, 4 * MIB, 4 * MIB + 1000);	/* 1000 past EOF */
+}
+
+/* the stream the segments stand for (EOF in the last: 1000 bytes short) */
+static void sendv_expect(uint8_t *exp)
+{
+	memset(exp, 'H', 1000);
+	zc_payload_fill(exp + 1000, 0, 4 * MIB);
+	memset(exp + 1000 + 4 * MIB, 'H', 1000);
+	zc_payload_fill(exp + 2000 + 4 * MIB, 4 * MIB, 4 * MIB);
+}
+
 static void *blocked_call_main(void *p)
 {
 	struct blocked_call *b = p;
 
-	b->ret = zc_sendfile_args(b->dev, b->file_fd, b->sock_fd, 0, 8 * MIB,
-				  0, &b->a);
+	if (b->sendv) {
+		sendv_segs(b->segs, b->file_fd);
+		memset(&b->v, 0, sizeof(b->v));
+		b->v.segs = (uint64_t)(uintptr_t)b->segs;
+		b->v.nr_segs = 4;
+		b->v.sock_fd = b->sock_fd;
+		b->ret = zct_sendv(b->dev, &b->v);
+	} else {
+		b->ret = zc_sendfile_args(b->dev, b->file_fd, b->sock_fd, 0,
+					  8 * MIB, 0, &b->a);
+	}
 	b->err = errno;
 	b->done = true;
 	return NULL;
@@ -379,6 +415,224 @@ TEST_F_TIMEOUT(blocked, sigkill_during_send, 60)
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
 		TH_LOG("child not dead 3 s after SIGKILL");
 	ASSERT_EQ(before, module_refcnt());
+}
+
+/* ---- the same for ZCDEV_IOC_SENDV ----------------------------------------- */
+
+static void sendv_in(struct blocked_call *b, struct zcdev_sendv *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->segs = (uint64_t)(uintptr_t)b->segs;
+	in->nr_segs = 4;
+	in->sock_fd = b->sock_fd;
+}
+
+/*
+ * A blocked SENDV interrupted by a signal after progress: 0, with
+ * seg_index/seg_sent saying exactly where it stopped, and the receiver
+ * gets exactly that prefix of the concatenated segments.
+ */
+TEST_F_TIMEOUT(blocked, sendv_signal_interrupts, 60)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct blocked_call b = { .dev = self->dev, .file_fd = self->fd,
+				  .sock_fd = self->p.snd, .sendv = true };
+	struct zcdev_sendv in;
+	uint8_t *exp = malloc(SV_TOTAL);
+	struct zc_rx rx;
+
+	ASSERT_NE(NULL, exp);
+	sendv_expect(exp);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&b.th, NULL, blocked_call_main, &b));
+	zc_sleep_ms(300);
+	ASSERT_FALSE(b.done);
+	pthread_kill(b.th, SIGUSR1);
+	ASSERT_EQ(0, wait_done(&b, 2000)) TH_LOG("signal did not interrupt");
+	pthread_join(b.th, NULL);
+	ASSERT_EQ(0, b.ret) TH_LOG("errno %d", b.err);
+	sendv_in(&b, &in);
+	ASSERT_EQ(0, zc_sendv_report_check(&in, &b.v, b.segs, SV_TOTAL))
+		TH_LOG("%s", zc_errmsg());
+	TH_LOG("interrupted: %s", zc_sendv_report_str(&b.v));
+	ASSERT_LT(0ULL, (unsigned long long)b.v.sent);
+	ASSERT_GT(SV_TOTAL - 1000, b.v.sent);
+	ASSERT_GT(4U, b.v.seg_index);
+	shutdown(self->p.snd, SHUT_WR);
+	ASSERT_EQ(0, zc_rx_start(&rx, self->p.rcv, SV_TOTAL, 5000));
+	ASSERT_EQ(0, zc_rx_join(&rx)) TH_LOG("%s", rx.msg);
+	ASSERT_EQ(b.v.sent, rx.len);
+	ASSERT_EQ(0, memcmp(rx.buf, exp, rx.len)) TH_LOG("stream differs");
+	zc_rx_free(&rx);
+	free(exp);
+}
+
+/* Nothing sent yet (a full unix socket): EINTR, the struct left alone. */
+TEST_F_TIMEOUT(blocked, sendv_signal_before_progress_eintr, 60)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct zc_pair_opts o = { .sndtimeo_ms = -1, .sndbuf = 65536 };
+	struct blocked_call b = { .dev = self->dev, .file_fd = self->fd,
+				  .sendv = true };
+	struct zcdev_sendfile a;
+	struct zc_pair u;
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, zc_pair_open(&u, ZC_UNIX, ZC_NET_LO, &o))
+		TH_LOG("%s", zc_errmsg());
+	b.sock_fd = u.snd;
+	for (i = 0; i < 1000; i++)
+		if (zc_sendfile_args(self->dev, self->fd, u.snd, 0, 8 * MIB,
+				     ZCDEV_SEND_NONBLOCK, &a))
+			break;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pthread_create(&b.th, NULL, blocked_call_main, &b));
+	zc_sleep_ms(300);
+	ASSERT_FALSE(b.done);
+	pthread_kill(b.th, SIGUSR1);
+	ASSERT_EQ(0, wait_done(&b, 2000));
+	pthread_join(b.th, NULL);
+	ASSERT_EQ(-1, b.ret) TH_LOG("%s", zc_sendv_report_str(&b.v));
+	ASSERT_EQ(EINTR, b.err);
+	ASSERT_EQ(0xccccccccccccccccULL, b.v.sent);
+	ASSERT_EQ(0xccccccccU, b.v.seg_index);
+	zc_pair_close(&u);
+}
+
+/*
+ * The segment's file and the socket closed by another thread during a
+ * blocked SENDV: the call keeps its references; a reset ends it.
+ */
+TEST_F_TIMEOUT(blocked, sendv_close_fds_then_reset, 60)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct blocked_call b = { .dev = self->dev, .sendv = true };
+	int before = module_refcnt();
+
+	b.file_fd = dup(self->fd);
+	b.sock_fd = dup(self->p.snd);
+	ASSERT_LE(0, b.file_fd);
+	ASSERT_LE(0, b.sock_fd);
+	ASSERT_EQ(0, pthread_create(&b.th, NULL, blocked_call_main, &b));
+	zc_sleep_ms(300);
+	ASSERT_FALSE(b.done) TH_LOG("did not block: %s", zc_sendv_report_str(&b.v));
+	close(b.file_fd);
+	close(b.sock_fd);
+	close(self->p.snd);
+	self->p.snd = -1;
+	zc_sleep_ms(200);
+	ASSERT_FALSE(b.done);
+	setsockopt(self->p.rcv, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(self->p.rcv);
+	self->p.rcv = -1;
+	ASSERT_EQ(0, wait_done(&b, 5000)) TH_LOG("sendv still blocked after reset");
+	pthread_join(b.th, NULL);
+	if (b.ret == 0) {
+		ASSERT_LT(0ULL, (unsigned long long)b.v.sent);
+		ASSERT_GT(SV_TOTAL, b.v.sent);
+		ASSERT_GT(4U, b.v.seg_index);
+	} else {
+		ASSERT_TRUE(b.err == ECONNRESET || b.err == EPIPE)
+			TH_LOG("errno %d", b.err);
+	}
+	ASSERT_EQ(0, zc_sigpipe_count());
+	ASSERT_EQ(before, module_refcnt());
+}
+
+/* SIGKILL during a blocked SENDV: the task dies promptly. */
+TEST_F_TIMEOUT(blocked, sendv_sigkill, 60)
+{
+	int before = module_refcnt();
+	uint64_t t0;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct blocked_call b = { .dev = self->dev, .file_fd = self->fd,
+					  .sock_fd = self->p.snd, .sendv = true };
+
+		blocked_call_main(&b);
+		_exit(3);
+	}
+	zc_sleep_ms(300);
+	ASSERT_EQ(0, waitpid(pid, &st, WNOHANG)) TH_LOG("child did not block");
+	t0 = zc_now_ms();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	while (waitpid(pid, &st, WNOHANG) == 0 && zc_now_ms() - t0 < 3000)
+		zc_sleep_ms(5);
+	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		TH_LOG("child not dead 3 s after SIGKILL");
+	ASSERT_EQ(before, module_refcnt());
+}
+
+/*
+ * Segment file truncated and extended while a SENDV runs: every byte is
+ * the segment's bytes or (truncated file) zeros, the receiver gets exactly
+ * what was reported, and a file segment cut short ends the call with
+ * ZCDEV_STATUS_EOF where it says.
+ */
+TEST_F_TIMEOUT(blocked, sendv_truncate_during_send, 90)
+{
+	struct trunc_ctx t = { .fd = self->fd, .size = 8 * MIB };
+	struct zcdev_seg segs[4];
+	uint8_t *exp = malloc(SV_TOTAL);
+	uint64_t eofs = 0, rounds = 0;
+	pthread_t th;
+	int i;
+
+	ASSERT_NE(NULL, exp);
+	sendv_segs(segs, self->fd);
+	segs[3].len = 4 * MIB;	/* exactly to the end of the 8 MiB file */
+	sendv_expect(exp);
+	ASSERT_EQ(0, pthread_create(&th, NULL, truncator, &t));
+	for (i = 0; i < 12; i++) {
+		struct zcdev_sendv v = { .segs = (uint64_t)(uintptr_t)segs,
+					 .nr_segs = 4 }, in;
+		struct zc_pair p;
+		struct zc_rx rx;
+		uint64_t k;
+
+		ASSERT_EQ(0, zc_pair_open(&p, ZC_TCP4, ZC_NET_LO, NULL))
+			TH_LOG("%s", zc_errmsg());
+		ASSERT_EQ(0, zc_rx_start(&rx, p.rcv, SV_TOTAL, 5000));
+		v.sock_fd = p.snd;
+		in = v;
+		ASSERT_EQ(0, zct_sendv(self->dev, &v)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(0, zc_sendv_report_check(&in, &v, segs, SV_TOTAL - 1000))
+			TH_LOG("%s", zc_errmsg());
+		if (v.status & ZCDEV_STATUS_EOF) {
+			ASSERT_TRUE(v.seg_index == 1 || v.seg_index == 3)
+				TH_LOG("EOF outside a file segment: %s",
+				       zc_sendv_report_str(&v));
+			eofs++;
+		} else {
+			ASSERT_EQ(SV_TOTAL - 1000, v.sent)
+				TH_LOG("%s", zc_sendv_report_str(&v));
+		}
+		shutdown(p.snd, SHUT_WR);
+		ASSERT_EQ(0, zc_rx_join(&rx)) TH_LOG("%s", rx.msg);
+		ASSERT_EQ(v.sent, rx.len);
+		for (k = 0; k < rx.len; k++) {
+			if (rx.buf[k] == exp[k])
+				continue;
+			ASSERT_EQ(0, rx.buf[k])
+				TH_LOG("stream byte %llu is %#x, neither %#x nor 0",
+				       (unsigned long long)k, rx.buf[k], exp[k]);
+		}
+		rounds++;
+		zc_rx_free(&rx);
+		zc_pair_close(&p);
+	}
+	t.stop = true;
+	pthread_join(th, NULL);
+	TH_LOG("%llu rounds, %llu stopped at EOF, %lu truncations",
+	       (unsigned long long)rounds, (unsigned long long)eofs,
+	       (unsigned long)t.ops);
+	ASSERT_LT(0UL, (unsigned long)t.ops);
+	free(exp);
 }
 
 /* ---- many threads, one socket ----------------------------------------- */

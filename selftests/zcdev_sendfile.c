@@ -304,6 +304,9 @@ static void delivery_run(struct __test_metadata *_metadata,
 		EXPECT_TRUE(report_matches(&variant->exp, &r))
 			TH_LOG("case %u: expected %s: %s", i,
 			       exp_str(&variant->exp), zc_report_str(&r));
+		/* VER1: the file ended before the length asked for */
+		EXPECT_EQ(want < c[i].len ? (uint32_t)ZCDEV_STATUS_EOF : 0U,
+			  r.status) TH_LOG("case %u: %s", i, zc_report_str(&r));
 		/* pread-like: the file position is neither used nor changed */
 		ASSERT_EQ(pos_before, lseek(self->fd_ro, 0, SEEK_CUR));
 		sent[i] = r.sent;
@@ -829,9 +832,10 @@ TEST_F(errors, enotconn)
 
 TEST_F(errors, einval_flags_reserved)
 {
-	const uint32_t bad[] = { 1U << 3, 1U << 4, 1U << 31,
+	const uint32_t bad[] = { 1U << 5, 1U << 8, 1U << 31,
 				 ~ZCDEV_SEND_FLAGS_ALL,
-				 ZCDEV_SEND_MORE | (1U << 8) };
+				 ZCDEV_SEND_MORE | (1U << 8),
+				 ZCDEV_SEND_FLAGS_ALL + 1 };
 	struct zcdev_sendfile r;
 	unsigned int i;
 	int ret;
@@ -855,6 +859,18 @@ TEST_F(errors, einval_flags_reserved)
 		EXPECT_EQ(-1, ret) TH_LOG("reserved 0x%x accepted", res[i]);
 		if (ret == -1) {
 			EXPECT_EQ(EINVAL, errno) TH_LOG("reserved 0x%x: errno %d",
+						       res[i], errno);
+		}
+		/* VER1's reserved1 too */
+		memset(&r, 0, sizeof(r));
+		r.file_fd = self->fd_ro;
+		r.sock_fd = self->p.snd;
+		r.len = 100;
+		r.reserved1 = res[i];
+		ret = zct_sendfile(self->dev, &r);
+		EXPECT_EQ(-1, ret) TH_LOG("reserved1 0x%x accepted", res[i]);
+		if (ret == -1) {
+			EXPECT_EQ(EINVAL, errno) TH_LOG("reserved1 0x%x: errno %d",
 						       res[i], errno);
 		}
 	}
@@ -982,11 +998,12 @@ TEST_F(errors, enotty)
 		unsigned long cmd;
 	} c[] = {
 		{ "nr 0", _IOWR(ZCDEV_IOC_MAGIC, 0x00, struct zcdev_sendfile) },
-		{ "nr 2", _IOWR(ZCDEV_IOC_MAGIC, 0x02, struct zcdev_sendfile) },
+		{ "nr 4", _IOWR(ZCDEV_IOC_MAGIC, 0x04, struct zcdev_sendfile) },
+		{ "nr 0x10", _IOWR(ZCDEV_IOC_MAGIC, 0x10, struct zcdev_sendfile) },
 		{ "nr 0xff", _IOWR(ZCDEV_IOC_MAGIC, 0xff, struct zcdev_sendfile) },
 		{ "other magic", _IOWR(ZCDEV_IOC_MAGIC ^ 0x01, 0x01,
 				       struct zcdev_sendfile) },
-		{ "_IO(magic, 2)", _IO(ZCDEV_IOC_MAGIC, 0x02) },
+		{ "_IO(magic, 4)", _IO(ZCDEV_IOC_MAGIC, 0x04) },
 		{ "cmd 0", 0 },
 		{ "TCGETS", TCGETS },
 		{ "cmd 0xffffffff", 0xffffffffUL },
@@ -1688,9 +1705,10 @@ FIXTURE_TEARDOWN(abi)
 
 TEST_F(abi, struct_layout)
 {
-	/* the published layout: 64 bytes, no holes, these offsets */
-	ASSERT_EQ(64U, sizeof(struct zcdev_sendfile));
-	ASSERT_EQ((unsigned)ZCDEV_SENDFILE_SIZE_VER0, sizeof(struct zcdev_sendfile));
+	/* VER0 (64 bytes) + VER1 (status, reserved1, notify_id): no holes */
+	ASSERT_EQ(80U, sizeof(struct zcdev_sendfile));
+	ASSERT_EQ(64U, (unsigned)ZCDEV_SENDFILE_SIZE_VER0);
+	ASSERT_EQ((unsigned)ZCDEV_SENDFILE_SIZE_VER1, sizeof(struct zcdev_sendfile));
 	ASSERT_EQ(0U, offsetof(struct zcdev_sendfile, file_fd));
 	ASSERT_EQ(4U, offsetof(struct zcdev_sendfile, sock_fd));
 	ASSERT_EQ(8U, offsetof(struct zcdev_sendfile, offset));
@@ -1702,52 +1720,92 @@ TEST_F(abi, struct_layout)
 	ASSERT_EQ(40U, offsetof(struct zcdev_sendfile, sent));
 	ASSERT_EQ(48U, offsetof(struct zcdev_sendfile, zc_bytes));
 	ASSERT_EQ(56U, offsetof(struct zcdev_sendfile, copied_bytes));
+	ASSERT_EQ(64U, offsetof(struct zcdev_sendfile, status));
+	ASSERT_EQ(68U, offsetof(struct zcdev_sendfile, reserved1));
+	ASSERT_EQ(72U, offsetof(struct zcdev_sendfile, notify_id));
+	/* the ioctl number carries the size: it changed with VER1 */
 	ASSERT_EQ((unsigned long)ZCDEV_IOC_SENDFILE,
+		  (unsigned long)ZC_IOC_SENDFILE_SIZED(80));
+	ASSERT_NE((unsigned long)ZCDEV_IOC_SENDFILE,
 		  (unsigned long)ZC_IOC_SENDFILE_SIZED(64));
 }
 
-/* a call with an explicit struct size; returns ioctl's result */
+#define GUARD_LEN	64
+#define GUARD_BYTE	0xa5
+
+/*
+ * A call with an explicit struct size: @b holds @size bytes of struct (the
+ * fields that fit, out fields poisoned, any tail already in @b kept) and
+ * GUARD_LEN guard bytes after it.  Returns ioctl's result.
+ */
 static int sized_call(FIXTURE_DATA(abi) *self, uint8_t *b, unsigned int size,
-		      uint64_t off, uint64_t len)
+		      uint64_t off, uint64_t len, uint32_t flags)
 {
 	struct zcdev_sendfile a = { .file_fd = self->fd, .sock_fd = self->p.snd,
-				    .offset = off, .len = len };
+				    .offset = off, .len = len, .flags = flags };
 
 	zc_poison_out(&a);
 	memcpy(b, &a, size < sizeof(a) ? size : sizeof(a));
+	memset(b + size, GUARD_BYTE, GUARD_LEN);
 	return zc_sendfile_sized(self->dev, b, size);
 }
 
+/* the guard bytes after a @size-byte struct were not written */
+static int guard_intact(const uint8_t *b, unsigned int size)
+{
+	unsigned int j;
+
+	for (j = size; j < size + GUARD_LEN; j++)
+		if (b[j] != GUARD_BYTE)
+			return (int)j;
+	return -1;
+}
+
+/*
+ * Every size from VER0 up works when the bytes this module does not know
+ * are zero; the out fields that fit are written (the VER1 ones too: their
+ * poisoned input is ignored), and nothing past the caller's size is: a
+ * VER0 caller's memory after byte 64 is never touched.
+ */
 TEST_F(abi, larger_zero_tail)
 {
-	const unsigned int sizes[] = { 64, 72, 128, 4096 };
+	const unsigned int sizes[] = { 64, 68, 72, 76, 80, 88, 128, 4096 };
 	uint64_t off = 0;
 	unsigned int i, j;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		uint8_t *b = calloc(1, sizes[i]);
+		unsigned int sz = sizes[i];
+		uint8_t *b = calloc(1, sz + GUARD_LEN);
 		struct zcdev_sendfile in = { .file_fd = self->fd,
 					     .sock_fd = self->p.snd,
 					     .offset = off, .len = 1000 }, r;
 		int ret;
 
 		ASSERT_NE(NULL, b);
-		ret = sized_call(self, b, sizes[i], off, 1000);
-		ASSERT_EQ(0, ret) TH_LOG("size %u: errno %d (%s)", sizes[i],
+		ret = sized_call(self, b, sz, off, 1000, 0);
+		ASSERT_EQ(0, ret) TH_LOG("size %u: errno %d (%s)", sz,
 					 errno, strerror(errno));
-		memcpy(&r, b, sizeof(r));
+		ASSERT_EQ(-1, guard_intact(b, sz))
+			TH_LOG("size %u: byte %d after the struct written", sz,
+			       guard_intact(b, sz));
+		/* the fields that fit; the others as a VER1 caller would see them */
+		memset(&r, 0, sizeof(r));
+		memcpy(&r, b, sz < sizeof(r) ? sz : sizeof(r));
+		if (sz < offsetof(struct zcdev_sendfile, notify_id) + 8)
+			r.notify_id = 0;
 		/* every field: in unchanged, out consistent, no 0xcc left */
 		ASSERT_EQ(0, zc_report_check(&in, &r, 1000))
-			TH_LOG("size %u: %s", sizes[i], zc_errmsg());
+			TH_LOG("size %u: %s", sz, zc_errmsg());
 		ASSERT_EQ(1000ULL, r.sent);
 		ASSERT_EQ((uint32_t)ZCDEV_PATH_ZEROCOPY, r.path) TH_LOG("%s", zc_report_str(&r));
 		ASSERT_EQ(0U, r.why);
 		ASSERT_EQ(1000ULL, r.zc_bytes);
 		ASSERT_EQ(0ULL, r.copied_bytes);
+		ASSERT_EQ(0U, r.status) TH_LOG("size %u: %s", sz, zc_report_str(&r));
 		/* the unknown tail is not written */
-		for (j = sizeof(r); j < sizes[i]; j++) {
+		for (j = sizeof(r); j < sz; j++) {
 			ASSERT_EQ(0, b[j]) TH_LOG("size %u: tail byte %u = 0x%x",
-						  sizes[i], j, b[j]);
+						  sz, j, b[j]);
 		}
 		ASSERT_EQ(1000, zc_recv_exact(self->p.rcv, self->buf, 1000,
 					      IDLE_MS)) TH_LOG("%s", zc_errmsg());
@@ -1758,29 +1816,132 @@ TEST_F(abi, larger_zero_tail)
 	ASSERT_NOTHING_SENT();
 }
 
+/* a VER0 caller hitting EOF: the call works, bytes 64.. stay the caller's */
+TEST_F(abi, ver0_guard_on_eof)
+{
+	uint8_t b[64 + GUARD_LEN];
+	struct zcdev_sendfile r;
+
+	ASSERT_EQ(0, sized_call(self, b, 64, ESIZE - 100, UINT64_MAX, 0))
+		TH_LOG("errno %d (%s)", errno, strerror(errno));
+	ASSERT_EQ(-1, guard_intact(b, 64))
+		TH_LOG("byte %d after a VER0 struct written", guard_intact(b, 64));
+	memset(&r, 0, sizeof(r));
+	memcpy(&r, b, 64);
+	ASSERT_EQ(100ULL, r.sent) TH_LOG("%s", zc_report_str(&r));
+	ASSERT_EQ(100, zc_recv_exact(self->p.rcv, self->buf, 100, IDLE_MS));
+	ASSERT_EQ(-1, zc_verify(self->buf, 100, ESIZE - 100)) TH_LOG("%s", zc_errmsg());
+	ASSERT_NOTHING_SENT();
+}
+
+/*
+ * Bytes 64..79 are VER1 fields now: status and notify_id are out fields
+ * whose input is ignored, reserved1 must be 0 (-EINVAL); a non-zero byte
+ * past 80 is a newer ABI this module does not know (-E2BIG).
+ */
 TEST_F(abi, larger_nonzero_tail)
 {
-	const struct { unsigned int size, at; } c[] = {
-		{ 72, 64 }, { 72, 71 }, { 128, 100 }, { 4096, 4095 },
+	const struct { unsigned int size, at; int err; } c[] = {
+		{ 72, 64, 0 }, { 72, 67, 0 },		/* status: ignored */
+		{ 80, 72, 0 }, { 80, 79, 0 },		/* notify_id: ignored */
+		{ 72, 68, EINVAL }, { 72, 71, EINVAL },	/* reserved1 */
+		{ 80, 70, EINVAL }, { 128, 68, EINVAL },
+		{ 88, 80, E2BIG }, { 88, 87, E2BIG }, { 128, 100, E2BIG },
+		{ 4096, 4095, E2BIG },
 	};
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		uint8_t *b = calloc(1, c[i].size);
+		uint8_t *b = calloc(1, c[i].size + GUARD_LEN);
+		uint8_t got[1000];
 		int ret;
 
 		ASSERT_NE(NULL, b);
-		b[c[i].at] = 1;
-		ret = sized_call(self, b, c[i].size, 0, 1000);
-		b[c[i].at] = 1;
-		EXPECT_EQ(-1, ret) TH_LOG("size %u, byte %u set: accepted",
-					  c[i].size, c[i].at);
-		if (ret == -1) {
-			EXPECT_EQ(E2BIG, errno) TH_LOG("size %u byte %u: errno %d (%s)",
-						       c[i].size, c[i].at, errno,
-						       strerror(errno));
+		/* the garbage byte goes in after the struct is filled */
+		{
+			struct zcdev_sendfile a = { .file_fd = self->fd,
+						    .sock_fd = self->p.snd,
+						    .offset = 0, .len = 1000 };
+
+			zc_poison_out(&a);
+			memcpy(b, &a, sizeof(a));
+			b[c[i].at] = 0x5a;
+			memset(b + c[i].size, GUARD_BYTE, GUARD_LEN);
 		}
+		ret = zc_sendfile_sized(self->dev, b, c[i].size);
+		if (c[i].err) {
+			EXPECT_EQ(-1, ret) TH_LOG("size %u, byte %u set: accepted",
+						  c[i].size, c[i].at);
+			if (ret == -1) {
+				EXPECT_EQ(c[i].err, errno)
+					TH_LOG("size %u byte %u: errno %d (%s)",
+					       c[i].size, c[i].at, errno,
+					       strerror(errno));
+			}
+		} else {
+			struct zcdev_sendfile r;
+
+			ASSERT_EQ(0, ret) TH_LOG("size %u, out byte %u set: errno %d (%s)",
+						 c[i].size, c[i].at, errno,
+						 strerror(errno));
+			memcpy(&r, b, sizeof(r));
+			EXPECT_EQ(1000ULL, r.sent);
+			EXPECT_EQ(0U, r.status) TH_LOG("status input not ignored: %s",
+						      zc_report_str(&r));
+			if (c[i].size >= 80) {
+				EXPECT_EQ(0ULL, r.notify_id)
+					TH_LOG("notify_id input not ignored: %s",
+					       zc_report_str(&r));
+			}
+			ASSERT_EQ(1000, zc_recv_exact(self->p.rcv, got, 1000, IDLE_MS));
+		}
+		EXPECT_EQ(-1, guard_intact(b, c[i].size))
+			TH_LOG("size %u: byte after the struct written", c[i].size);
 		free(b);
+	}
+	ASSERT_NOTHING_SENT();
+}
+
+/*
+ * CACHED_ONLY and NOTIFY report through VER1 fields: with a VER0 struct
+ * they are -EINVAL (and nothing is sent); the same call with a VER1
+ * struct works.
+ */
+TEST_F(abi, ver1_flags_need_ver1)
+{
+	const uint32_t flags[] = { ZCDEV_SEND_CACHED_ONLY, ZCDEV_SEND_NOTIFY,
+				   ZCDEV_SEND_CACHED_ONLY | ZCDEV_SEND_NOTIFY };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		uint8_t b[80 + GUARD_LEN];
+		struct zcdev_sendfile r;
+		int ret;
+
+		ret = sized_call(self, b, 64, 0, 1000, flags[i]);
+		EXPECT_EQ(-1, ret) TH_LOG("flags 0x%x with a VER0 struct accepted",
+					  flags[i]);
+		if (ret == -1) {
+			EXPECT_EQ(EINVAL, errno) TH_LOG("flags 0x%x: errno %d (%s)",
+							flags[i], errno,
+							strerror(errno));
+		}
+		EXPECT_EQ(-1, guard_intact(b, 64));
+		ASSERT_NOTHING_SENT();
+
+		/* the page cache of the tmpfs file is there: both work */
+		ret = sized_call(self, b, 80, 0, 1000, flags[i]);
+		ASSERT_EQ(0, ret) TH_LOG("flags 0x%x with a VER1 struct: errno %d (%s)",
+					 flags[i], errno, strerror(errno));
+		memcpy(&r, b, sizeof(r));
+		EXPECT_EQ(1000ULL, r.sent) TH_LOG("%s", zc_report_str(&r));
+		EXPECT_EQ(0U, r.status) TH_LOG("%s", zc_report_str(&r));
+		if (flags[i] & ZCDEV_SEND_NOTIFY) {
+			EXPECT_NE(0ULL, r.notify_id) TH_LOG("%s", zc_report_str(&r));
+		}
+		EXPECT_EQ(-1, guard_intact(b, 80));
+		ASSERT_EQ(1000, zc_recv_exact(self->p.rcv, self->buf, 1000, IDLE_MS));
+		ASSERT_EQ(-1, zc_verify(self->buf, 1000, 0)) TH_LOG("%s", zc_errmsg());
 	}
 	ASSERT_NOTHING_SENT();
 }
@@ -1791,10 +1952,10 @@ TEST_F(abi, smaller)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		uint8_t b[64];
+		uint8_t b[64 + GUARD_LEN];
 		int ret;
 
-		ret = sized_call(self, b, sizes[i], 0, 1000);
+		ret = sized_call(self, b, sizes[i], 0, 1000, 0);
 		EXPECT_EQ(-1, ret) TH_LOG("size %u accepted", sizes[i]);
 		if (ret == -1) {
 			EXPECT_EQ(EINVAL, errno) TH_LOG("size %u: errno %d (%s)",

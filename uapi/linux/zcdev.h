@@ -107,9 +107,11 @@ struct zcdev_sendfile {
  * struct zcdev_completion with that id can be read(2) from the /dev/zcdev
  * file the ioctl was made on once the network stack has dropped every
  * reference it took to the file's pages (the file is pollable: EPOLLIN).
- * Sockets that cannot report that (AF_UNIX, kTLS, non-TCP) are sent by
- * copy instead (ZCDEV_WHY_NOTIFY), and their completion is queued before
- * the call returns.
+ * Sockets that cannot report that (AF_UNIX, TCP with a ULP such as kTLS)
+ * are sent by copy instead, and their completion is queued before the call
+ * returns: the reason is ZCDEV_WHY_NOTIFY, or the reason the socket copies
+ * anyway (ZCDEV_WHY_KTLS for kTLS TX, ZCDEV_WHY_SOCKET for other stream
+ * sockets).
  */
 #define ZCDEV_SEND_NOTIFY	(1U << 4)
 #define ZCDEV_SEND_FLAGS_ALL	(ZCDEV_SEND_NONBLOCK | ZCDEV_SEND_MORE | \
@@ -152,7 +154,7 @@ struct zcdev_sendfile {
 /* bytes of a memory segment (ZCDEV_IOC_SENDV) are always copied */
 #define ZCDEV_WHY_MEMORY	(1U << 7)
 /* ZCDEV_SEND_NOTIFY on a socket that cannot say when it releases pages
- * (AF_UNIX, kTLS, non-TCP): copied, so the file is safe at return
+ * (AF_UNIX, TCP with a ULP): copied, so the file is safe at return
  */
 #define ZCDEV_WHY_NOTIFY	(1U << 8)
 #define ZCDEV_WHY_ALL		((1U << 9) - 1)
