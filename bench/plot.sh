@@ -74,7 +74,7 @@ for k in $kernels; do
 			else l="$((s / 1024))K"; fi
 			printf '"%s" %s, ' "$l" "$s"
 		done | sed 's/, $//')
-		xmin=$(echo "$sizes" | head -n 1)
+		xmin=$(echo "$sizes" | sed -n 1p)	# (head would close the pipe early: SIGPIPE under pipefail)
 		xmax=$(echo "$sizes" | tail -n 1)
 
 		for kind in abs ratio; do
@@ -169,7 +169,7 @@ for k in $(awk -F, '$1 == "zch" && $2 != "kernel" { print $2 }' "$hcsv" | awk '!
 		if ((s >= 1048576)); then l="$((s / 1048576))M"; else l="$((s / 1024))K"; fi
 		printf '"%s" %s, ' "$l" "$s"
 	done | sed 's/, $//')
-	xmin=$(echo "$sizes" | head -n 1)
+	xmin=$(echo "$sizes" | sed -n 1p)	# (head would close the pipe early: SIGPIPE under pipefail)
 	xmax=$(echo "$sizes" | tail -n 1)
 	png=$dir/$k-hdr.png
 	gp=$pd/hdr-$k.gp
