@@ -545,7 +545,8 @@ static void zc_account(struct zc_req *req, u32 why, size_t n)
 	if (why) {
 		req->copied_bytes += n;
 		req->why |= why;
-		if (req->notif)
+		/* the completion speaks of the file's pages, not the caller's */
+		if (req->notif && (why & ~ZCDEV_WHY_MEMORY))
 			zc_notif_mark_copied(req->notif);
 	} else {
 		req->zc_bytes += n;

@@ -10,7 +10,14 @@
  *    bytes, path, why, zc/copied bytes, seconds, throughput;
  *  - the human summary line, --strict both ways, --nonblock with a range;
  *  - bad input: missing file, refused connection, bad addresses, an offset
- *    past EOF; the module absent (with and without --strict).
+ *    past EOF; the module absent (with and without --strict);
+ *  - 1.1: --header/--trailer(-file) (one vectored call: the stream exact,
+ *    the header and trailer reported as copied memory), --probe (the path
+ *    and reasons of the variant, nothing sent), --notify (every send's
+ *    completion received, after which the file is safe), --cached-only on
+ *    a cold ext4 file (waits reported, the stream exact); without the
+ *    module: --cached-only/--notify refused with status 6, --probe and
+ *    --header through the fallback.
  *
  * zcsend is found as $ZCSEND, else /usr/bin/zcsend (where vm/ installs the
  * static build of tools/); nc is busybox's.  Tests SKIP without them.
@@ -517,6 +524,62 @@ static void check_json(struct __test_metadata *_metadata, const char *line,
 	}
 }
 
+/* Does @path hold exactly @pre, then [off, off + len) of @src_fd, then @post? */
+static bool file_equals_framed(const char *path, const char *pre,
+			       size_t pre_len, int src_fd, uint64_t off,
+			       uint64_t len, const char *post, size_t post_len)
+{
+	uint64_t total = pre_len + len + post_len;
+	uint8_t *got, *exp;
+	bool ok = false;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || file_size(path) != total) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	got = malloc(total);
+	exp = malloc(total);
+	if (got && exp &&
+	    pread(fd, got, total, 0) == (ssize_t)total &&
+	    pread(src_fd, exp + pre_len, len, (off_t)off) == (ssize_t)len) {
+		memcpy(exp, pre, pre_len);
+		memcpy(exp + pre_len + len, post, post_len);
+		ok = !memcmp(got, exp, total);
+	}
+	free(got);
+	free(exp);
+	close(fd);
+	return ok;
+}
+
+/* A number in a nested object: "key":{... "sub":N ...} */
+static bool json_get_sub(const char *obj, const char *key, const char *sub,
+			 double *out)
+{
+	char pat[160];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":{", key);
+	p = strstr(obj, pat);
+	if (!p)
+		return false;
+	snprintf(pat, sizeof(pat), "\"%s\":", sub);
+	p = strstr(p, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (!strncmp(p, "true", 4) || !strncmp(p, "false", 5)) {
+		*out = *p == 't';
+		return true;
+	}
+	if (*p == '[')
+		p++;
+	*out = strtod(p, NULL);
+	return true;
+}
+
 /* ---- the peers ---------------------------------------------------------- */
 
 FIXTURE(peer) {
@@ -753,6 +816,233 @@ TEST_F(peer, strict)
 	EXPECT_NE(NULL, strstr(v.str, "no_sg"));
 }
 
+/* Run zcsend with @extra options against nc in the variant's peer. */
+static int connect_extra(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(peer) *self,
+			 const FIXTURE_VARIANT(peer) *variant,
+			 const char *const *extra, struct proc *z)
+{
+	unsigned int port = next_port();
+	char target[128];
+	char *argv[16];
+	int rc, i = 0, k;
+
+	snprintf(target, sizeof(target), "%s:%u", variant->remote, port);
+	start_nc_listener(_metadata, self, variant->ns, port);
+	argv[i++] = (char *)zcsend_path();
+	for (k = 0; extra[k] && i < 13; k++)
+		argv[i++] = (char *)extra[k];
+	argv[i++] = self->path;
+	argv[i++] = target;
+	argv[i] = NULL;
+	rc = run(z, argv);
+	EXPECT_EQ(0, reap(&self->nc)) TH_LOG("nc: %s", self->nc.err);
+	self->nc.pid = 0;
+	return rc;
+}
+
+/*
+ * --header and --trailer-file: one vectored call per transfer; the peer
+ * gets header, range, trailer; the report counts header and trailer as
+ * copied memory and the range as the variant sends files.
+ */
+TEST_F(peer, header_trailer)
+{
+	static const char trailer[] = "\r\n0\r\n\r\n";
+	char tpath[300];
+	const char *extra[] = { "--json", "--header",
+				"HTTP/1.1 200 OK\\r\\nX-A: \\x41\\r\\n\\r\\n",
+				"--trailer-file", tpath, "--offset=4095", NULL };
+	const char hdr[] = "HTTP/1.1 200 OK\r\nX-A: A\r\n\r\n";
+	const size_t hl = sizeof(hdr) - 1, tl = sizeof(trailer) - 1;
+	const uint64_t len = SMALL_SIZE - 4095;
+	struct jval v, zc, cp;
+	struct proc z;
+	char *line;
+	int fd, rc;
+
+	snprintf(tpath, sizeof(tpath), "%s.trailer", self->path);
+	fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)tl, write(fd, trailer, tl));
+	close(fd);
+	rc = connect_extra(_metadata, self, variant, extra, &z);
+	unlink(tpath);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_TRUE(file_equals_framed(self->rx, hdr, hl, self->fd, 4095, len,
+				       trailer, tl))
+		TH_LOG("received %" PRIu64 " bytes, want %" PRIu64,
+		       file_size(self->rx), hl + len + tl);
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	ASSERT_TRUE(json_valid_object(line)) TH_LOG("%s", line);
+	ASSERT_TRUE(json_get(line, "bytes", &v));
+	EXPECT_EQ((double)(hl + len + tl), v.num);
+	ASSERT_TRUE(json_get(line, "requested", &v));
+	EXPECT_EQ((double)(hl + len + tl), v.num);
+	ASSERT_TRUE(json_get(line, "header_bytes", &v));
+	EXPECT_EQ((double)hl, v.num);
+	ASSERT_TRUE(json_get(line, "trailer_bytes", &v));
+	EXPECT_EQ((double)tl, v.num);
+	ASSERT_TRUE(json_get(line, "zc_bytes", &zc));
+	ASSERT_TRUE(json_get(line, "copied_bytes", &cp));
+	EXPECT_EQ((double)(hl + len + tl), zc.num + cp.num);
+	ASSERT_TRUE(json_get(line, "why", &v));
+	EXPECT_NE(NULL, strstr(v.str, "memory")) TH_LOG("why [%s]", v.str);
+	ASSERT_TRUE(json_get(line, "path", &v));
+	if (variant->why) {
+		EXPECT_STREQ("copy", v.str);
+		EXPECT_EQ((double)(hl + len + tl), cp.num);
+	} else {
+		EXPECT_STREQ("mixed", v.str);
+		EXPECT_EQ((double)len, zc.num);
+		EXPECT_EQ((double)(hl + tl), cp.num);
+	}
+	ASSERT_TRUE(json_get(line, "ok", &v));
+	EXPECT_TRUE(v.b);
+}
+
+/* --probe: the variant's path and reasons, and not a byte sent. */
+TEST_F(peer, probe)
+{
+	const char *jextra[] = { "--probe", "--json", NULL };
+	const char *hextra[] = { "--probe", NULL };
+	struct jval v;
+	struct proc z;
+	char *line;
+	int rc;
+
+	rc = connect_extra(_metadata, self, variant, jextra, &z);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_EQ(0ULL, file_size(self->rx));
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	ASSERT_TRUE(json_valid_object(line)) TH_LOG("%s", line);
+	ASSERT_TRUE(json_get(line, "probe", &v));
+	EXPECT_TRUE(v.b);
+	ASSERT_TRUE(json_get(line, "path", &v));
+	EXPECT_STREQ(variant->path, v.str);
+	ASSERT_TRUE(json_get(line, "why", &v));
+	if (variant->why) {
+		EXPECT_NE(NULL, strstr(v.str, variant->why)) TH_LOG("[%s]",
+								    v.str);
+	} else {
+		EXPECT_EQ(0, v.count);
+	}
+	ASSERT_TRUE(json_get(line, "send_flags", &v));
+	EXPECT_NE(NULL, strstr(v.str, "cached_only")) TH_LOG("[%s]", v.str);
+	EXPECT_NE(NULL, strstr(v.str, "notify"));
+	ASSERT_TRUE(json_get(line, "ok", &v));
+	EXPECT_TRUE(v.b);
+
+	rc = connect_extra(_metadata, self, variant, hextra, &z);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_EQ(0ULL, file_size(self->rx));
+	if (variant->why) {
+		EXPECT_EQ(0, strncmp(z.out, "probe: copy \u2014 egress device "
+				     "has no scatter-gather", 46))
+			TH_LOG("%s", z.out);
+	} else {
+		EXPECT_EQ(0, strncmp(z.out, "probe: zero copy", 16))
+			TH_LOG("%s", z.out);
+	}
+	EXPECT_NE(NULL, strstr(z.out, "nothing sent"));
+}
+
+/* --notify: every send's completion came back; the stream is exact. */
+TEST_F(peer, notify)
+{
+	const char *jextra[] = { "--notify", "--json", NULL };
+	const char *hextra[] = { "--notify", NULL };
+	double sends = -1, done = -1, copied = -1, after = -1;
+	struct jval v;
+	struct proc z;
+	char *line;
+	int rc;
+
+	rc = connect_extra(_metadata, self, variant, jextra, &z);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_TRUE(file_equals_range(self->rx, self->fd, 0, SMALL_SIZE));
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	ASSERT_TRUE(json_valid_object(line)) TH_LOG("%s", line);
+	check_json(_metadata, line, SMALL_SIZE, variant->path, variant->why,
+		   NULL);
+	ASSERT_TRUE(json_get_sub(line, "notify", "sends", &sends));
+	ASSERT_TRUE(json_get_sub(line, "notify", "completed", &done));
+	ASSERT_TRUE(json_get_sub(line, "notify", "copied", &copied));
+	ASSERT_TRUE(json_get_sub(line, "notify", "safe_after", &after));
+	EXPECT_LE(1.0, sends);
+	EXPECT_EQ(sends, done);
+	/* local peers: the stack copies on delivery (or the module did) */
+	EXPECT_EQ(1.0, copied);
+	EXPECT_LE(0.0, after);
+	ASSERT_TRUE(json_get(line, "ok", &v));
+	EXPECT_TRUE(v.b);
+
+	rc = connect_extra(_metadata, self, variant, hextra, &z);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_NE(NULL, strstr(z.out, "\n  notify: file safe to modify "))
+		TH_LOG("%s", z.out);
+	EXPECT_NE(NULL, strstr(z.out, "COPIED")) TH_LOG("%s", z.out);
+}
+
+/*
+ * --cached-only on a file made cold on ext4: the first call finds nothing
+ * cached (0 bytes), zcsend waits and retries while readahead works, and
+ * the peer gets the file exactly.
+ */
+TEST(cached_only_cold)
+{
+	unsigned int port = next_port();
+	char path[256], rx[300], target[64], p[16];
+	char *argv[] = { (char *)zcsend_path(), "--cached-only", "--json",
+			 path, target, NULL };
+	char *nargv[] = { "nc", "-l", "-p", p, NULL };
+	double retries = -1, attempts = -1, first = -1;
+	struct proc z, nc;
+	struct jval v;
+	char *line;
+	int fd, rc;
+
+	if (!have_zcsend())
+		SKIP(return, "no zcsend at %s", zcsend_path());
+	if (!have_nc())
+		SKIP(return, "no nc");
+	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
+		SKIP(return, "%s", zc_errmsg());
+	fd = zc_make_payload_file(zc_ext4_dir(), SMALL_SIZE, path,
+				  sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_make_cold(fd)) TH_LOG("%s", zc_errmsg());
+	snprintf(rx, sizeof(rx), "%s/.zcs-cold-rx", zc_tmpfs_dir());
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	snprintf(p, sizeof(p), "%u", port);
+	ASSERT_EQ(0, spawn(&nc, NULL, rx, nargv));
+	ASSERT_TRUE(wait_listen(nc.pid, port, 5000));
+	rc = run(&z, argv);
+	EXPECT_EQ(0, rc) TH_LOG("zcsend: %s", z.err);
+	EXPECT_EQ(0, reap(&nc));
+	EXPECT_TRUE(file_equals_range(rx, fd, 0, SMALL_SIZE))
+		TH_LOG("received %" PRIu64 " bytes", file_size(rx));
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	check_json(_metadata, line, SMALL_SIZE, "zerocopy", NULL, NULL);
+	ASSERT_TRUE(json_get_sub(line, "cached_only", "retries", &retries));
+	ASSERT_TRUE(json_get_sub(line, "cached_only", "attempts", &attempts));
+	ASSERT_TRUE(json_get_sub(line, "cached_only", "attempt_bytes",
+				 &first));
+	EXPECT_LE(1.0, retries) TH_LOG("%s", line);
+	EXPECT_EQ(0.0, first) TH_LOG("a cold file: the first call sends "
+				     "nothing: %s", line);
+	EXPECT_LT(retries, attempts + 0.5);
+	ASSERT_TRUE(json_get(line, "status", &v));
+	EXPECT_EQ(0, v.count);
+	close(fd);
+	unlink(path);
+	unlink(rx);
+}
+
 /* ---- bad input -------------------------------------------------------------- */
 
 struct bad_case {
@@ -806,6 +1096,15 @@ TEST(bad_input)
 			{ "missing operand", { path }, 2, "missing operand" },
 			{ "a directory", { "/tmp", "127.0.0.1:9" }, 3,
 			  "Is a directory" },
+			{ "bad header escape", { "--header=a\\q", path,
+			  "127.0.0.1:9" }, 2, "bad escape" },
+			{ "two headers", { "--header=a", "--header=b", path,
+			  "127.0.0.1:9" }, 2, "only one" },
+			{ "missing header file", { "--header-file",
+			  missing, path, "127.0.0.1:9" }, 3,
+			  "No such file" },
+			{ "probe with a header", { "--probe", "--header=a",
+			  path, "127.0.0.1:9" }, 2, "--probe sends nothing" },
 		};
 		unsigned int i, k;
 
@@ -955,6 +1254,76 @@ TEST_F(nomod, fallback_and_strict)
 	close(fd);
 	check_json(_metadata, strtok(z.out, "\n"), SMALL_SIZE, "unknown",
 		   "no_module", NULL);
+}
+
+TEST_F(nomod, v11_options)
+{
+	unsigned int port = next_port();
+	char target[64], p[16];
+	char *cached_argv[] = { (char *)zcsend_path(), "--cached-only",
+				self->path, "127.0.0.1:9", NULL };
+	char *notify_argv[] = { (char *)zcsend_path(), "--notify", self->path,
+				"127.0.0.1:9", NULL };
+	char *probe_argv[] = { (char *)zcsend_path(), "--probe", "--json",
+			       self->path, target, NULL };
+	char *hdr_argv[] = { (char *)zcsend_path(), "--json", "--header=HDR",
+			     "--trailer=TRL", self->path, target, NULL };
+	char *nargv[] = { "nc", "-l", "-p", p, NULL };
+	struct proc z, nc;
+	struct jval v;
+	char *line;
+	int rc, fd;
+
+	ASSERT_EQ(0, self->unload_err) TH_LOG("rmmod zcdev: %s",
+					      strerror(self->unload_err));
+	/* what cannot be done without the module is refused up front */
+	rc = run(&z, cached_argv);
+	EXPECT_EQ(6, rc) TH_LOG("stderr: %s", z.err);
+	EXPECT_NE(NULL, strstr(z.err, "--cached-only: needs the zcdev module"))
+		TH_LOG("stderr: %s", z.err);
+	rc = run(&z, notify_argv);
+	EXPECT_EQ(6, rc) TH_LOG("stderr: %s", z.err);
+	EXPECT_NE(NULL, strstr(z.err, "--notify: needs the zcdev module"));
+
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	snprintf(p, sizeof(p), "%u", port);
+	ASSERT_EQ(0, spawn(&nc, NULL, self->rx, nargv));
+	ASSERT_TRUE(wait_listen(nc.pid, port, 5000));
+	rc = run(&z, probe_argv);
+	EXPECT_EQ(0, rc) TH_LOG("stderr: %s", z.err);
+	EXPECT_EQ(0, reap(&nc));
+	EXPECT_EQ(0ULL, file_size(self->rx));
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	ASSERT_TRUE(json_valid_object(line)) TH_LOG("%s", line);
+	ASSERT_TRUE(json_get(line, "path", &v));
+	EXPECT_STREQ("unknown", v.str);
+	ASSERT_TRUE(json_get(line, "why", &v));
+	EXPECT_STREQ("no_module", v.str);
+
+	port = next_port();
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	snprintf(p, sizeof(p), "%u", port);
+	ASSERT_EQ(0, spawn(&nc, NULL, self->rx, nargv));
+	ASSERT_TRUE(wait_listen(nc.pid, port, 5000));
+	rc = run(&z, hdr_argv);
+	EXPECT_EQ(0, rc) TH_LOG("stderr: %s", z.err);
+	EXPECT_EQ(0, reap(&nc));
+	fd = open(self->path, O_RDONLY);
+	EXPECT_TRUE(file_equals_framed(self->rx, "HDR", 3, fd, 0, SMALL_SIZE,
+				       "TRL", 3));
+	close(fd);
+	line = strtok(z.out, "\n");
+	ASSERT_NE(NULL, line);
+	ASSERT_TRUE(json_valid_object(line)) TH_LOG("%s", line);
+	ASSERT_TRUE(json_get(line, "path", &v));
+	EXPECT_STREQ("unknown", v.str);
+	ASSERT_TRUE(json_get(line, "why", &v));
+	EXPECT_STREQ("memory,no_module", v.str);
+	ASSERT_TRUE(json_get(line, "copied_bytes", &v));
+	EXPECT_EQ(6.0, v.num);
+	ASSERT_TRUE(json_get(line, "unknown_bytes", &v));
+	EXPECT_EQ((double)SMALL_SIZE, v.num);
 }
 
 TEST_HARNESS_MAIN

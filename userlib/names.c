@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR LGPL-2.1-or-later
 /*
- * libzc: names for paths and reasons.  Tables only, no state: every function
+ * libzc: names for paths, reasons and statuses.  Tables only, no state: every function
  * here is thread-safe and never touches errno.
  */
 #include <errno.h>
@@ -12,13 +12,13 @@
 
 #define ZC_EXPORT __attribute__((visibility("default")))
 
-struct why_entry {
+struct bit_entry {
 	uint32_t bit;
 	const char *name;
 	const char *desc;
 };
 
-static const struct why_entry why_table[] = {
+static const struct bit_entry why_table[] = {
 	{ ZCDEV_WHY_NO_SG, "no_sg",
 	  "egress device has no scatter-gather" },
 	{ ZCDEV_WHY_NO_CSUM, "no_csum",
@@ -33,22 +33,44 @@ static const struct why_entry why_table[] = {
 	  "route goes through an IPsec transform" },
 	{ ZCDEV_WHY_HOLE, "hole",
 	  "file hole: zeros are copied" },
+	{ ZCDEV_WHY_MEMORY, "memory",
+	  "memory segment: always copied" },
+	{ ZCDEV_WHY_NOTIFY, "notify",
+	  "socket cannot report page release: copied for the notification" },
 	{ ZC_WHY_NO_MODULE, "no_module",
 	  "zcdev module absent: sent with sendfile(2)" },
+};
+
+static const struct bit_entry status_table[] = {
+	{ ZCDEV_STATUS_NOT_CACHED, "not_cached",
+	  "not in the page cache yet: readahead started" },
+	{ ZCDEV_STATUS_EOF, "eof",
+	  "the file ended before the length asked for" },
 };
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-static const struct why_entry *why_lookup(uint32_t bit)
+static const struct bit_entry *bit_lookup(const struct bit_entry *table,
+					  size_t n, uint32_t bit)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(why_table); i++)
-		if (why_table[i].bit == bit)
-			return &why_table[i];
+	for (i = 0; i < n; i++)
+		if (table[i].bit == bit)
+			return &table[i];
 	return NULL;
+}
+
+static const struct bit_entry *why_lookup(uint32_t bit)
+{
+	return bit_lookup(why_table, ARRAY_SIZE(why_table), bit);
+}
+
+static const struct bit_entry *status_lookup(uint32_t bit)
+{
+	return bit_lookup(status_table, ARRAY_SIZE(status_table), bit);
 }
 
 const char ZC_EXPORT *zc_path_name(uint32_t path)
@@ -70,14 +92,14 @@ const char ZC_EXPORT *zc_path_name(uint32_t path)
 
 const char ZC_EXPORT *zc_why_name(uint32_t bit)
 {
-	const struct why_entry *e = why_lookup(bit);
+	const struct bit_entry *e = why_lookup(bit);
 
 	return e ? e->name : NULL;
 }
 
 const char ZC_EXPORT *zc_why_desc(uint32_t bit)
 {
-	const struct why_entry *e = why_lookup(bit);
+	const struct bit_entry *e = why_lookup(bit);
 
 	return e ? e->desc : NULL;
 }
@@ -96,8 +118,9 @@ static size_t append(char *buf, size_t size, size_t len, const char *s)
 	return len + n;
 }
 
-int ZC_EXPORT zc_why_str(uint32_t why, char *buf, size_t size,
-			 unsigned int flags)
+/* A mask as names or descriptions, lowest bit first; snprintf semantics. */
+static int bits_str(const struct bit_entry *(*lookup)(uint32_t), uint32_t mask,
+		    char *buf, size_t size, unsigned int flags)
 {
 	const char *sep = (flags & ZC_WHY_STR_DESC) ? "; " : ",";
 	size_t len = 0;
@@ -110,13 +133,13 @@ int ZC_EXPORT zc_why_str(uint32_t why, char *buf, size_t size,
 
 	for (i = 0; i < 32; i++) {
 		uint32_t bit = 1U << i;
-		const struct why_entry *e;
+		const struct bit_entry *e;
 		char hex[16];
 		const char *s;
 
-		if (!(why & bit))
+		if (!(mask & bit))
 			continue;
-		e = why_lookup(bit);
+		e = lookup(bit);
 		if (e) {
 			s = (flags & ZC_WHY_STR_DESC) ? e->desc : e->name;
 		} else {
@@ -130,4 +153,23 @@ int ZC_EXPORT zc_why_str(uint32_t why, char *buf, size_t size,
 	if (len > INT_MAX)	/* cannot happen: 32 short strings */
 		return -EOVERFLOW;
 	return (int)len;
+}
+
+int ZC_EXPORT zc_why_str(uint32_t why, char *buf, size_t size,
+			 unsigned int flags)
+{
+	return bits_str(why_lookup, why, buf, size, flags);
+}
+
+const char ZC_EXPORT *zc_status_name(uint32_t bit)
+{
+	const struct bit_entry *e = status_lookup(bit);
+
+	return e ? e->name : NULL;
+}
+
+int ZC_EXPORT zc_status_str(uint32_t status, char *buf, size_t size,
+			    unsigned int flags)
+{
+	return bits_str(status_lookup, status, buf, size, flags);
 }

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define LIBZC_VERSION_MAJOR	1
-#define LIBZC_VERSION_MINOR	0
+#define LIBZC_VERSION_MINOR	1
 
 /* Device opened by zc_open() when its path argument is NULL. */
 #define ZC_DEFAULT_DEVICE	"/dev/" ZCDEV_DEVICE_NAME
@@ -49,7 +49,10 @@ struct zc;	/* opaque handle */
  * Default (0): open the device; if it is absent (open(2) fails with ENOENT,
  * ENODEV or ENXIO, i.e. the module is not loaded) open the handle in
  * fallback mode, which sends with sendfile(2) and reports ZC_PATH_UNKNOWN /
- * ZC_WHY_NO_MODULE.  Any other open(2) error is returned.
+ * ZC_WHY_NO_MODULE.  Any other open(2) error is returned.  (1.1) The
+ * handle asks the module once what it supports (ZCDEV_IOC_PROBE); a module
+ * older than that ioctl is used for what it knows, and zc_sendv() is then
+ * emulated.
  */
 #define ZC_OPEN_NOFALLBACK	(1U << 0)	/* device absent: fail instead */
 #define ZC_OPEN_FALLBACK	(1U << 1)	/* do not open the device at all */
@@ -66,7 +69,8 @@ struct zc;	/* opaque handle */
 #define ZC_WHY_LIB_MASK		0xff000000U	/* bits reserved for libzc */
 
 /*
- * struct zc_result - what one call (or one zc_sendfile_all() loop) did.
+ * struct zc_result - what one call (or one zc_sendfile_all() or
+ * zc_sendv_all() loop) did.
  * @sent:          bytes the socket accepted.
  * @zc_bytes:      of @sent, bytes handed over as page-cache references.
  * @copied_bytes:  of @sent, bytes the CPU copied.
@@ -77,10 +81,20 @@ struct zc;	/* opaque handle */
  * @why:           ZCDEV_WHY_* and ZC_WHY_* bits: why bytes were (or, when a
  *                 ZCDEV_SEND_STRICT call failed with -EOPNOTSUPP, would
  *                 have been) copied or not known.  0 when none were.
- * @calls:         device ioctls or sendfile(2) calls made.
- * @resv32, @resv: set to 0 by the library.  Later versions may give them
- *                 meaning; the struct never grows (LIBZC_1.0 ABI), new
- *                 fields take reserved space.
+ * @calls:         device ioctls or system calls (sendfile(2), send(2))
+ *                 made.
+ * @status:        (1.1) ZCDEV_STATUS_* bits: why the send stopped before
+ *                 the end of what was asked (not cached, end of file).
+ * @notify_id:     (1.1) with ZCDEV_SEND_NOTIFY, the id of the completion
+ *                 that zc_read_completions() will return; 0 if none.
+ * @seg_index:     (1.1) zc_sendv*(): index of the first segment not sent
+ *                 completely (nr_segs when all were); 0 for file sends.
+ * @resv32b:       0.
+ * @seg_sent:      (1.1) zc_sendv*(): bytes of segment @seg_index sent.
+ * @resv:          set to 0 by the library.
+ *
+ * The struct never grows (LIBZC_1.0 ABI): new fields take reserved space,
+ * and the library zeroes what it does not use.
  */
 struct zc_result {
 	uint64_t sent;
@@ -90,8 +104,12 @@ struct zc_result {
 	uint32_t path;
 	uint32_t why;
 	uint32_t calls;
-	uint32_t resv32;
-	uint64_t resv[4];
+	uint32_t status;	/* 1.0: resv32 */
+	uint64_t notify_id;	/* 1.0: resv[0] */
+	uint32_t seg_index;	/* 1.0: resv[1] */
+	uint32_t resv32b;
+	uint64_t seg_sent;	/* 1.0: resv[2] */
+	uint64_t resv[1];	/* 1.0: resv[3] */
 };
 
 /* Handles */
@@ -117,6 +135,80 @@ const char *zc_why_desc(uint32_t bit);
 
 #define ZC_WHY_STR_DESC		(1U << 0)	/* descriptions, "; "-separated */
 int zc_why_str(uint32_t why, char *buf, size_t size, unsigned int flags);
+
+/* ---- LIBZC_1.1 ------------------------------------------------------ */
+
+/*
+ * Vectored sends (ZCDEV_IOC_SENDV): segments of user memory (always
+ * copied) and file ranges, in order, on one socket.  zc_sendv() makes one
+ * call; zc_sendv_all() loops until every segment is sent.
+ */
+ssize_t zc_sendv(struct zc *zc, int sock_fd, const struct zcdev_seg *segs,
+		 unsigned int nr_segs, unsigned int flags,
+		 struct zc_result *res);
+ssize_t zc_sendv_all(struct zc *zc, int sock_fd, const struct zcdev_seg *segs,
+		     unsigned int nr_segs, unsigned int flags,
+		     struct zc_result *res);
+
+/* Fill one segment: @len bytes of memory at @addr. */
+static inline void zc_seg_mem(struct zcdev_seg *seg, const void *addr,
+			      size_t len)
+{
+	seg->type = ZCDEV_SEG_MEM;
+	seg->file_fd = 0;
+	seg->offset = 0;
+	seg->addr = (uint64_t)(uintptr_t)addr;
+	seg->len = (uint64_t)len;
+}
+
+/* Fill one segment: @len bytes of the file @fd at @offset. */
+static inline void zc_seg_file(struct zcdev_seg *seg, int fd, uint64_t offset,
+			       uint64_t len)
+{
+	seg->type = ZCDEV_SEG_FILE;
+	seg->file_fd = fd;
+	seg->offset = offset;
+	seg->addr = 0;
+	seg->len = len;
+}
+
+/*
+ * struct zc_probe_result - what zc_probe() found.
+ * @path:       how a send on the socket would travel now: ZCDEV_PATH_ZEROCOPY
+ *              or ZCDEV_PATH_COPY; ZCDEV_PATH_NONE when no socket was given;
+ *              ZC_PATH_UNKNOWN in fallback mode.
+ * @why:        ZCDEV_WHY_* bits: why it would be copied; ZC_WHY_NO_MODULE in
+ *              fallback mode.
+ * @send_flags: the ZCDEV_SEND_* flags that sends through this handle can
+ *              honour (the module's; fewer with an older module or none).
+ * @why_known:  the ZCDEV_WHY_* and ZC_WHY_* bits sends through this handle
+ *              can report.
+ * @resv:       0.
+ */
+struct zc_probe_result {
+	uint32_t path;
+	uint32_t why;
+	uint32_t send_flags;
+	uint32_t why_known;
+	uint32_t resv[4];
+};
+
+int zc_probe(struct zc *zc, int sock_fd, int file_fd, unsigned int flags,
+	     struct zc_probe_result *res);
+
+/* Completions of ZCDEV_SEND_NOTIFY sends, read from the handle. */
+#define ZC_COMPL_WAIT		(1U << 0)	/* block until there is one */
+#define ZC_COMPL_FLAGS_ALL	ZC_COMPL_WAIT
+int zc_read_completions(struct zc *zc, struct zcdev_completion *out,
+			unsigned int nr, unsigned int flags);
+
+/* Names of ZCDEV_STATUS_* bits (zc_status_str() takes ZC_WHY_STR_DESC). */
+const char *zc_status_name(uint32_t bit);
+int zc_status_str(uint32_t status, char *buf, size_t size,
+		  unsigned int flags);
+
+/* Add the report @r of one call to the running sum @acc. */
+int zc_result_add(struct zc_result *acc, const struct zc_result *r);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,9 @@
 #
 #   zero copy over loopback, a copy (and why) behind a device without
 #   scatter-gather, --json over IPv6 into a namespace, --strict refusing,
-#   --listen serving nc, and the fallback with the module unloaded.
+#   --probe asking first, a header in the same call with --notify saying
+#   when the file is safe, --listen serving nc, and the fallback with the
+#   module unloaded.
 #
 # Environment: ZCSEND_DEMO_SIZE (bytes, default 16777216), ZC_TMPFS.
 cd "${ZC_TMPFS:-/mnt/tmpfs}" || exit 1
@@ -65,6 +67,22 @@ say "zcsend --strict disk.img 203.0.113.2:9000; echo \"exit \$?\""
 zcsend --strict disk.img 203.0.113.2:9000
 echo "exit $?"
 wait
+echo
+
+say "ip netns exec nosg nc -l -p 9000 > copy.img &"
+nc_listen -n nosg 9000 copy.img
+say "zcsend --probe disk.img 203.0.113.2:9000"
+zcsend --probe disk.img 203.0.113.2:9000 || rc=1
+wait
+echo
+
+say "nc -l -p 9000 > copy.img &"
+nc_listen 9000 copy.img
+say "zcsend --notify --header 'HTTP/1.1 200 OK\\r\\n\\r\\n' disk.img 127.0.0.1:9000"
+zcsend --notify --header 'HTTP/1.1 200 OK\r\n\r\n' disk.img 127.0.0.1:9000 || rc=1
+wait
+say "tail -c +20 copy.img | cmp - disk.img && echo identical"
+tail -c +20 copy.img | cmp - disk.img && echo identical || rc=1
 echo
 
 say "zcsend --listen --once [::1]:9000 disk.img &"

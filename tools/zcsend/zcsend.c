@@ -33,7 +33,7 @@
 #include <zc.h>
 
 #ifndef ZCSEND_VERSION
-#define ZCSEND_VERSION "1.0.0"
+#define ZCSEND_VERSION "1.1.0"
 #endif
 
 enum {
@@ -43,11 +43,17 @@ enum {
 	ZCSEND_EXIT_FILE = 3,	/* cannot open/read FILE; offset past EOF */
 	ZCSEND_EXIT_NET = 4,	/* cannot resolve, connect, bind or listen */
 	ZCSEND_EXIT_STRICT = 5,	/* --strict: bytes would be copied, or no module */
+	ZCSEND_EXIT_UNSUPPORTED = 6, /* the module cannot do what was asked */
 };
 
 #define PROGRESS_CHUNK	(2ULL << 20)	/* bytes per call when drawing a bar */
 #define PROGRESS_DELAY	0.5		/* seconds before the bar appears */
 #define DRAIN_TIMEOUT_MS 5000		/* wait for the peer's EOF at the end */
+#define NOTIFY_TIMEOUT_MS 30000		/* wait for --notify's completions */
+#define CACHED_WAIT_MIN_US 1000		/* --cached-only: first wait */
+#define CACHED_WAIT_MAX_US 64000	/* --cached-only: longest wait */
+#define MAX_ATTEMPTS_SHOWN 64		/* --cached-only: calls listed */
+#define MAX_EXTRA	(64 << 20)	/* largest --header/--trailer-file */
 
 static const char *prog = "zcsend";
 
@@ -63,9 +69,17 @@ struct opts {
 	int once;
 	int fallback;
 	int progress;		/* 1: draw a bar (stderr is a TTY) */
+	int cached_only;
+	int notify;
+	int probe;
 	const char *device;
 	const char *file;
 	const char *addr;
+	/* --header/--trailer (-file): bytes sent around the range */
+	char *header;
+	size_t header_len;
+	char *trailer;
+	size_t trailer_len;
 };
 
 struct file_src {
@@ -77,10 +91,24 @@ struct file_src {
 /* One transfer's outcome. */
 struct xfer {
 	struct zc_result res;	/* summed over every call */
-	uint64_t requested;	/* UINT64_MAX: to EOF */
+	uint64_t requested;	/* header + range + trailer; UINT64_MAX: to EOF */
 	double seconds;
 	int err;		/* 0 or a negative errno */
 	int short_eof;		/* the file ended before @requested */
+	/* --cached-only */
+	unsigned int retries;	/* waits for the page cache */
+	unsigned int attempts;	/* send calls */
+	uint64_t attempt_bytes[MAX_ATTEMPTS_SHOWN];
+	/* --notify */
+	uint64_t *ids;		/* notify ids not yet completed */
+	unsigned int nr_ids, cap_ids;
+	unsigned int notified;	/* sends that got an id */
+	unsigned int completed;	/* their completions read */
+	int compl_copied;	/* some completion said ZCDEV_COMPL_COPIED */
+	int notify_timeout;	/* not every completion came in time */
+	double safe_after;	/* seconds from the last send to the last one */
+	/* --probe */
+	struct zc_probe_result probe;
 };
 
 static void __attribute__((format(printf, 1, 2))) errmsg(const char *fmt, ...)
@@ -117,6 +145,14 @@ static void usage(FILE *f)
 "  -n, --length=N   send N bytes (default: to the end of FILE)\n"
 "  -s, --strict     fail (exit 5) rather than copy any byte\n"
 "  -N, --nonblock   nonblocking socket driven by poll(2) on EAGAIN\n"
+"  -H, --header=S   send S before the range, in the same call (escapes\n"
+"                   \\r \\n \\t \\\\ \\xHH); --header-file=F sends F's bytes\n"
+"  -T, --trailer=S  send S after the range (--trailer-file=F: F's bytes)\n"
+"      --cached-only  send only what is in the page cache; wait and retry\n"
+"                   while the rest is read in (never block on the disk)\n"
+"      --notify     wait until the network stack has released the file's\n"
+"                   pages (safe to modify) and say when\n"
+"      --probe      connect and say how a send would travel; send nothing\n"
 "  -j, --json       one JSON object per transfer on stdout\n"
 "  -q, --quiet      no summary, progress or warnings; errors only\n"
 "      --device=P   zcdev device node (default %s)\n"
@@ -124,7 +160,8 @@ static void usage(FILE *f)
 "  -h, --help       this help\n"
 "  -V, --version    version\n"
 "\n"
-"Exit: 0 sent, 1 transfer failed, 2 usage, 3 file, 4 network, 5 --strict.\n",
+"Exit: 0 sent, 1 transfer failed, 2 usage, 3 file, 4 network, 5 --strict,\n"
+"      6 the module cannot do what was asked (--cached-only, --notify).\n",
 		prog, prog, ZC_DEFAULT_DEVICE);
 }
 
@@ -554,27 +591,20 @@ static const char *path_str(uint32_t path)
 	return s ? s : "invalid";
 }
 
-static void print_json(const struct opts *o, const char *peer,
-		       const struct xfer *x)
+/* A mask as a JSON array of names ("0x..." for bits without one). */
+static void json_bits(const char *(*name)(uint32_t), uint32_t mask)
 {
-	const struct zc_result *r = &x->res;
 	int first = 1, i;
 
-	fputs("{\"file\":", stdout);
-	json_string(stdout, o->file);
-	fputs(",\"peer\":", stdout);
-	json_string(stdout, peer);
-	printf(",\"offset\":%" PRIu64 ",\"requested\":%" PRIu64
-	       ",\"bytes\":%" PRIu64 ",\"path\":\"%s\",\"why\":[",
-	       o->offset, x->requested, r->sent, path_str(r->path));
+	putchar('[');
 	for (i = 0; i < 32; i++) {
 		uint32_t bit = 1U << i;
 		char hex[16];
 		const char *n;
 
-		if (!(r->why & bit))
+		if (!(mask & bit))
 			continue;
-		n = zc_why_name(bit);
+		n = name(bit);
 		if (!n) {
 			snprintf(hex, sizeof(hex), "0x%x", bit);
 			n = hex;
@@ -582,26 +612,120 @@ static void print_json(const struct opts *o, const char *peer,
 		printf("%s\"%s\"", first ? "" : ",", n);
 		first = 0;
 	}
-	printf("],\"zc_bytes\":%" PRIu64 ",\"copied_bytes\":%" PRIu64
-	       ",\"unknown_bytes\":%" PRIu64 ",\"calls\":%u"
-	       ",\"seconds\":%.6f,\"throughput\":%.0f,\"ok\":%s,\"error\":",
-	       r->zc_bytes, r->copied_bytes, r->unknown_bytes, r->calls,
+	putchar(']');
+}
+
+static const char *send_flag_name(uint32_t bit)
+{
+	switch (bit) {
+	case ZCDEV_SEND_NONBLOCK: return "nonblock";
+	case ZCDEV_SEND_MORE: return "more";
+	case ZCDEV_SEND_STRICT: return "strict";
+	case ZCDEV_SEND_CACHED_ONLY: return "cached_only";
+	case ZCDEV_SEND_NOTIFY: return "notify";
+	}
+	return NULL;
+}
+
+static void print_json(const struct opts *o, const char *peer,
+		       const struct xfer *x)
+{
+	const struct zc_result *r = &x->res;
+	unsigned int i, n;
+
+	fputs("{\"file\":", stdout);
+	json_string(stdout, o->file);
+	fputs(",\"peer\":", stdout);
+	json_string(stdout, peer);
+	if (o->probe) {
+		printf(",\"probe\":true,\"path\":\"%s\",\"why\":",
+		       path_str(x->probe.path));
+		json_bits(zc_why_name, x->probe.why);
+		fputs(",\"send_flags\":", stdout);
+		json_bits(send_flag_name, x->probe.send_flags);
+		fputs(",\"why_known\":", stdout);
+		json_bits(zc_why_name, x->probe.why_known);
+		printf(",\"ok\":%s,\"error\":", x->err ? "false" : "true");
+		if (x->err)
+			json_string(stdout, strerror(-x->err));
+		else
+			fputs("null", stdout);
+		fputs("}\n", stdout);
+		fflush(stdout);
+		return;
+	}
+	printf(",\"offset\":%" PRIu64 ",\"requested\":%" PRIu64
+	       ",\"bytes\":%" PRIu64 ",\"path\":\"%s\",\"why\":",
+	       o->offset, x->requested, r->sent, path_str(r->path));
+	json_bits(zc_why_name, r->why);
+	printf(",\"zc_bytes\":%" PRIu64 ",\"copied_bytes\":%" PRIu64
+	       ",\"unknown_bytes\":%" PRIu64 ",\"calls\":%u,\"status\":",
+	       r->zc_bytes, r->copied_bytes, r->unknown_bytes, r->calls);
+	json_bits(zc_status_name, r->status);
+	if (o->header || o->trailer)
+		printf(",\"header_bytes\":%zu,\"trailer_bytes\":%zu",
+		       o->header_len, o->trailer_len);
+	if (o->cached_only) {
+		printf(",\"cached_only\":{\"retries\":%u,\"attempts\":%u,"
+		       "\"attempt_bytes\":[", x->retries, x->attempts);
+		n = x->attempts < MAX_ATTEMPTS_SHOWN ? x->attempts :
+						       MAX_ATTEMPTS_SHOWN;
+		for (i = 0; i < n; i++)
+			printf("%s%" PRIu64, i ? "," : "", x->attempt_bytes[i]);
+		fputs("]}", stdout);
+	}
+	if (o->notify)
+		printf(",\"notify\":{\"sends\":%u,\"completed\":%u,"
+		       "\"copied\":%s,\"safe_after\":%.6f}", x->notified,
+		       x->completed, x->compl_copied ? "true" : "false",
+		       x->safe_after);
+	printf(",\"seconds\":%.6f,\"throughput\":%.0f,\"ok\":%s,\"error\":",
 	       x->seconds, x->seconds > 0 ? (double)r->sent / x->seconds : 0,
-	       x->err || x->short_eof ? "false" : "true");
+	       x->err || x->short_eof || x->notify_timeout ? "false" :
+							     "true");
 	if (x->err)
 		json_string(stdout, strerror(-x->err));
 	else if (x->short_eof)
 		json_string(stdout, "file ended early");
+	else if (x->notify_timeout)
+		json_string(stdout, "completion not received");
 	else
 		fputs("null", stdout);
 	fputs("}\n", stdout);
 	fflush(stdout);
 }
 
-static void print_human(const char *peer, int show_peer, const struct xfer *x)
+static void print_probe(const char *peer, int show_peer, const struct xfer *x)
+{
+	const struct zc_probe_result *p = &x->probe;
+	char why[512];
+
+	zc_why_str(p->why, why, sizeof(why), ZC_WHY_STR_DESC);
+	if (show_peer)
+		printf("%s: ", peer);
+	switch (p->path) {
+	case ZCDEV_PATH_ZEROCOPY:
+		printf("probe: zero copy (by page reference); nothing sent\n");
+		break;
+	case ZCDEV_PATH_COPY:
+		printf("probe: copy \u2014 %s; nothing sent\n",
+		       why[0] ? why : "no reason given");
+		break;
+	case ZC_PATH_UNKNOWN:
+		printf("probe: path unknown \u2014 %s; nothing sent\n", why);
+		break;
+	default:
+		printf("probe: path %s; nothing sent\n", path_str(p->path));
+	}
+	fflush(stdout);
+}
+
+static void print_human(const struct opts *o, const char *peer, int show_peer,
+			const struct xfer *x)
 {
 	const struct zc_result *r = &x->res;
 	char why[512], timing[96], rate[32];
+	unsigned int i, n;
 
 	zc_why_str(r->why, why, sizeof(why), ZC_WHY_STR_DESC);
 	human_bytes(x->seconds > 0 ? (double)r->sent / x->seconds : 0, rate,
@@ -628,46 +752,200 @@ static void print_human(const char *peer, int show_peer, const struct xfer *x)
 		       r->copied_bytes, timing, why[0] ? why : "no reason given");
 		break;
 	case ZC_PATH_UNKNOWN:
-		printf("path unknown: %" PRIu64 " bytes%s \u2014 %s\n",
-		       r->sent, timing, why);
+		if (r->copied_bytes)
+			printf("path unknown: %" PRIu64 " bytes (%" PRIu64
+			       " of them copied)%s \u2014 %s\n", r->sent,
+			       r->copied_bytes, timing, why);
+		else
+			printf("path unknown: %" PRIu64 " bytes%s \u2014 %s\n",
+			       r->sent, timing, why);
 		break;
 	default:
 		printf("path %u: %" PRIu64 " bytes (%" PRIu64
 		       " by reference, %" PRIu64 " copied)%s\n", r->path,
 		       r->sent, r->zc_bytes, r->copied_bytes, timing);
 	}
+	if (o->cached_only) {
+		printf("  cached-only: %u call%s, %u wait%s for the page cache;"
+		       " bytes per call:", x->attempts,
+		       x->attempts == 1 ? "" : "s", x->retries,
+		       x->retries == 1 ? "" : "s");
+		n = x->attempts < MAX_ATTEMPTS_SHOWN ? x->attempts :
+						       MAX_ATTEMPTS_SHOWN;
+		for (i = 0; i < n; i++)
+			printf("%s %" PRIu64, i ? "," : "", x->attempt_bytes[i]);
+		printf("%s\n", x->attempts > n ? ", ..." : "");
+	}
+	if (o->notify && x->notified && !x->notify_timeout)
+		printf("  notify: file safe to modify %.3f s after the last "
+		       "send (%u completion%s; %s)\n", x->safe_after,
+		       x->completed, x->completed == 1 ? "" : "s",
+		       x->compl_copied ? "the stack copied the data: "
+		       "COPIED" : "pages released by reference");
+	else if (o->notify && !x->notified && !x->err)
+		printf("  notify: nothing was sent: no completion to wait "
+		       "for\n");
 	fflush(stdout);
 }
 
 /* ---- the transfer --------------------------------------------------- */
 
-static uint32_t derive_path(const struct zc_result *r)
+/* The segments of a transfer: [header] range [trailer]. */
+struct plan {
+	struct zcdev_seg seg[3];
+	unsigned int nr;
+	unsigned int file;	/* index of the range */
+	int to_eof;		/* the range's length is not known */
+};
+
+static void plan_build(const struct opts *o, const struct file_src *src,
+		       uint64_t range_len, struct plan *pl)
 {
-	if (!r->sent)
-		return ZCDEV_PATH_NONE;
-	if (r->unknown_bytes)
-		return ZC_PATH_UNKNOWN;
-	if (!r->copied_bytes)
-		return ZCDEV_PATH_ZEROCOPY;
-	if (!r->zc_bytes)
-		return ZCDEV_PATH_COPY;
-	return ZCDEV_PATH_MIXED;
+	memset(pl, 0, sizeof(*pl));
+	if (o->header)
+		zc_seg_mem(&pl->seg[pl->nr++], o->header, o->header_len);
+	pl->file = pl->nr;
+	zc_seg_file(&pl->seg[pl->nr++], src->fd, o->offset, range_len);
+	pl->to_eof = range_len == UINT64_MAX;
+	if (o->trailer)
+		zc_seg_mem(&pl->seg[pl->nr++], o->trailer, o->trailer_len);
 }
 
-static void accumulate(struct zc_result *acc, const struct zc_result *r)
+/*
+ * The segments still to send from position (@first, @skip), at most @max
+ * bytes in all (UINT64_MAX: no limit), into @cur.  Returns their number.
+ */
+static unsigned int plan_rest(const struct plan *pl, unsigned int first,
+			      uint64_t skip, uint64_t max,
+			      struct zcdev_seg *cur)
 {
-	acc->sent += r->sent;
-	acc->zc_bytes += r->zc_bytes;
-	acc->copied_bytes += r->copied_bytes;
-	acc->unknown_bytes += r->unknown_bytes;
-	acc->why |= r->why;
-	acc->calls += r->calls;
-	if (r->path == ZCDEV_PATH_NONE)
-		return;
-	if (acc->path == ZCDEV_PATH_NONE)
-		acc->path = r->path;
-	else if (acc->path != r->path)
-		acc->path = derive_path(acc);
+	unsigned int n = 0, i;
+
+	for (i = first; i < pl->nr && max; i++) {
+		struct zcdev_seg s = pl->seg[i];
+
+		if (i == first && skip) {
+			if (s.type == ZCDEV_SEG_MEM)
+				s.addr += skip;
+			else
+				s.offset += skip;
+			if (s.len != UINT64_MAX || !pl->to_eof)
+				s.len -= skip;
+		}
+		if (s.len > max)
+			s.len = max;
+		if (max != UINT64_MAX)
+			max -= s.len;
+		cur[n++] = s;
+	}
+	return n;
+}
+
+/* Advance (@first, @skip) by @n bytes. */
+static void plan_advance(const struct plan *pl, unsigned int *first,
+			 uint64_t *skip, uint64_t n)
+{
+	while (*first < pl->nr) {
+		uint64_t left = pl->seg[*first].len - *skip;
+
+		if (n < left) {
+			*skip += n;
+			return;
+		}
+		n -= left;
+		(*first)++;
+		*skip = 0;
+	}
+}
+
+static int ids_add(struct xfer *x, uint64_t id)
+{
+	if (x->nr_ids == x->cap_ids) {
+		unsigned int cap = x->cap_ids ? 2 * x->cap_ids : 16;
+		uint64_t *p = realloc(x->ids, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		x->ids = p;
+		x->cap_ids = cap;
+	}
+	x->ids[x->nr_ids++] = id;
+	x->notified++;
+	return 0;
+}
+
+/*
+ * Read the completions that are there (@wait_ms 0) or wait up to @wait_ms
+ * for at least one; the ids of this transfer are ticked off.  Returns the
+ * number read, or -errno.
+ */
+static int collect_completions(struct zc *zc, struct xfer *x, int wait_ms)
+{
+	struct zcdev_completion c[64];
+	int n, i, total = 0;
+	unsigned int k;
+
+	if (wait_ms) {
+		struct pollfd pfd = { .fd = zc_fd(zc), .events = POLLIN };
+		int ret = poll(&pfd, 1, wait_ms);
+
+		if (ret < 0)
+			return errno == EINTR ? 0 : -errno;
+		if (!ret)
+			return 0;
+	}
+	for (;;) {
+		n = zc_read_completions(zc, c, 64, 0);
+		if (n <= 0)
+			return n < 0 ? n : total;
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < x->nr_ids; k++) {
+				if (x->ids[k] != c[i].id)
+					continue;
+				x->ids[k] = x->ids[--x->nr_ids];
+				x->completed++;
+				if (c[i].flags & ZCDEV_COMPL_COPIED)
+					x->compl_copied = 1;
+				break;
+			}
+		}
+		total += n;
+	}
+}
+
+/* After the last send: wait until every id has completed. */
+static void wait_completions(struct zc *zc, struct xfer *x, double sent_at)
+{
+	double deadline = sent_at + NOTIFY_TIMEOUT_MS / 1000.0;
+
+	while (x->nr_ids) {
+		int ms = (int)((deadline - now()) * 1000);
+		int ret;
+
+		if (ms <= 0) {
+			x->notify_timeout = 1;
+			return;
+		}
+		ret = collect_completions(zc, x, ms);
+		if (ret < 0) {
+			if (!x->err)
+				x->err = ret;
+			return;
+		}
+	}
+	x->safe_after = now() - sent_at;
+}
+
+static void probe(struct zc *zc, const struct opts *o,
+		  const struct file_src *src, int sock, struct xfer *x)
+{
+	unsigned int flags = o->notify ? ZCDEV_SEND_NOTIFY : 0;
+	int ret;
+
+	memset(x, 0, sizeof(*x));
+	ret = zc_probe(zc, sock, src->fd, flags, &x->probe);
+	if (ret)
+		x->err = ret;
 }
 
 static void transfer(struct zc *zc, const struct opts *o,
@@ -675,14 +953,18 @@ static void transfer(struct zc *zc, const struct opts *o,
 {
 	unsigned int flags = o->strict ? ZCDEV_SEND_STRICT : 0;
 	struct progress pr = { .enabled = o->progress };
-	uint64_t remaining, off = o->offset;
-	struct zc_result r;
-	ssize_t n;
+	unsigned int first = 0, wait_us = CACHED_WAIT_MIN_US;
+	uint64_t range, skip = 0, extra;
+	struct plan pl;
+	double last_send = 0;
 
 	memset(x, 0, sizeof(*x));
-	x->requested = o->length;
+	range = o->length;
 	if (src->regular && !o->length_set)
-		x->requested = src->size - o->offset;
+		range = src->size - o->offset;
+	extra = o->header_len + o->trailer_len;
+	x->requested = range == UINT64_MAX ? UINT64_MAX : range + extra;
+	plan_build(o, src, range, &pl);
 	if (o->nonblock) {
 		int fl = fcntl(sock, F_GETFL);
 
@@ -690,16 +972,31 @@ static void transfer(struct zc *zc, const struct opts *o,
 			fcntl(sock, F_SETFL, fl | O_NONBLOCK);
 		flags |= ZCDEV_SEND_NONBLOCK;
 	}
+	if (o->cached_only)
+		flags |= ZCDEV_SEND_CACHED_ONLY;
+	if (o->notify)
+		flags |= ZCDEV_SEND_NOTIFY;
 
-	remaining = x->requested;
 	pr.start = pr.last = now();
-	while (remaining) {
-		uint64_t want = remaining;
+	while (first < pl.nr) {
+		uint64_t max = pr.enabled ? PROGRESS_CHUNK : UINT64_MAX;
+		struct zcdev_seg cur[3];
+		struct zc_result r;
+		unsigned int nr;
+		ssize_t n;
 
-		if (pr.enabled && want > PROGRESS_CHUNK)
-			want = PROGRESS_CHUNK;
-		n = zc_sendfile(zc, sock, src->fd, off, want, flags, &r);
-		accumulate(&x->res, &r);
+		nr = plan_rest(&pl, first, skip, max, cur);
+		if (nr == 1 && cur[0].type == ZCDEV_SEG_FILE)
+			n = zc_sendfile(zc, sock, cur[0].file_fd,
+					cur[0].offset, cur[0].len, flags, &r);
+		else
+			n = zc_sendv(zc, sock, cur, nr, flags, &r);
+		last_send = now();
+		zc_result_add(&x->res, &r);
+		if (r.notify_id && ids_add(x, r.notify_id)) {
+			x->err = -ENOMEM;
+			break;
+		}
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN && o->nonblock) {
@@ -713,24 +1010,68 @@ static void transfer(struct zc *zc, const struct opts *o,
 			progress_draw(&pr, x->res.sent, x->requested, 0);
 			continue;
 		}
-		if (n < 0) {
+		if (o->cached_only && (n >= 0 || n == -EBUSY)) {
+			if (x->attempts < MAX_ATTEMPTS_SHOWN)
+				x->attempt_bytes[x->attempts] =
+					n > 0 ? (uint64_t)n : 0;
+			x->attempts++;
+		}
+		if (n == -ENOBUFS && o->notify) {
+			/* too many sends in flight: let some complete */
+			int ret = collect_completions(zc, x, 1000);
+
+			if (ret < 0) {
+				x->err = ret;
+				break;
+			}
+			continue;
+		}
+		if (n < 0 && !(n == -EBUSY &&
+			       (r.status & ZCDEV_STATUS_NOT_CACHED))) {
 			x->err = (int)n;
 			break;
 		}
-		if (n == 0) {		/* EOF */
-			if (x->requested != UINT64_MAX)
-				x->short_eof = 1;
+		if (n > 0) {
+			plan_advance(&pl, &first, &skip, (uint64_t)n);
+			progress_draw(&pr, x->res.sent, x->requested, 0);
+		}
+		/* errors are reported by the wait at the end */
+		if (o->notify && x->nr_ids >= 1024)
+			(void)collect_completions(zc, x, 0);
+		if (r.status & ZCDEV_STATUS_NOT_CACHED) {
+			/* readahead was started: give it a moment */
+			x->retries++;
+			usleep(wait_us);
+			if (wait_us < CACHED_WAIT_MAX_US)
+				wait_us *= 2;
+			continue;
+		}
+		wait_us = CACHED_WAIT_MIN_US;
+		if (first < pl.nr && first == pl.file &&
+		    (n == 0 || (r.status & ZCDEV_STATUS_EOF))) {
+			/* the range reached the end of the file */
+			if (pl.to_eof) {
+				first++;
+				skip = 0;
+				continue;
+			}
+			x->short_eof = 1;
 			break;
 		}
-		off += (uint64_t)n;
-		if (remaining != UINT64_MAX)
-			remaining -= (uint64_t)n;
-		progress_draw(&pr, x->res.sent, x->requested, 0);
+		if (n == 0 && first < pl.nr) {
+			/* no progress and no reason: never spin */
+			x->short_eof = 1;
+			break;
+		}
 	}
 	x->seconds = now() - pr.start;
 	progress_draw(&pr, x->res.sent, x->requested, 1);
 	if (x->requested == UINT64_MAX && !x->err)
 		x->requested = x->res.sent;
+	if (o->notify)
+		wait_completions(zc, x, last_send);
+	free(x->ids);
+	x->ids = NULL;
 }
 
 /*
@@ -766,9 +1107,21 @@ static int report(const struct opts *o, const char *peer, int show_peer,
 
 	if (o->json)
 		print_json(o, peer, x);
-	else if (!o->quiet && (x->res.sent || !x->err))
-		print_human(peer, show_peer, x);
+	else if (!o->quiet && o->probe && !x->err)
+		print_probe(peer, show_peer, x);
+	else if (!o->quiet && !o->probe && (x->res.sent || !x->err))
+		print_human(o, peer, show_peer, x);
 
+	if (o->probe) {
+		if (!x->err)
+			return ZCSEND_EXIT_OK;
+		errmsg("probe of %s failed: %s%s", peer, strerror(-x->err),
+		       x->err == -EOPNOTSUPP ? " (this zcdev module cannot "
+		       "probe)" : "");
+		return x->err == -EOPNOTSUPP ? ZCSEND_EXIT_UNSUPPORTED :
+		       x->err == -EBADF || x->err == -EINVAL ?
+		       ZCSEND_EXIT_FILE : ZCSEND_EXIT_FAIL;
+	}
 	if (x->err == -EOPNOTSUPP && o->strict) {
 		zc_why_str(x->res.why, why, sizeof(why), ZC_WHY_STR_DESC);
 		if (x->res.sent)
@@ -789,6 +1142,12 @@ static int report(const struct opts *o, const char *peer, int show_peer,
 	if (x->short_eof) {
 		errmsg("%s ended after %" PRIu64 " of %" PRIu64
 		       " requested bytes", o->file, x->res.sent, x->requested);
+		return ZCSEND_EXIT_FAIL;
+	}
+	if (x->notify_timeout) {
+		errmsg("--notify: %u of %u completions not received within "
+		       "%d s", x->notified - x->completed, x->notified,
+		       NOTIFY_TIMEOUT_MS / 1000);
 		return ZCSEND_EXIT_FAIL;
 	}
 	return ZCSEND_EXIT_OK;
@@ -838,6 +1197,27 @@ static int open_handle(const struct opts *o, struct zc **zcp)
 		errmsg("%s: %s", dev, strerror(-ret));
 		return ZCSEND_EXIT_FAIL;
 	}
+	if (o->cached_only || o->notify) {
+		struct zc_probe_result pr;
+		unsigned int want = (o->cached_only ? ZCDEV_SEND_CACHED_ONLY :
+				     0) | (o->notify ? ZCDEV_SEND_NOTIFY : 0);
+
+		zc_probe(*zcp, -1, -1, 0, &pr);
+		if (want & ~pr.send_flags) {
+			const char *opt = want & ~pr.send_flags &
+					  ZCDEV_SEND_CACHED_ONLY ?
+					  "--cached-only" : "--notify";
+
+			if (zc_is_fallback(*zcp))
+				errmsg("%s: %s", opt, o->fallback ?
+				       "needs the device, not --fallback" :
+				       "needs the zcdev module (not loaded)");
+			else
+				errmsg("%s: this zcdev module does not "
+				       "support it", opt);
+			return ZCSEND_EXIT_UNSUPPORTED;
+		}
+	}
 	if (!zc_is_fallback(*zcp))
 		return 0;
 	if (o->strict) {
@@ -864,7 +1244,10 @@ static int run_connect(struct zc *zc, const struct opts *o,
 	sock = do_connect(o->addr, peer, sizeof(peer));
 	if (sock < 0)
 		return -sock;
-	transfer(zc, o, src, sock, &x);
+	if (o->probe)
+		probe(zc, o, src, sock, &x);
+	else
+		transfer(zc, o, src, sock, &x);
 	finish(sock);
 	return report(o, peer, 0, &x);
 }
@@ -893,7 +1276,10 @@ static int run_listen(struct zc *zc, const struct opts *o,
 			break;
 		}
 		format_sockaddr((void *)&ss, peer, sizeof(peer));
-		transfer(zc, o, src, cfd, &x);
+		if (o->probe)
+			probe(zc, o, src, cfd, &x);
+		else
+			transfer(zc, o, src, cfd, &x);
 		finish(cfd);
 		rc = report(o, peer, 1, &x);
 		if (o->once)
@@ -903,9 +1289,105 @@ static int run_listen(struct zc *zc, const struct opts *o,
 	return rc;
 }
 
+/* --header STRING: backslash escapes \r \n \t \\ \0 \xHH */
+static int unescape(const char *in, char **out, size_t *len)
+{
+	char *buf = malloc(strlen(in) + 1);
+	size_t n = 0;
+
+	if (!buf)
+		return -1;
+	while (*in) {
+		char c = *in++;
+
+		if (c != '\\') {
+			buf[n++] = c;
+			continue;
+		}
+		c = *in++;
+		switch (c) {
+		case 'r': buf[n++] = '\r'; break;
+		case 'n': buf[n++] = '\n'; break;
+		case 't': buf[n++] = '\t'; break;
+		case '0': buf[n++] = '\0'; break;
+		case '\\': buf[n++] = '\\'; break;
+		case 'x':
+			if (isxdigit((unsigned char)in[0]) &&
+			    isxdigit((unsigned char)in[1])) {
+				char hex[3] = { in[0], in[1], 0 };
+
+				buf[n++] = (char)strtoul(hex, NULL, 16);
+				in += 2;
+				break;
+			}
+			/* fall through */
+		default:
+			free(buf);
+			return -1;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* --header-file FILE: its bytes, read into memory (at most MAX_EXTRA) */
+static int read_extra(const char *path, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0 || !buf) {
+		errmsg("%s: %s", path, strerror(errno));
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (;;) {
+		if (n == cap) {
+			char *p;
+
+			if (cap >= MAX_EXTRA) {
+				errmsg("%s: larger than %d MiB", path,
+				       MAX_EXTRA >> 20);
+				goto fail;
+			}
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				errmsg("%s: %s", path, strerror(ENOMEM));
+				goto fail;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			errmsg("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (!r)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*out = buf;
+	*len = n;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_DEVICE = 256, OPT_FALLBACK };
+	enum { OPT_DEVICE = 256, OPT_FALLBACK, OPT_HEADER_FILE,
+	       OPT_TRAILER_FILE, OPT_CACHED_ONLY, OPT_NOTIFY, OPT_PROBE };
 	static const struct option longopts[] = {
 		{ "listen", no_argument, NULL, 'l' },
 		{ "once", no_argument, NULL, '1' },
@@ -913,6 +1395,13 @@ int main(int argc, char **argv)
 		{ "length", required_argument, NULL, 'n' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "nonblock", no_argument, NULL, 'N' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "header-file", required_argument, NULL, OPT_HEADER_FILE },
+		{ "trailer", required_argument, NULL, 'T' },
+		{ "trailer-file", required_argument, NULL, OPT_TRAILER_FILE },
+		{ "cached-only", no_argument, NULL, OPT_CACHED_ONLY },
+		{ "notify", no_argument, NULL, OPT_NOTIFY },
+		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "device", required_argument, NULL, OPT_DEVICE },
@@ -931,7 +1420,7 @@ int main(int argc, char **argv)
 	else if (argv[0] && argv[0][0])
 		prog = argv[0];
 
-	while ((c = getopt_long(argc, argv, "l1o:n:sNjqhV", longopts,
+	while ((c = getopt_long(argc, argv, "l1o:n:sNH:T:jqhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'l': o.listen = 1; break;
@@ -942,6 +1431,44 @@ int main(int argc, char **argv)
 		case 'q': o.quiet = 1; break;
 		case OPT_DEVICE: o.device = optarg; break;
 		case OPT_FALLBACK: o.fallback = 1; break;
+		case OPT_CACHED_ONLY: o.cached_only = 1; break;
+		case OPT_NOTIFY: o.notify = 1; break;
+		case OPT_PROBE: o.probe = 1; break;
+		case 'H':
+		case 'T': {
+			char **buf = c == 'H' ? &o.header : &o.trailer;
+			size_t *len = c == 'H' ? &o.header_len : &o.trailer_len;
+
+			if (*buf) {
+				errmsg("only one --%s or --%s-file",
+				       c == 'H' ? "header" : "trailer",
+				       c == 'H' ? "header" : "trailer");
+				return ZCSEND_EXIT_USAGE;
+			}
+			if (unescape(optarg, buf, len)) {
+				errmsg("bad escape in --%s '%s' (\\r \\n "
+				       "\\t \\0 \\\\ \\xHH)",
+				       c == 'H' ? "header" : "trailer", optarg);
+				return ZCSEND_EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_HEADER_FILE:
+		case OPT_TRAILER_FILE: {
+			int hdr = c == OPT_HEADER_FILE;
+			char **buf = hdr ? &o.header : &o.trailer;
+			size_t *len = hdr ? &o.header_len : &o.trailer_len;
+
+			if (*buf) {
+				errmsg("only one --%s or --%s-file",
+				       hdr ? "header" : "trailer",
+				       hdr ? "header" : "trailer");
+				return ZCSEND_EXIT_USAGE;
+			}
+			if (read_extra(optarg, buf, len))
+				return ZCSEND_EXIT_FILE;
+			break;
+		}
 		case 'o':
 			if (parse_size(optarg, &o.offset) ||
 			    o.offset > (uint64_t)LLONG_MAX) {
@@ -978,6 +1505,12 @@ int main(int argc, char **argv)
 		errmsg("--once needs --listen");
 		return ZCSEND_EXIT_USAGE;
 	}
+	if (o.probe && (o.header || o.trailer || o.cached_only ||
+			o.nonblock || o.strict)) {
+		errmsg("--probe sends nothing: it takes only --notify, "
+		       "--offset, --length and the output options");
+		return ZCSEND_EXIT_USAGE;
+	}
 	o.file = argv[o.listen ? optind + 1 : optind];
 	o.addr = argv[o.listen ? optind : optind + 1];
 	o.progress = !o.quiet && !o.json && isatty(STDERR_FILENO);
@@ -1002,5 +1535,7 @@ int main(int argc, char **argv)
 	rc = o.listen ? run_listen(zc, &o, &src) : run_connect(zc, &o, &src);
 	zc_close(zc);
 	close(src.fd);
+	free(o.header);
+	free(o.trailer);
 	return rc;
 }

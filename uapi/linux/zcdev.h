@@ -300,10 +300,12 @@ struct zcdev_completion {
 };
 
 /*
- * The stack copied (some of) the pages before releasing them, so the send
- * was not zero copy after all: delivered to a local socket (loopback, veth
- * into a local namespace), linearized for a device without SG, or sent by
- * copy in the first place (ZCDEV_WHY_NOTIFY and other copied sends).
+ * The stack copied (some of) the file's pages before releasing them, so the
+ * send was not zero copy after all: delivered to a local socket (loopback,
+ * veth into a local namespace), linearized for a device without SG, or sent
+ * by copy in the first place (ZCDEV_WHY_NOTIFY and the other reasons for
+ * file bytes).  Memory segments of ZCDEV_IOC_SENDV, always copied, do not
+ * set it.
  */
 #define ZCDEV_COMPL_COPIED	(1U << 0)
 

@@ -93,16 +93,41 @@ fi
 
 # ---- ABI ---------------------------------------------------------------
 SO=$TMP/lib/libzc.so.1
-EXPECTED="zc_close zc_fd zc_is_fallback zc_open zc_path_name zc_sendfile zc_sendfile_all zc_why_desc zc_why_name zc_why_str"
+V10="zc_close zc_fd zc_is_fallback zc_open zc_path_name zc_sendfile zc_sendfile_all zc_why_desc zc_why_name zc_why_str"
+V11="zc_probe zc_read_completions zc_result_add zc_sendv zc_sendv_all zc_status_name zc_status_str"
+EXPECTED=$(echo $V10 $V11 | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+INLINES="zc_seg_file zc_seg_mem"
 if [[ -e $SO ]]; then
 	soname=$(readelf -d "$SO" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 	[[ $soname == libzc.so.1 ]] && ok abi.soname || fail abi.soname "soname '$soname'"
 	got=$(nm -D --defined-only "$SO" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ')
 	[[ $got == "$EXPECTED " ]] && ok abi.exported_symbols ||
 		fail abi.exported_symbols "got: $got"
-	nver=$(nm -D --defined-only "$SO" | awk '$2 == "T"' | grep -c '@@LIBZC_1.0$')
-	[[ $nver == $(wc -w <<< "$EXPECTED") ]] && ok abi.symbol_version_LIBZC_1.0 ||
-		fail abi.symbol_version_LIBZC_1.0 "$nver versioned symbols"
+	# objdump -T: the version node of every exported function
+	objdump -T "$SO" | awk '$4 == ".text" && $7 ~ /^zc_/ {print $7, $6}' \
+		| sort > "$TMP/versions"
+	want_ver() {	# want_ver NODE SYMBOLS...
+		local node=$1 sym bad=
+		shift
+		for sym in "$@"; do
+			grep -qx "$sym $node" "$TMP/versions" || bad+=" $sym"
+		done
+		[[ -z $bad ]] && ok "abi.symbol_version_$node" ||
+			fail "abi.symbol_version_$node" "not in $node:$bad"
+	}
+	# shellcheck disable=SC2086
+	want_ver LIBZC_1.0 $V10
+	# shellcheck disable=SC2086
+	want_ver LIBZC_1.1 $V11
+	[[ $(wc -l < "$TMP/versions") == $(wc -w <<< "$EXPECTED") ]] &&
+		ok abi.no_unversioned_symbols ||
+		fail abi.no_unversioned_symbols "$(cat "$TMP/versions" | tr '\n' ' ')"
+	if readelf -V "$SO" | grep -A1 'Name: LIBZC_1.1$' |
+	   grep -q 'Parent 1: LIBZC_1.0$'; then
+		ok abi.LIBZC_1.1_inherits_1.0
+	else
+		fail abi.LIBZC_1.1_inherits_1.0 "$(readelf -V "$SO" | grep LIBZC | tr '\n' ' ')"
+	fi
 	# internal helpers stay hidden in the static archive's objects too
 	if nm "$TMP/lib/libzc.a" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -qv '^zc_'; then
 		fail abi.static_archive_namespace "$(nm "$TMP/lib/libzc.a" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -v '^zc_' | head -3 | tr '\n' ' ')"
@@ -110,10 +135,26 @@ if [[ -e $SO ]]; then
 		ok abi.static_archive_namespace
 	fi
 else
-	for n in soname exported_symbols symbol_version_LIBZC_1.0 static_archive_namespace; do
+	for n in soname exported_symbols symbol_version_LIBZC_1.0 \
+		 symbol_version_LIBZC_1.1 no_unversioned_symbols \
+		 LIBZC_1.1_inherits_1.0 static_archive_namespace; do
 		fail abi.$n "no $SO"
 	done
 fi
+# one man page per public function and inline helper
+missing=
+for f in $EXPECTED $INLINES; do
+	[[ -f $ROOT/userlib/man/$f.3 ]] || missing+=" $f"
+done
+[[ -z $missing ]] && ok man.one_page_per_function || fail man.one_page_per_function "missing:$missing"
+for f in $INLINES; do
+	grep -q "static inline void $f(" "$ROOT/userlib/zc.h" || fail "abi.inline_$f" "not in zc.h"
+done
+# the version macros, the .pc and the Makefile agree
+hdr_ver=$(awk '/define LIBZC_VERSION_MAJOR/ {M=$3} /define LIBZC_VERSION_MINOR/ {m=$3} END {print M "." m}' "$ROOT/userlib/zc.h")
+mk_ver=$(sed -n 's/^VERSION[[:space:]]*:= *//p' "$ROOT/userlib/Makefile")
+[[ $hdr_ver == 1.1 && $mk_ver == 1.1.0 ]] && ok abi.version_1.1 ||
+	fail abi.version_1.1 "header $hdr_ver, Makefile $mk_ver"
 
 # ---- install / uninstall -----------------------------------------------
 PFX=$TMP/prefix
@@ -161,7 +202,7 @@ if PC=$(pkg-config --cflags --libs libzc 2>"$TMP/pc.err"); then
 else
 	fail pkgconfig.cflags_libs "$(cat "$TMP/pc.err")"
 fi
-[[ $(pkg-config --modversion libzc 2>/dev/null) == 1.0.0 ]] &&
+[[ $(pkg-config --modversion libzc 2>/dev/null) == 1.1.0 ]] &&
 	ok pkgconfig.modversion || fail pkgconfig.modversion
 TESTBIN=$TMP/libzc_host_test
 # shellcheck disable=SC2086
@@ -174,6 +215,18 @@ else
 	fail link.uses_installed_shared_lib "$(ldd "$TESTBIN" 2>&1 | grep libzc)"
 fi
 
+# a program's references carry the node of each symbol
+if [[ -x $TESTBIN ]]; then
+	refs=$(objdump -T "$TESTBIN" | awk '$3 == "*UND*" && $6 ~ /^zc_/ {gsub(/[()]/, "", $5); print $6 "@" $5}' | sort | tr '\n' ' ')
+	if grep -q 'zc_sendfile@LIBZC_1.0' <<< "$refs" &&
+	   grep -q 'zc_sendv@LIBZC_1.1' <<< "$refs" &&
+	   grep -q 'zc_read_completions@LIBZC_1.1' <<< "$refs"; then
+		ok link.references_versioned
+	else
+		fail link.references_versioned "$refs"
+	fi
+fi
+
 # the header alone, strict C and C++, next to the distro's kernel headers
 cat > "$TMP/hdr.c" <<'EOF'
 #include <linux/types.h>
@@ -183,7 +236,13 @@ cat > "$TMP/hdr.c" <<'EOF'
 int main(void)
 {
 	static struct zc_result r;
-	return (int)(r.sent + ZCDEV_SEND_STRICT + ZC_WHY_NO_MODULE - ZC_WHY_NO_MODULE) - 4;
+	static struct zc_probe_result p;
+	static struct zcdev_seg seg[2];
+	zc_seg_mem(&seg[0], "x", 1);
+	zc_seg_file(&seg[1], 3, 0, 10);
+	return (int)(r.sent + r.seg_sent + p.path + ZCDEV_SEND_STRICT +
+		     ZC_WHY_NO_MODULE - ZC_WHY_NO_MODULE) - 4 +
+	       (int)(seg[0].len + seg[1].len) - 11 + (ZC_COMPL_WAIT - 1);
 }
 EOF
 # shellcheck disable=SC2046
@@ -352,6 +411,49 @@ else
 		fail zcsend.nonblock_byte_exact
 		kill $ncpid 2>/dev/null
 	fi
+
+	# --header/--trailer-file: one emulated vectored call, byte exact
+	PORT=$((PORT + 1))
+	printf 'TRAILER\n' > "$TMP/trailer"
+	"${NC[@]}" -l -p $PORT > "$TMP/rx4" < /dev/null &
+	ncpid=$!
+	BGPIDS="$ncpid"
+	if wait_listen $PORT && "${ZS[@]}" --json --header 'HTTP/1.1 200 OK\r\n\x41\r\n\r\n' \
+		--trailer-file "$TMP/trailer" --offset 7 "$FILE" 127.0.0.1:$PORT \
+		> "$TMP/j4" 2>"$TMP/e4" && wait $ncpid &&
+	   cmp -s <(printf 'HTTP/1.1 200 OK\r\nA\r\n\r\n'; tail -c +8 "$FILE"; printf 'TRAILER\n') "$TMP/rx4"; then
+		ok zcsend.header_trailer_byte_exact
+	else
+		fail zcsend.header_trailer_byte_exact "$(cat "$TMP/e4")"
+		kill $ncpid 2>/dev/null
+	fi
+	if command -v python3 >/dev/null 2>&1; then
+		size=$(stat -c %s "$FILE")
+		if [[ $(json_get "$TMP/j4" bytes) == $((size - 7 + 22 + 8)) &&
+		      $(json_get "$TMP/j4" copied_bytes) == 30 &&
+		      $(json_get "$TMP/j4" unknown_bytes) == $((size - 7)) &&
+		      $(json_get "$TMP/j4" why) == memory,no_module &&
+		      $(json_get "$TMP/j4" header_bytes) == 22 &&
+		      $(json_get "$TMP/j4" path) == unknown ]]; then
+			ok zcsend.header_json
+		else
+			fail zcsend.header_json "$(cat "$TMP/j4")"
+		fi
+	fi
+
+	# --probe: connects, says "unknown", sends nothing
+	PORT=$((PORT + 1))
+	"${NC[@]}" -l -p $PORT > "$TMP/rx5" < /dev/null &
+	ncpid=$!
+	BGPIDS="$ncpid"
+	if wait_listen $PORT && "${ZS[@]}" --probe "$FILE" 127.0.0.1:$PORT \
+		> "$TMP/o5" 2>"$TMP/e5" && wait $ncpid && [[ ! -s $TMP/rx5 ]] &&
+	   grep -q '^probe: path unknown .* nothing sent$' "$TMP/o5"; then
+		ok zcsend.probe_fallback
+	else
+		fail zcsend.probe_fallback "$(cat "$TMP/o5" "$TMP/e5")"
+		kill $ncpid 2>/dev/null
+	fi
 	BGPIDS=
 fi
 
@@ -382,6 +484,13 @@ if [[ -x $ZCSEND ]]; then
 	exit_is zcsend.strict_without_module 5 'module not loaded' "${ZS[@]}" --strict "$FILE" 127.0.0.1:9
 	exit_is zcsend.missing_operand 2 'missing operand' "${ZS[@]}" "$FILE"
 	exit_is zcsend.once_needs_listen 2 'needs --listen' "${ZS[@]}" --once "$FILE" 127.0.0.1:9
+	exit_is zcsend.cached_only_without_module 6 'needs the zcdev module' "${ZS[@]}" --cached-only "$FILE" 127.0.0.1:9
+	exit_is zcsend.notify_without_module 6 'needs the zcdev module' "${ZS[@]}" --notify "$FILE" 127.0.0.1:9
+	exit_is zcsend.notify_old_module 6 'does not support it' "$ZCSEND" --device /dev/null --notify "$FILE" 127.0.0.1:9
+	exit_is zcsend.bad_header_escape 2 'bad escape' "${ZS[@]}" --header 'a\q' "$FILE" 127.0.0.1:9
+	exit_is zcsend.two_headers 2 'only one' "${ZS[@]}" --header a --header-file "$FILE" "$FILE" 127.0.0.1:9
+	exit_is zcsend.missing_trailer_file 3 'No such file' "${ZS[@]}" --trailer-file "$TMP/nope" "$FILE" 127.0.0.1:9
+	exit_is zcsend.probe_takes_no_header 2 'sends nothing' "${ZS[@]}" --probe --header a "$FILE" 127.0.0.1:9
 	"$ZCSEND" --help > "$TMP/help" 2>&1 && grep -q -- '--listen' "$TMP/help" &&
 		ok zcsend.help || fail zcsend.help
 fi
