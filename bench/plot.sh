@@ -144,15 +144,17 @@ awk -F, -v pd="$pd" '$1 == "zch" && $2 != "kernel" && $5 == 1 {
 	print $6, ($24 == "" ? "NaN" : $24), ($25 == "" ? "NaN" : $25), ($26 == "" ? "NaN" : $26), \
 	      ($21 == "" ? "NaN" : $21), ($22 == "" ? "NaN" : $22), ($23 == "" ? "NaN" : $23) > f
 }' "$hcsv"
-hmethods=(cork more zcmore sendv)
+hmethods=(cork more zcmore sendv libzcv)
 style[cork]=${style[sendfile]}
 style[more]=${style[splice]}
 style[zcmore]=${style[libzc]}
 style[sendv]=${style[zcdev]}
+style[libzcv]='lc rgb "#ff7f0e" lw 1.5 dt 2 pt 6 ps 0.7'
 hlabel() {
 	case $1 in
 	cork) echo "writev+sendfile, TCP_CORK" ;; more) echo "send(MSG_MORE)+sendfile" ;;
 	zcmore) echo "send(MSG_MORE)+zcdev SENDFILE" ;; sendv) echo "ZCDEV_IOC_SENDV" ;;
+	libzcv) echo "libzc zc_sendv_all()" ;;
 	esac
 }
 for k in $(awk -F, '$1 == "zch" && $2 != "kernel" { print $2 }' "$hcsv" | awk '!s[$0]++'); do

@@ -101,7 +101,7 @@
 enum method {
 	M_RW, M_SENDFILE, M_SPLICE, M_MSGZC, M_ZCDEV, M_LIBZC,
 	/* --suite hdr: one HTTP-like response (header + file body) per transfer */
-	M_CORK, M_HMORE, M_ZCMORE, M_SENDV,
+	M_CORK, M_HMORE, M_ZCMORE, M_SENDV, M_LIBZCV,
 	M_ZCDEVX, M_NR
 };
 
@@ -112,7 +112,7 @@ enum method {
  */
 static const char *const method_name[M_NR] = {
 	"rw", "sendfile", "splice", "msgzc", "zcdev", "libzc",
-	"cork", "more", "zcmore", "sendv", "zcdevx",
+	"cork", "more", "zcmore", "sendv", "libzcv", "zcdevx",
 };
 
 /*
@@ -124,11 +124,11 @@ static const char *const method_name[M_NR] = {
  *   zcmore  send(header, MSG_MORE), ZCDEV_IOC_SENDFILE(body) (with
  *           ZCDEV_SEND_MORE when a trailer follows), [send(trailer)]
  *   sendv   ZCDEV_IOC_SENDV: [memory header, file body, memory trailer]
- * libzc has no vectored call (zc_sendv) on the tree this was written for.
+ *   libzcv  the same segments with libzc's zc_sendv_all()
  */
 static bool is_hdr_method(int m)
 {
-	return m >= M_CORK && m <= M_SENDV;
+	return m >= M_CORK && m <= M_LIBZCV;
 }
 
 /* ---- file systems and networks ---------------------------------------- */
@@ -745,6 +745,28 @@ static int xfer_sendv(struct conn *c, int ffd, uint64_t size)
 	return 0;
 }
 
+static int xfer_libzcv(struct conn *c, int ffd, uint64_t size)
+{
+	struct zcdev_seg seg[3];
+	unsigned int nr = opt.trl_len ? 3 : 2;
+	struct zc_result res;
+	ssize_t n;
+
+	zc_seg_mem(&seg[0], c->hdr, opt.hdr_len);
+	zc_seg_file(&seg[1], ffd, 0, size);
+	zc_seg_mem(&seg[2], c->trl, opt.trl_len);
+	n = zc_sendv_all(zch, c->sfd, seg, nr, 0, &res);
+	c->r.syscalls += res.calls;
+	if (n < 0 || (uint64_t)n != opt.hdr_len + size + opt.trl_len)
+		FAIL(c, n < 0 ? (int)-n : EIO, "zc_sendv_all: %zd", n);
+	c->r.bytes += res.sent;
+	c->r.zc_bytes += res.zc_bytes;
+	c->r.copied_bytes += res.copied_bytes;
+	c->r.unknown_bytes += res.unknown_bytes;
+	c->r.why |= res.why;
+	return 0;
+}
+
 static int run_xfer(struct conn *c, const struct job *j)
 {
 	switch (j->m) {
@@ -759,6 +781,7 @@ static int run_xfer(struct conn *c, const struct job *j)
 	case M_HMORE: return xfer_hmore(c, j->fs->fd, j->size);
 	case M_ZCMORE: return xfer_zcmore(c, j->fs->fd, j->size);
 	case M_SENDV: return xfer_sendv(c, j->fs->fd, j->size);
+	case M_LIBZCV: return xfer_libzcv(c, j->fs->fd, j->size);
 	default: return -1;
 	}
 }
@@ -1098,7 +1121,8 @@ static void path_report(enum method m, const struct meas *ms, int n, char *path,
 	}
 	*zc_pct = -1;
 	snprintf(why, wsz, "-");
-	if (m == M_ZCDEV || m == M_LIBZC || m == M_ZCDEVX || m == M_ZCMORE || m == M_SENDV) {
+	if (m == M_ZCDEV || m == M_LIBZC || m == M_ZCDEVX || m == M_ZCMORE || m == M_SENDV ||
+	    m == M_LIBZCV) {
 		uint64_t all = zc + cp + unk;
 
 		if (unk)
@@ -1451,7 +1475,7 @@ static void usage(void)
 "  --vs METHOD      the second CPU ratio column (default rw; CSV: cpu_x_METHOD_*)\n"
 "  --suite file|hdr file (default): the methods above send a file range;\n"
 "                   hdr: one HTTP-like response per transfer, header + body\n"
-"                   (+ trailer), methods cork,more,zcmore,sendv, ratios\n"
+"                   (+ trailer), methods cork,more,zcmore,sendv,libzcv, ratios\n"
 "                   against cork; bodies 4K,64K,1M (full: 4K..1M, x4), 1 conn\n"
 "                   (full: 1,4), ext4 (full: tmpfs,ext4); CSV lines: zch\n"
 "  --hdr-len N      hdr: header bytes (default 320)\n"
@@ -1668,7 +1692,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (opt.m_on[M_ZCDEV] || opt.m_on[M_LIBZC] || opt.m_on[M_ZCMORE] || opt.m_on[M_SENDV]) {
+	if (opt.m_on[M_ZCDEV] || opt.m_on[M_LIBZC] || opt.m_on[M_ZCMORE] || opt.m_on[M_SENDV] ||
+	    opt.m_on[M_LIBZCV]) {
 		zcdev_fd = open("/dev/" ZCDEV_DEVICE_NAME, O_RDONLY | O_CLOEXEC);
 		int e = zc_open(&zch, NULL, ZC_OPEN_NOFALLBACK);
 
@@ -1676,7 +1701,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "zcbench: /dev/zcdev: %s: zcdev and libzc skipped\n",
 				strerror(errno));
 			opt.m_on[M_ZCDEV] = opt.m_on[M_LIBZC] = false;
-			opt.m_on[M_ZCMORE] = opt.m_on[M_SENDV] = false;
+			opt.m_on[M_ZCMORE] = opt.m_on[M_SENDV] = opt.m_on[M_LIBZCV] = false;
 		}
 	}
 
