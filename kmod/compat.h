@@ -142,4 +142,15 @@ static inline void zc_ubuf_set_ops(struct ubuf_info *uarg,
 }
 #endif
 
+/*
+ * __assign_str() lost its source argument in 6.10 (it is taken from
+ * __string()); Kbuild probes which one this kernel has (for the object
+ * that defines the tracepoint).
+ */
+#ifdef ZC_ASSIGN_STR_ONE_ARG
+#define zc_assign_str(dst, src)	do { __assign_str(dst); (void)(src); } while (0)
+#else
+#define zc_assign_str(dst, src)	__assign_str(dst, src)
+#endif
+
 #endif /* _ZCDEV_COMPAT_H */

@@ -607,9 +607,6 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 						   PAGE_SIZE - offset_in_page(src->pos),
 						   ZCDEV_WHY_HOLE);
 			}
-		} else if (req->cached_only && (src->file->f_flags & O_DIRECT)) {
-			/* direct I/O always waits for the device */
-			ret = -EWOULDBLOCK;
 		} else {
 			ret = zc_fill_copy(req, src, SIZE_MAX,
 					   ZCDEV_WHY_NO_PAGECACHE);
@@ -694,10 +691,13 @@ static bool zc_can_lend(struct file *file, struct inode *inode)
 	return file->f_mapping->a_ops->read_folio;
 }
 
-static int zc_check_file(struct file *file)
+static int zc_check_file(struct file *file, u32 flags)
 {
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
+	/* direct I/O never reads from the cache: it would never be sent */
+	if ((flags & ZCDEV_SEND_CACHED_ONLY) && (file->f_flags & O_DIRECT))
+		return -EINVAL;
 	if (!S_ISREG(file_inode(file)->i_mode))
 		return -EINVAL;
 	/*
@@ -783,7 +783,7 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 	file = fget(args->file_fd);
 	if (!file)
 		goto out;
-	ret = zc_check_file(file);
+	ret = zc_check_file(file, args->flags);
 	if (ret)
 		goto out;
 
@@ -870,7 +870,7 @@ static void zc_segs_put(struct zc_segs *sv)
 
 /* Check every segment before anything is sent. */
 static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
-		       unsigned int nr)
+		       unsigned int nr, u32 flags)
 {
 	unsigned int i;
 	int ret;
@@ -908,7 +908,7 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 			if (!file)
 				return -EBADF;
 			sv->files[i] = file;
-			ret = zc_check_file(file);
+			ret = zc_check_file(file, flags);
 			if (ret)
 				return ret;
 			count = min_t(u64, count, LLONG_MAX - s->offset);
@@ -966,7 +966,7 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 	if (!sock)
 		goto out;
 
-	ret = zc_segs_get(&sv, segs, args->nr_segs);
+	ret = zc_segs_get(&sv, segs, args->nr_segs, args->flags);
 	if (ret)
 		goto out_put_segs;
 	budget = min_t(u64, sv.asked, ZCDEV_MAX_SEND);
@@ -1085,7 +1085,7 @@ int zcdev_probe(struct zcdev_probe *args)
 		file = fget(args->file_fd);
 		if (!file)
 			goto out;
-		ret = zc_check_file(file);
+		ret = zc_check_file(file, args->flags);
 		if (ret)
 			goto out;
 		if (!zc_can_lend(file, file_inode(file)))

@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <linux/zcdev.h>
 
+#include "compat.h"
+
 #ifndef _ZCDEV_TRACE_TYPES
 #define _ZCDEV_TRACE_TYPES
 /*
@@ -47,15 +49,6 @@ struct zc_trace_send {
 	int		ret;
 };
 
-/*
- * __assign_str() lost its source argument in 6.10 (it is taken from
- * __string()); Kbuild probes which one this kernel has.
- */
-#ifdef ZC_ASSIGN_STR_ONE_ARG
-#define zc_assign_str(dst, src)	do { __assign_str(dst); (void)(src); } while (0)
-#else
-#define zc_assign_str(dst, src)	__assign_str(dst, src)
-#endif
 #endif /* _ZCDEV_TRACE_TYPES */
 
 TRACE_EVENT(zcdev_send,

@@ -27,16 +27,7 @@
  * libzc is linked in from userlib/'s objects (selftests/Makefile builds
  * them with the same static toolchain as the programs).
  */
-/*
- * zc_util.h declares test helpers zc_seg_mem()/zc_seg_file() (returning a
- * struct) with the names of libzc's public inline helpers: keep them out of
- * sight here, where libzc's are the ones under test.
- */
-#define zc_seg_mem zc_util_seg_mem
-#define zc_seg_file zc_util_seg_file
 #include "zc_util.h"
-#undef zc_seg_mem
-#undef zc_seg_file
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1406,7 +1406,7 @@ int zct_sendv(int dev, struct zcdev_sendv *a)
 	return ioctl(dev, ZCDEV_IOC_SENDV, a);
 }
 
-struct zcdev_seg zc_seg_mem(const void *addr, uint64_t len)
+struct zcdev_seg zct_seg_mem(const void *addr, uint64_t len)
 {
 	struct zcdev_seg s = { .type = ZCDEV_SEG_MEM,
 			       .addr = (uint64_t)(uintptr_t)addr, .len = len };
@@ -1414,7 +1414,7 @@ struct zcdev_seg zc_seg_mem(const void *addr, uint64_t len)
 	return s;
 }
 
-struct zcdev_seg zc_seg_file(int fd, uint64_t off, uint64_t len)
+struct zcdev_seg zct_seg_file(int fd, uint64_t off, uint64_t len)
 {
 	struct zcdev_seg s = { .type = ZCDEV_SEG_FILE, .file_fd = fd,
 			       .offset = off, .len = len };

@@ -292,8 +292,8 @@ void zc_poison_sendv_out(struct zcdev_sendv *a);
 /* ioctl(dev, ZCDEV_IOC_SENDV, a) after poisoning the out fields. */
 int zct_sendv(int dev, struct zcdev_sendv *a);
 /* Segment constructors. */
-struct zcdev_seg zc_seg_mem(const void *addr, uint64_t len);
-struct zcdev_seg zc_seg_file(int fd, uint64_t off, uint64_t len);
+struct zcdev_seg zct_seg_mem(const void *addr, uint64_t len);
+struct zcdev_seg zct_seg_file(int fd, uint64_t off, uint64_t len);
 /*
  * Check a sendv report returned with 0 (or the out fields of a STRICT
  * -EOPNOTSUPP / CACHED_ONLY -EBUSY, which have sent 0): in fields

@@ -472,8 +472,8 @@ TEST_F(walk, every_fd_as_segment_file)
 		struct zcdev_sendv a;
 		int fd = k->open(), ret, e;
 		struct zcdev_seg segs[2] = {
-			zc_seg_mem(hdr, sizeof(hdr)),
-			zc_seg_file(fd, 0, 4096),
+			zct_seg_mem(hdr, sizeof(hdr)),
+			zct_seg_file(fd, 0, 4096),
 		};
 
 		if (fd == -2)
@@ -505,8 +505,8 @@ TEST_F(walk, every_fd_as_sendv_socket)
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		const struct kind *k = &kinds[i];
 		struct zcdev_seg segs[2] = {
-			zc_seg_mem(hdr, sizeof(hdr)),
-			zc_seg_file(self->file, 0, 4096),
+			zct_seg_mem(hdr, sizeof(hdr)),
+			zct_seg_file(self->file, 0, 4096),
 		};
 		struct zcdev_sendv a;
 		int fd = k->open(), ret, e;
@@ -564,13 +564,13 @@ TEST_F(walk, fd_numbers_sendv_probe)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct zcdev_seg segs[2] = {
-			zc_seg_mem(hdr, 10),
-			zc_seg_file(bad[i], 0, 1),
+			zct_seg_mem(hdr, 10),
+			zct_seg_file(bad[i], 0, 1),
 		};
 
 		EXPECT_EQ(-1, sendv_args(self->dev, self->p.snd, segs, 2, 0, &a));
 		EXPECT_EQ(EBADF, errno) TH_LOG("segment file_fd %d", bad[i]);
-		segs[1] = zc_seg_file(self->file, 0, 1);
+		segs[1] = zct_seg_file(self->file, 0, 1);
 		EXPECT_EQ(-1, sendv_args(self->dev, bad[i], segs, 2, 0, &a));
 		EXPECT_EQ(EBADF, errno) TH_LOG("sendv sock_fd %d", bad[i]);
 		if (bad[i] != -1) {
@@ -595,9 +595,9 @@ TEST_F(walk, sendv_odd_alignments)
 	static unsigned char segraw[3 * sizeof(struct zcdev_seg) + 16]
 		__attribute__((aligned(64)));
 	struct zcdev_seg segs[3] = {
-		zc_seg_mem(hdr, 17),
-		zc_seg_file(self->file, 100, 1000),
-		zc_seg_mem(hdr + 20, 3),
+		zct_seg_mem(hdr, 17),
+		zct_seg_file(self->file, 100, 1000),
+		zct_seg_mem(hdr + 20, 3),
 	};
 	char buf[1020], exp[1020];
 
@@ -670,14 +670,14 @@ TEST_F(walk, sendv_probe_out_fields_fully_written)
 	static const unsigned char garbage[] = { 0x00, 0xcc, 0xff, 0x5a };
 	int proc = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	struct zcdev_seg ok[2] = {
-		zc_seg_mem(hdr, 10), zc_seg_file(self->file, 4096, 4000),
+		zct_seg_mem(hdr, 10), zct_seg_file(self->file, 4096, 4000),
 	};
 	struct zcdev_seg eof[3] = {
-		zc_seg_mem(hdr, 10), zc_seg_file(self->file, 64 * 1024 - 5, 100),
-		zc_seg_mem(hdr, 10),
+		zct_seg_mem(hdr, 10), zct_seg_file(self->file, 64 * 1024 - 5, 100),
+		zct_seg_mem(hdr, 10),
 	};
 	struct zcdev_seg refused[2] = {
-		zc_seg_mem(hdr, 10), zc_seg_file(proc, 0, 100),
+		zct_seg_mem(hdr, 10), zct_seg_file(proc, 0, 100),
 	};
 	const struct {
 		const char *what;
@@ -760,7 +760,7 @@ TEST_F(walk, sendv_probe_bad_pointers)
 	uint8_t *map = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct zcdev_seg segs[2] = {
-		zc_seg_mem(hdr, 10), zc_seg_file(self->file, 0, 100),
+		zct_seg_mem(hdr, 10), zct_seg_file(self->file, 0, 100),
 	};
 	struct zcdev_sendv sv = {
 		.segs = (uint64_t)(uintptr_t)segs, .nr_segs = 2,

@@ -621,6 +621,63 @@ TEST_F_TIMEOUT(cached, warm_whole_file, 60)
 	ASSERT_NOTHING_MORE();
 }
 
+/*
+ * O_DIRECT reads never come from the cache, so CACHED_ONLY could never send
+ * from such a file (a retry loop would spin): -EINVAL, nothing sent, for
+ * SENDFILE, SENDV and PROBE; without the flag the file is sent (copied).
+ */
+TEST_F_TIMEOUT(cached, o_direct_einval, 60)
+{
+	struct zcdev_sendfile in, r;
+	struct zcdev_seg seg;
+	struct zcdev_sendv v;
+	struct zcdev_probe pr;
+	int dfd;
+
+	make_file(_metadata, self, variant, true, 64 * KiB, &big_bufs);
+	if (_metadata->exit_code)
+		return;
+	dfd = open_reopen(self->fd, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
+
+	in = sf_args(dfd, self->p.snd, 0, self->size, ZCDEV_SEND_CACHED_ONLY);
+	r = in;
+	EXPECT_EQ(-1, sf_call(self->dev, &r));
+	EXPECT_EQ(EINVAL, errno);
+
+	memset(&seg, 0, sizeof(seg));
+	seg.type = ZCDEV_SEG_FILE;
+	seg.file_fd = dfd;
+	seg.len = self->size;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)&seg;
+	v.nr_segs = 1;
+	v.sock_fd = self->p.snd;
+	v.flags = ZCDEV_SEND_CACHED_ONLY;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCDEV_IOC_SENDV, &v));
+	EXPECT_EQ(EINVAL, errno);
+
+	memset(&pr, 0, sizeof(pr));
+	pr.sock_fd = self->p.snd;
+	pr.file_fd = dfd;
+	pr.flags = ZCDEV_SEND_CACHED_ONLY;
+	EXPECT_EQ(-1, ioctl(self->dev, ZCDEV_IOC_PROBE, &pr));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_NOTHING_MORE();
+
+	in = sf_args(dfd, self->p.snd, 0, self->size, 0);
+	r = in;
+	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d", errno);
+	EXPECT_EQ(self->size, r.sent) TH_LOG("%s", rep(&r));
+	EXPECT_EQ((uint32_t)ZCDEV_WHY_NO_PAGECACHE, r.why) TH_LOG("%s", rep(&r));
+	ASSERT_EQ((ssize_t)self->size, zc_recv_exact(self->p.rcv, self->buf,
+						     self->size, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(-1, zc_verify(self->buf, self->size, 0))
+		TH_LOG("%s", zc_errmsg());
+	close(dfd);
+}
+
 /* ---- retry until done -------------------------------------------------- */
 
 struct retry_stats {

@@ -1057,7 +1057,7 @@ static void healthy_after_storm(struct __test_metadata *_metadata)
 	{
 		static const char hdr[] = "header";
 		struct zcdev_seg segs[2] = {
-			zc_seg_mem(hdr, 6), zc_seg_file(fd, 4096, 100000),
+			zct_seg_mem(hdr, 6), zct_seg_file(fd, 4096, 100000),
 		};
 		struct zcdev_sendv v = { .segs = (uint64_t)(uintptr_t)segs,
 					 .nr_segs = 2, .sock_fd = p.snd };

@@ -228,10 +228,10 @@ static char hdr_mem[2000];
 static void sendv_segs(struct zcdev_seg *segs, int fd)
 {
 	memset(hdr_mem, 'H', sizeof(hdr_mem));
-	segs[0] = zc_seg_mem(hdr_mem, 1000);
-	segs[1] = zc_seg_file(fd, 0, 4 * MIB);
-	segs[2] = zc_seg_mem(hdr_mem + 1000, 1000);
-	segs[3] = zc_seg_file(fd, 4 * MIB, 4 * MIB + 1000);	/* 1000 past EOF */
+	segs[0] = zct_seg_mem(hdr_mem, 1000);
+	segs[1] = zct_seg_file(fd, 0, 4 * MIB);
+	segs[2] = zct_seg_mem(hdr_mem + 1000, 1000);
+	segs[3] = zct_seg_file(fd, 4 * MIB, 4 * MIB + 1000);	/* 1000 past EOF */
 }
 
 /* the stream the segments stand for (EOF in the last: 1000 bytes short) */

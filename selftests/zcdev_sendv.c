@@ -402,14 +402,14 @@ static unsigned int random_segs(struct zc_rng *rng, struct zcdev_seg *s,
 			if (len > pool_len)
 				len = pool_len;
 			off = zc_rng_range(rng, 0, pool_len - len);
-			s[i] = zc_seg_mem(pool + off, len);
+			s[i] = zct_seg_mem(pool + off, len);
 		} else {
 			if (len > fsize)
 				len = fsize;
 			off = zc_rng_range(rng, 0, fsize - len);
 			if (zc_rng_range(rng, 0, 3) == 0)	/* page aligned */
 				off &= ~(PG - 1);
-			s[i] = zc_seg_file(fd, off, len);
+			s[i] = zct_seg_file(fd, off, len);
 		}
 	}
 	return n;
@@ -435,10 +435,10 @@ TEST_F_TIMEOUT(deliver, byte_exact, 120)
 		       NULL))
 		return;
 	/* an HTTP-like response: header, body, trailer */
-	segs[0][0] = zc_seg_mem(self->pool + 3, 211);
-	segs[0][1] = zc_seg_file(self->fd_ro, 4097, 300 * KiB + 5);
-	segs[0][2] = zc_seg_mem(self->pool + 1000, 2);
-	segs[0][3] = zc_seg_file(self->fd_ro, self->size - 777, 777);
+	segs[0][0] = zct_seg_mem(self->pool + 3, 211);
+	segs[0][1] = zct_seg_file(self->fd_ro, 4097, 300 * KiB + 5);
+	segs[0][2] = zct_seg_mem(self->pool + 1000, 2);
+	segs[0][3] = zct_seg_file(self->fd_ro, self->size - 777, 777);
 	nsegs[0] = 4;
 	nsegs[1] = random_segs(&rng, segs[1], 1, 48, self->fd_ro, self->size,
 			       self->pool, self->pool_len, 1200 * KiB);
@@ -493,18 +493,18 @@ TEST_F_TIMEOUT(deliver, byte_exact, 120)
 TEST_F_TIMEOUT(deliver, paths, 60)
 {
 	struct zcdev_seg mem[3] = {
-		zc_seg_mem(self->pool, 100),
-		zc_seg_mem(self->pool + 5000, 70 * KiB),
-		zc_seg_mem(self->pool + 333, 1),
+		zct_seg_mem(self->pool, 100),
+		zct_seg_mem(self->pool + 5000, 70 * KiB),
+		zct_seg_mem(self->pool + 333, 1),
 	};
 	struct zcdev_seg file[2] = {
-		zc_seg_file(self->fd_ro, 0, 64 * KiB),
-		zc_seg_file(self->fd_ro, 1 * MiB + 1, 100 * KiB),
+		zct_seg_file(self->fd_ro, 0, 64 * KiB),
+		zct_seg_file(self->fd_ro, 1 * MiB + 1, 100 * KiB),
 	};
 	struct zcdev_seg mixed[3] = {
-		zc_seg_mem(self->pool + 8, 512),
-		zc_seg_file(self->fd_ro, 7, 128 * KiB),
-		zc_seg_mem(self->pool + 64, 64),
+		zct_seg_mem(self->pool + 8, 512),
+		zct_seg_file(self->fd_ro, 7, 128 * KiB),
+		zct_seg_mem(self->pool + 64, 64),
 	};
 	const struct { struct zcdev_seg *s; unsigned int n; uint32_t path; } c[] = {
 		{ mem, 3, ZCDEV_PATH_COPY },
@@ -572,13 +572,13 @@ TEST_F_TIMEOUT(deliver, truth, 60)
 		ASSERT_EQ(0, zc_make_cold(self->fd)) TH_LOG("%s", zc_errmsg());
 	}
 	/* file ranges do not overlap: each is flipped exactly once */
-	segs[0] = zc_seg_mem(mem + 1, 333);
-	segs[1] = zc_seg_file(self->fd_ro, 5000, 200 * KiB + 7);
-	segs[2] = zc_seg_mem(mem + 400, 1);
-	segs[3] = zc_seg_file(self->fd_ro, 300 * KiB + 3, 100 * KiB);
-	segs[4] = zc_seg_mem(mem + PG, PG);	/* a whole aligned page */
-	segs[5] = zc_seg_file(self->fd_ro, self->size - 9999, 9999);
-	segs[6] = zc_seg_mem(mem + 2 * PG + 100, 9000);
+	segs[0] = zct_seg_mem(mem + 1, 333);
+	segs[1] = zct_seg_file(self->fd_ro, 5000, 200 * KiB + 7);
+	segs[2] = zct_seg_mem(mem + 400, 1);
+	segs[3] = zct_seg_file(self->fd_ro, 300 * KiB + 3, 100 * KiB);
+	segs[4] = zct_seg_mem(mem + PG, PG);	/* a whole aligned page */
+	segs[5] = zct_seg_file(self->fd_ro, self->size - 9999, 9999);
+	segs[6] = zct_seg_mem(mem + 2 * PG + 100, 9000);
 	total = segs_total(segs, 7);
 	segs_split(segs, 7, &mem_bytes, &file_bytes);
 	exp = malloc(total);
@@ -718,8 +718,8 @@ TEST_F_TIMEOUT(deliver, nonblock_resume, 120)
 	n = random_segs(&rng, segs, 3, 64, self->fd_ro, self->size,
 			self->pool, self->pool_len, 768 * KiB);
 	/* at least one big segment of each kind, so calls stop inside them */
-	segs[0] = zc_seg_file(self->fd_ro, 12345, 200 * KiB);
-	segs[n / 2] = zc_seg_mem(self->pool + 11, 100 * KiB);
+	segs[0] = zct_seg_file(self->fd_ro, 12345, 200 * KiB);
+	segs[n / 2] = zct_seg_mem(self->pool + 11, 100 * KiB);
 	total = segs_total(segs, n);
 	exp = malloc(total);
 	ASSERT_NE(NULL, exp);
@@ -914,8 +914,8 @@ TEST_F(sv, struct_layout)
 TEST_F(sv, struct_sizes)
 {
 	struct zcdev_seg segs[2] = {
-		zc_seg_mem(self->pool, 100),
-		zc_seg_file(self->fd_ro, 0, 1000),
+		zct_seg_mem(self->pool, 100),
+		zct_seg_file(self->fd_ro, 0, 1000),
 	};
 	const struct { unsigned int size; int at; int err; } c[] = {
 		{ 0, -1, EINVAL }, { 8, -1, EINVAL }, { 64, -1, EINVAL },
@@ -978,27 +978,27 @@ TEST_F(sv, eof_in_file_segment)
 {
 	uint64_t sz = self->size;
 	struct zcdev_seg a[3] = {
-		zc_seg_mem(self->pool, 1000),
-		zc_seg_file(self->fd_ro, sz - 100, 500),	/* 100 left */
-		zc_seg_mem(self->pool + 5000, 200),
+		zct_seg_mem(self->pool, 1000),
+		zct_seg_file(self->fd_ro, sz - 100, 500),	/* 100 left */
+		zct_seg_mem(self->pool + 5000, 200),
 	};
 	struct zcdev_seg b[3] = {
-		zc_seg_mem(self->pool + 8, 50),
-		zc_seg_file(self->fd_ro, sz + 10, 100),		/* past EOF */
-		zc_seg_mem(self->pool + 5000, 200),
+		zct_seg_mem(self->pool + 8, 50),
+		zct_seg_file(self->fd_ro, sz + 10, 100),		/* past EOF */
+		zct_seg_mem(self->pool + 5000, 200),
 	};
 	struct zcdev_seg c[2] = {
-		zc_seg_file(self->fd_ro, sz, 10),		/* at EOF, first */
-		zc_seg_mem(self->pool, 20),
+		zct_seg_file(self->fd_ro, sz, 10),		/* at EOF, first */
+		zct_seg_mem(self->pool, 20),
 	};
 	struct zcdev_seg d[3] = {
-		zc_seg_file(self->fd_ro, sz - 100, 100),	/* exactly to EOF */
-		zc_seg_file(self->fd_ro, (uint64_t)LLONG_MAX, 0),	/* empty */
-		zc_seg_mem(self->pool, 30),
+		zct_seg_file(self->fd_ro, sz - 100, 100),	/* exactly to EOF */
+		zct_seg_file(self->fd_ro, (uint64_t)LLONG_MAX, 0),	/* empty */
+		zct_seg_mem(self->pool, 30),
 	};
 	struct zcdev_seg e[2] = {
-		zc_seg_mem(self->pool, 30),
-		zc_seg_file(self->fd_ro, (uint64_t)LLONG_MAX, 1), /* legal, EOF */
+		zct_seg_mem(self->pool, 30),
+		zct_seg_file(self->fd_ro, (uint64_t)LLONG_MAX, 1), /* legal, EOF */
 	};
 	struct zcdev_sendv r;
 
@@ -1052,18 +1052,18 @@ TEST_F(sv, eof_in_file_segment)
 TEST_F(sv, zero_length_segments)
 {
 	struct zcdev_seg a[7] = {
-		zc_seg_mem(NULL, 0),
-		zc_seg_mem(self->pool, 10),
-		zc_seg_file(self->fd_ro, 0, 0),
-		zc_seg_file(self->fd_ro, self->size + 100, 0),	/* past EOF */
-		zc_seg_file(self->fd_ro, 20, 30),
-		zc_seg_mem(self->pool + 99, 0),
-		zc_seg_mem(NULL, 0),
+		zct_seg_mem(NULL, 0),
+		zct_seg_mem(self->pool, 10),
+		zct_seg_file(self->fd_ro, 0, 0),
+		zct_seg_file(self->fd_ro, self->size + 100, 0),	/* past EOF */
+		zct_seg_file(self->fd_ro, 20, 30),
+		zct_seg_mem(self->pool + 99, 0),
+		zct_seg_mem(NULL, 0),
 	};
 	struct zcdev_seg z[3] = {
-		zc_seg_mem(NULL, 0),
-		zc_seg_file(self->fd_ro, 0, 0),
-		zc_seg_mem(self->pool, 0),
+		zct_seg_mem(NULL, 0),
+		zct_seg_file(self->fd_ro, 0, 0),
+		zct_seg_mem(self->pool, 0),
 	};
 	struct zcdev_sendv r;
 
@@ -1099,12 +1099,12 @@ TEST_F_TIMEOUT(sv, segment_count, 60)
 
 	ASSERT_NE(NULL, segs);
 	ASSERT_EQ(1024, ZCDEV_SENDV_MAX_SEGS);
-	segs[0] = zc_seg_file(self->fd_ro, 3, 5000);
+	segs[0] = zct_seg_file(self->fd_ro, 3, 5000);
 	SENDV_OK(segs, 1, 0, &r);
 	ASSERT_EQ(5000ULL, r.sent);
 	ASSERT_EQ((uint32_t)ZCDEV_PATH_ZEROCOPY, r.path);
 	recv_expect(_metadata, self->p.rcv, self->buf, segs, 1, 5000);
-	segs[0] = zc_seg_mem(self->pool + 1, 5000);
+	segs[0] = zct_seg_mem(self->pool + 1, 5000);
 	SENDV_OK(segs, 1, 0, &r);
 	ASSERT_EQ(5000ULL, r.sent);
 	ASSERT_EQ((uint32_t)ZCDEV_PATH_COPY, r.path);
@@ -1115,10 +1115,10 @@ TEST_F_TIMEOUT(sv, segment_count, 60)
 		uint64_t len = zc_rng_range(&rng, 1, 700);
 
 		if (i & 1)
-			segs[i] = zc_seg_file(self->fd_ro,
+			segs[i] = zct_seg_file(self->fd_ro,
 					      zc_rng_range(&rng, 0, self->size - len), len);
 		else
-			segs[i] = zc_seg_mem(self->pool +
+			segs[i] = zct_seg_mem(self->pool +
 					     zc_rng_range(&rng, 0, self->pool_len - len), len);
 	}
 	total = segs_total(segs, max);
@@ -1162,7 +1162,7 @@ TEST_F_TIMEOUT(sv, segment_count, 60)
 /* unknown flags, non-zero reserved: -EINVAL, nothing sent */
 TEST_F(sv, einval_flags_reserved)
 {
-	struct zcdev_seg segs[1] = { zc_seg_mem(self->pool, 100) };
+	struct zcdev_seg segs[1] = { zct_seg_mem(self->pool, 100) };
 	const uint32_t bad[] = { 1U << 5, 1U << 31, ~ZCDEV_SEND_FLAGS_ALL };
 	struct zcdev_sendv r;
 	unsigned int i;
@@ -1227,54 +1227,54 @@ TEST_F(sv, bad_last_segment)
 	{
 		struct zcdev_seg s;
 
-		s = zc_seg_mem(self->pool, 10); s.type = 0;
+		s = zct_seg_mem(self->pool, 10); s.type = 0;
 		BAD("type 0", s, EINVAL, 0);
 		s.type = 3;
 		BAD("type 3", s, EINVAL, 0);
 		s.type = 0xffffffff;
 		BAD("type 0xffffffff", s, EINVAL, 0);
-		s = zc_seg_mem(self->pool, 10); s.file_fd = 3;
+		s = zct_seg_mem(self->pool, 10); s.file_fd = 3;
 		BAD("memory segment with file_fd 3", s, EINVAL, 0);
-		s = zc_seg_mem(self->pool, 10); s.file_fd = -1;
+		s = zct_seg_mem(self->pool, 10); s.file_fd = -1;
 		BAD("memory segment with file_fd -1", s, EINVAL, 0);
-		s = zc_seg_mem(self->pool, 10); s.offset = 1;
+		s = zct_seg_mem(self->pool, 10); s.offset = 1;
 		BAD("memory segment with offset 1", s, EINVAL, 0);
-		s = zc_seg_file(self->fd_ro, 0, 10); s.addr = 1;
+		s = zct_seg_file(self->fd_ro, 0, 10); s.addr = 1;
 		BAD("file segment with addr 1", s, EINVAL, 0);
-		s = zc_seg_file(self->fd_ro, 0, 10);
+		s = zct_seg_file(self->fd_ro, 0, 10);
 		s.addr = (uint64_t)(uintptr_t)self->pool;
 		BAD("file segment with an address", s, EINVAL, 0);
-		BAD("file_fd -1", zc_seg_file(-1, 0, 10), EBADF, 0);
-		BAD("closed file_fd", zc_seg_file(closed, 0, 10), EBADF, 0);
-		BAD("file_fd INT_MAX", zc_seg_file(INT_MAX, 0, 10), EBADF, 0);
-		BAD("write-only file", zc_seg_file(wronly, 0, 10), EBADF, 0);
-		BAD("O_PATH file", zc_seg_file(opath, 0, 10), EBADF, 0);
-		BAD("directory", zc_seg_file(dir, 0, 10), EINVAL, 0);
-		BAD("pipe", zc_seg_file(pfd[0], 0, 5), EINVAL, 0);
-		BAD("socket", zc_seg_file(usv[0], 0, 5), EINVAL, 0);
-		BAD("offset 2^63", zc_seg_file(self->fd_ro, 1ULL << 63, 10),
+		BAD("file_fd -1", zct_seg_file(-1, 0, 10), EBADF, 0);
+		BAD("closed file_fd", zct_seg_file(closed, 0, 10), EBADF, 0);
+		BAD("file_fd INT_MAX", zct_seg_file(INT_MAX, 0, 10), EBADF, 0);
+		BAD("write-only file", zct_seg_file(wronly, 0, 10), EBADF, 0);
+		BAD("O_PATH file", zct_seg_file(opath, 0, 10), EBADF, 0);
+		BAD("directory", zct_seg_file(dir, 0, 10), EINVAL, 0);
+		BAD("pipe", zct_seg_file(pfd[0], 0, 5), EINVAL, 0);
+		BAD("socket", zct_seg_file(usv[0], 0, 5), EINVAL, 0);
+		BAD("offset 2^63", zct_seg_file(self->fd_ro, 1ULL << 63, 10),
 		    EINVAL, 0);
-		BAD("offset UINT64_MAX", zc_seg_file(self->fd_ro, UINT64_MAX, 1),
+		BAD("offset UINT64_MAX", zct_seg_file(self->fd_ro, UINT64_MAX, 1),
 		    EINVAL, 0);
-		BAD("NULL, 1 byte", zc_seg_mem(NULL, 1), EFAULT, 0);
-		BAD("unmapped page", zc_seg_mem(map + 2 * pg, 100), EFAULT, 0);
-		BAD("PROT_NONE page", zc_seg_mem(map + pg, 100), EFAULT, 0);
+		BAD("NULL, 1 byte", zct_seg_mem(NULL, 1), EFAULT, 0);
+		BAD("unmapped page", zct_seg_mem(map + 2 * pg, 100), EFAULT, 0);
+		BAD("PROT_NONE page", zct_seg_mem(map + pg, 100), EFAULT, 0);
 		BAD("readable, then PROT_NONE",
-		    zc_seg_mem(map + pg - 10, 100), EFAULT, 0);
+		    zct_seg_mem(map + pg - 10, 100), EFAULT, 0);
 		BAD("kernel address",
-		    zc_seg_mem((void *)0xffff888000000000UL, 100), EFAULT, 0);
+		    zct_seg_mem((void *)0xffff888000000000UL, 100), EFAULT, 0);
 		BAD("address + len wraps",
-		    zc_seg_mem((void *)(UINTPTR_MAX - 10), 100), EFAULT, 0);
+		    zct_seg_mem((void *)(UINTPTR_MAX - 10), 100), EFAULT, 0);
 		BAD("len 2^62 from a valid address",
-		    zc_seg_mem(self->pool, 1ULL << 62), EFAULT, EINVAL);
+		    zct_seg_mem(self->pool, 1ULL << 62), EFAULT, EINVAL);
 	}
 #undef BAD
 	ASSERT_GE(ARRAY_SIZE(c), n);
 	for (i = 0; i < n; i++) {
 		struct zcdev_seg segs[4] = {
-			zc_seg_mem(self->pool, 1000),
-			zc_seg_file(self->fd_ro, 0, 64 * KiB),
-			zc_seg_mem(map, 100),	/* the good part of the map */
+			zct_seg_mem(self->pool, 1000),
+			zct_seg_file(self->fd_ro, 0, 64 * KiB),
+			zct_seg_mem(map, 100),	/* the good part of the map */
 			c[i].seg,
 		};
 		struct zcdev_sendv r;
@@ -1321,9 +1321,9 @@ TEST_F(sv, bad_last_segment)
 		ASSERT_NE(MAP_FAILED, fm);
 		memset(ro, 0x77, pg);
 		ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
-		segs[0] = zc_seg_mem(ro, pg);
-		segs[1] = zc_seg_mem(fm + 7, 60 * KiB);
-		segs[2] = zc_seg_mem(map + pg - 10, 10);
+		segs[0] = zct_seg_mem(ro, pg);
+		segs[1] = zct_seg_mem(fm + 7, 60 * KiB);
+		segs[2] = zct_seg_mem(map + pg - 10, 10);
 		SENDV_OK(segs, 3, 0, &r);
 		ASSERT_EQ(pg + 60 * KiB + 10, r.sent);
 		recv_expect(_metadata, self->p.rcv, self->buf, segs, 3, r.sent);
@@ -1348,8 +1348,8 @@ TEST_F(sv, bad_segs_array)
 	uint8_t *map = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct zcdev_seg good[2] = {
-		zc_seg_mem(self->pool, 100),
-		zc_seg_file(self->fd_ro, 0, 100),
+		zct_seg_mem(self->pool, 100),
+		zct_seg_file(self->fd_ro, 0, 100),
 	};
 	struct zcdev_sendv r;
 	struct zcdev_seg *edge;
@@ -1394,11 +1394,11 @@ TEST_F(sv, bad_segs_array)
 TEST_F(sv, strict_lo)
 {
 	struct zcdev_seg segs[3] = {
-		zc_seg_mem(self->pool, 300),
-		zc_seg_file(self->fd_ro, 100, 50 * KiB),
-		zc_seg_mem(self->pool + 1000, 7),
+		zct_seg_mem(self->pool, 300),
+		zct_seg_file(self->fd_ro, 100, 50 * KiB),
+		zct_seg_mem(self->pool + 1000, 7),
 	};
-	struct zcdev_seg memonly[1] = { zc_seg_mem(self->pool, 4000) };
+	struct zcdev_seg memonly[1] = { zct_seg_mem(self->pool, 4000) };
 	struct zcdev_sendv r;
 
 	SENDV_OK(segs, 3, ZCDEV_SEND_STRICT, &r);
@@ -1444,15 +1444,15 @@ TEST_F(sv, strict_nosg)
 {
 	struct zc_pair q = { .snd = -1, .rcv = -1 };
 	struct zcdev_seg lists[2][3] = {
-		{ zc_seg_mem(self->pool, 300),
-		  zc_seg_file(self->fd_ro, 100, 50 * KiB),
-		  zc_seg_mem(self->pool + 1000, 7) },
-		{ zc_seg_file(self->fd_ro, 0, 10),
-		  zc_seg_mem(self->pool, 10),
-		  zc_seg_mem(self->pool, 0) },
+		{ zct_seg_mem(self->pool, 300),
+		  zct_seg_file(self->fd_ro, 100, 50 * KiB),
+		  zct_seg_mem(self->pool + 1000, 7) },
+		{ zct_seg_file(self->fd_ro, 0, 10),
+		  zct_seg_mem(self->pool, 10),
+		  zct_seg_mem(self->pool, 0) },
 	};
 	struct zcdev_seg memonly[2] = {
-		zc_seg_mem(self->pool, 4000), zc_seg_mem(self->pool + 3, 5),
+		zct_seg_mem(self->pool, 4000), zct_seg_mem(self->pool + 3, 5),
 	};
 	struct zcdev_sendv r;
 	char w[128];
@@ -1554,8 +1554,8 @@ TEST_F(sv, strict_source_reasons)
 	char hpath[PATH_MAX];
 	int hole, hole_ro;
 	struct zcdev_seg a[2] = {
-		zc_seg_mem(self->pool, 100),
-		zc_seg_file(proc, 0, 10),
+		zct_seg_mem(self->pool, 100),
+		zct_seg_file(proc, 0, 10),
 	};
 	struct zcdev_seg b[3];
 
@@ -1568,9 +1568,9 @@ TEST_F(sv, strict_source_reasons)
 	ASSERT_LE(0, hole) TH_LOG("%s", zc_errmsg());
 	hole_ro = open_reopen(hole, O_RDONLY);
 	ASSERT_LE(0, hole_ro);
-	b[0] = zc_seg_mem(self->pool, 10);
-	b[1] = zc_seg_file(hole_ro, 0, 128 * KiB);
-	b[2] = zc_seg_mem(self->pool, 10);
+	b[0] = zct_seg_mem(self->pool, 10);
+	b[1] = zct_seg_file(hole_ro, 0, 128 * KiB);
+	b[2] = zct_seg_mem(self->pool, 10);
 	strict_stop(_metadata, self->dev, &self->p, self->buf, b, 3, 1,
 		    64 * KiB, 10 + 64 * KiB, ZCDEV_WHY_HOLE);
 	close(hole_ro);
@@ -1602,9 +1602,9 @@ TEST_F(sv, no_pagecache_segments)
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
 
 	/* O_DIRECT: byte-exact */
-	segs[0] = zc_seg_mem(self->pool, 100);
-	segs[1] = zc_seg_file(dfd, 4096, 64 * KiB);
-	segs[2] = zc_seg_mem(self->pool + 200, 10);
+	segs[0] = zct_seg_mem(self->pool, 100);
+	segs[1] = zct_seg_file(dfd, 4096, 64 * KiB);
+	segs[2] = zct_seg_mem(self->pool + 200, 10);
 	SENDV_OK(segs, 3, 0, &r);
 	ASSERT_EQ(110 + 64 * KiB, r.sent);
 	ASSERT_EQ(r.sent, r.copied_bytes) TH_LOG("%s", zc_sendv_report_str(&r));
@@ -1613,7 +1613,7 @@ TEST_F(sv, no_pagecache_segments)
 	recv_expect(_metadata, self->p.rcv, self->buf, segs, 3, r.sent);
 
 	/* procfs: its size is 0, its content is not */
-	segs[1] = zc_seg_file(proc, 0, 64);
+	segs[1] = zct_seg_file(proc, 0, 64);
 	SENDV_OK(segs, 3, 0, &r);
 	ASSERT_EQ(174ULL, r.sent) TH_LOG("procfs segment: %s",
 					 zc_sendv_report_str(&r));
@@ -1658,7 +1658,7 @@ TEST_F(sv, segments_coalesce)
 	ASSERT_EQ(0, setsockopt(self->p.snd, IPPROTO_TCP, TCP_NODELAY, &one,
 				sizeof(one)));
 	for (i = 0; i < 64; i++)
-		segs[i] = zc_seg_mem(self->pool + i * 1000, 100);
+		segs[i] = zct_seg_mem(self->pool + i * 1000, 100);
 	/* the control: 64 separate sends with TCP_NODELAY */
 	ASSERT_EQ(0, tcp_info_get(self->p.snd, &t0));
 	for (i = 0; i < 64; i++) {
@@ -1703,10 +1703,10 @@ static int64_t outq_notsent(int fd)
 TEST_F(sv, more_corks_last)
 {
 	struct zcdev_seg head[2] = {
-		zc_seg_mem(self->pool + 16, 100),
-		zc_seg_file(self->fd_ro, 777, 1000),
+		zct_seg_mem(self->pool + 16, 100),
+		zct_seg_file(self->fd_ro, 777, 1000),
 	};
-	struct zcdev_seg tail[1] = { zc_seg_mem(self->pool + 9000, 10) };
+	struct zcdev_seg tail[1] = { zct_seg_mem(self->pool + 9000, 10) };
 	struct zcdev_seg all[3] = { head[0], head[1], tail[0] };
 	struct zcdev_sendv r;
 	int one = 1, tries, held = 0;
@@ -1757,12 +1757,12 @@ TEST_F(sv, ktls)
 {
 	struct zc_pair q = { .snd = -1, .rcv = -1 };
 	struct zcdev_seg segs[4] = {
-		zc_seg_mem(self->pool + 5, 200),
-		zc_seg_file(self->fd_ro, 3, 100 * KiB),
-		zc_seg_mem(self->pool + 500, 2),
-		zc_seg_file(self->fd_ro, 200 * KiB, 20 * KiB + 1),
+		zct_seg_mem(self->pool + 5, 200),
+		zct_seg_file(self->fd_ro, 3, 100 * KiB),
+		zct_seg_mem(self->pool + 500, 2),
+		zct_seg_file(self->fd_ro, 200 * KiB, 20 * KiB + 1),
 	};
-	struct zcdev_seg fonly[1] = { zc_seg_file(self->fd_ro, 0, 4096) };
+	struct zcdev_seg fonly[1] = { zct_seg_file(self->fd_ro, 0, 4096) };
 	uint64_t total = segs_total(segs, 4);
 	struct zcdev_sendv r;
 	char w[128];
@@ -1799,7 +1799,7 @@ TEST_F(sv, ktls)
 TEST_F(sv, dead_peer)
 {
 	struct zcdev_seg segs[2] = {
-		zc_seg_mem(self->pool, 100), zc_seg_file(self->fd_ro, 0, 4000),
+		zct_seg_mem(self->pool, 100), zct_seg_file(self->fd_ro, 0, 4000),
 	};
 	struct zcdev_sendv r;
 	int i, ret = 0, e = 0;

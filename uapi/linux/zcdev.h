@@ -100,6 +100,7 @@ struct zcdev_sendfile {
  * ZCDEV_STATUS_NOT_CACHED (or fail with -EBUSY if nothing was sent).
  * Like FreeBSD's SF_NODISKIO.  Allocating page-cache pages and submitting
  * the readahead I/O may still sleep briefly; waiting for it never happens.
+ * A file opened with O_DIRECT is never read from the cache: -EINVAL.
  */
 #define ZCDEV_SEND_CACHED_ONLY	(1U << 3)
 /*
