@@ -54,3 +54,34 @@ bench_other_guests() {
 	done
 	echo "$n"
 }
+
+# bench_guest_modules SERIES DIR MODULE...: the kernel's MODULEs (and what
+# they depend on) as plain .ko files in DIR, for EXTRA_GUEST_PROGS: the
+# base initramfs carries only the harness's modules.  The guest insmods
+# them in dependency order.
+bench_guest_modules() {
+	local series=$1 dir=$2 rel m kind path _
+	shift 2
+	rel=$(kver_full "$series") || return 1
+	mkdir -p "$dir"
+	for m in "$@"; do
+		modprobe --show-depends -S "$rel" "$m" > "$dir/.deps" 2> /dev/null || return 1
+		while read -r kind path _; do
+			[[ $kind == insmod ]] || continue
+			local name
+			name=$(basename "$path")
+			name=${name%.xz}
+			name=${name%.zst}
+			name=${name%.gz}
+			[[ -s $dir/$name && $dir/$name -nt $path ]] && continue
+			case $path in
+			*.ko.xz) xz -dc "$path" > "$dir/$name" ;;
+			*.ko.zst) zstd -qdc "$path" > "$dir/$name" ;;
+			*.ko.gz) gzip -dc "$path" > "$dir/$name" ;;
+			*.ko) cp "$path" "$dir/$name" ;;
+			*) return 1 ;;
+			esac || return 1
+		done < "$dir/.deps"
+	done
+	rm -f "$dir/.deps"
+}

@@ -5,16 +5,26 @@
 #   2. builds zcbench (bench/Makefile, static, libzc linked in) and zcdev.ko
 #      for each kernel
 #   3. boots a QEMU (TCG) guest of each kernel in turn (vm/run-guest.sh, run
-#      mode) that runs zcbench, and streams its table to the terminal
+#      mode) that runs bench/guest.sh: the suites file (zcbench), hdr
+#      (zcbench --suite hdr) and cold (zccold on an ext4 on null_blk), and
+#      streams their tables to the terminal
 #   4. writes bench/results/<date>-<mode>/: <kver>.csv and all.csv (one line
-#      per cell and method), table-<kver>.txt, summary.md (the goal ratios),
-#      PNG plots (bench/plot.sh), guest-<kver>.ktap (the raw guest stream)
+#      per cell and method), hdr-<kver>.csv / hdr.csv and cold-<kver>.csv /
+#      cold.csv (the issue 7 suites), table-<kver>.txt, summary.md (the goal
+#      ratios, then the hdr and cold summaries), PNG plots (bench/plot.sh),
+#      guest-<kver>.ktap (the raw guest stream)
 #   5. bench/results/last -> that folder; with PUBLISH=1 also copies the
 #      small outputs to bench/results/latest/ (what BENCHMARKS.md shows)
 #
 # Environment:
 #   KVER="6.1 6.12"      kernels, in run order (default both)
-#   ZCBENCH_ARGS="..."   extra zcbench options, e.g. "--sizes 1M --net lo"
+#   ZCBENCH_ARGS="..."   extra zcbench options for the file suite, e.g.
+#                        "--sizes 1M --net lo"
+#   BENCH_SUITES="file hdr cold"   the suites, in this order (default all)
+#   BENCH_DISK_LAT="1000000"       cold: null_blk completion latencies, ns
+#                        (quick: 1 ms; full: 100 us, 1 ms, 10 ms)
+#   BENCH_HDR_ARGS="..."  more zcbench options for the hdr suite ("--trailer 7")
+#   BENCH_COLD_ARGS="..." more zccold options ("--retry 200us --cold-clients 4")
 #   PUBLISH=1            refresh bench/results/latest/ from this run
 #   OUT=dir              results folder instead of bench/results/<date>-<mode>
 #   BENCH_RUN_SUFFIX=x   guest work dir build/<kver>/run<x> (default -bench);
@@ -31,14 +41,20 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-${BENCH_MODE:-quick}}
 case $mode in
 quick)
-	mem=1024 tmpfs_mb=512 guest_timeout=1200
+	mem=1024 tmpfs_mb=512 guest_timeout=1800
+	lats=${BENCH_DISK_LAT:-1000000}
 	;;
 full)
 	# two 1 GiB files (tmpfs + ext4 page cache) and the mappings
-	mem=3584 tmpfs_mb=1200 guest_timeout=7200
+	mem=3584 tmpfs_mb=1200 guest_timeout=9000
+	lats=${BENCH_DISK_LAT:-100000 1000000 10000000}
 	;;
 *) die "usage: bench/run.sh [quick|full]" ;;
 esac
+suites=${BENCH_SUITES:-file hdr cold}
+for s in $suites; do
+	case $s in file | hdr | cold) ;; *) die "BENCH_SUITES: $s? (file hdr cold)" ;; esac
+done
 
 # ---- 1. dependencies -----------------------------------------------------------
 "$ROOT/vm/deps.sh" || exit 1
@@ -64,13 +80,31 @@ kvers=$(kvers_selected) || exit 1
 for k in $kvers; do
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
 done
+# the cold suite: null_blk (+ configfs) for each kernel, and an empty ext4
+# image that the guest writes to its null_blk disk
+if [[ " $suites " == *" cold "* ]]; then
+	for k in $kvers; do
+		bench_guest_modules "$k" "$BUILD/bench/mods-$k" configfs null_blk ||
+			die "no null_blk module for $k"
+	done
+	# 4 KiB blocks: null_blk has 4 KiB sectors (bs=4096), and mke2fs
+	# would pick 1 KiB blocks for a file system this small
+	img=$BUILD/bench/zccold.img
+	if [[ ! -s $img.gz || $img.gz -ot $BENCH/run.sh ]]; then
+		rm -f "$img" "$img.gz"
+		truncate -s 128M "$img"
+		mkfs.ext4 -q -F -b 4096 -L zccold -E lazy_itable_init=0,lazy_journal_init=0 "$img" ||
+			die "mkfs.ext4 failed"
+		gzip -1 -f "$img"
+	fi
+fi
 
 # ---- 3. guests ---------------------------------------------------------------------
 stamp=$(date +%Y%m%d-%H%M%S)
 out=${OUT:-$BENCH/results/$stamp-$mode}
 mkdir -p "$out"
-# the binary this run used, so that a rebuild during the run changes nothing
-cp "$BUILD/bench/zcbench" "$out/zcbench"
+# the binaries this run used, so that a rebuild during the run changes nothing
+cp "$BUILD/bench/zcbench" "$BUILD/bench/zccold" "$BENCH/guest.sh" "$out/"
 case $BENCH_CLOCK in
 icount) clock_note="icount: guest time = emulated instructions (1 ns each), 1 vCPU; deterministic" ;;
 real) clock_note="real: guest time follows the host, 2 vCPUs; noisy, read medians and ratios only" ;;
@@ -82,7 +116,10 @@ echo "$clock_note" > "$out/CLOCK"
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "tree: $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)"
 	echo "kmod sources: $(cd "$ROOT" && cat Kbuild kmod/*.[ch] uapi/linux/zcdev.h | sha256sum | cut -c1-16)"
+	echo "suites: $suites"
 	echo "zcbench args: --$mode --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}"
+	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}"
+	[[ " $suites " == *" cold "* ]] && echo "cold: null_blk completion_nsec $lats"
 	echo "host: $(nproc) cpus, $(qemu-system-x86_64 --version | head -n 1)"
 } > "$out/RUN_INFO"
 echo "# zcbench $mode: results in ${out#"$ROOT"/}"
@@ -102,24 +139,42 @@ for k in $kvers; do
 		echo "# note: $others other QEMU guest(s) running on this host: expect noise"
 	fi
 	: > "$out/guest-$k.ktap"	# before tail -f looks for it
+	progs="$out/zcbench $out/zccold $out/guest.sh"
+	if [[ " $suites " == *" cold "* ]]; then
+		progs+=" $BUILD/bench/mods-$k/configfs.ko $BUILD/bench/mods-$k/null_blk.ko $img.gz"
+	fi
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
-	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$out/zcbench" \
+	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="mount -o remount,size=${tmpfs_mb}m /mnt/tmpfs && /selftests/zcbench --$mode --kernel $k --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}" \
+	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' ${ZCBENCH_ARGS:-}" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 &
 	gpid=$!
 	# live view: the guest's table (the CSV only with V=1)
 	tail -n +1 -s 0.3 -f --pid=$gpid "$out/guest-$k.ktap" |
 		sed -u -n 's/^  //p' |
-		if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v '^zcb,'; fi
+		if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhc],'; fi
 	wait $gpid
 	grc=$?
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcb,' > "$out/$k.csv"
+	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zch,' > "$out/hdr-$k.csv"
+	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcc,' > "$out/cold-$k.csv"
+	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv"; do
+		[[ -s $f ]] || rm -f "$f"
+	done
 	{
 		echo "# clock $clock_note${others:+; other guests on the host at start: $others}"
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v '^zcb,'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhc],'
 	} > "$out/table-$k.txt"
-	if ((grc != 0)) || ! grep -q '^# zcbench done' "$out/table-$k.txt"; then
+	missing=
+	for s in $suites; do
+		# cold: one "done" per disk latency
+		want=1
+		[[ $s == cold ]] && want=$(wc -w <<< "$lats")
+		got=$(grep -c "^# zcbench done .*(suite $s)" "$out/table-$k.txt")
+		((got >= want)) || missing+=" $s"
+	done
+	if ((grc != 0)) || [[ $missing ]]; then
+		[[ $missing ]] && echo "# suites that did not finish on $k:$missing"
 		echo "# zcbench on $k FAILED (guest status $grc); last lines of the guest stream:"
 		grep -v '^  zcb,' "$out/guest-$k.ktap" | tail -n 40
 		echo "# console: $BUILD/$k/run${BENCH_RUN_SUFFIX:--bench}/console.log"
@@ -129,21 +184,38 @@ for k in $kvers; do
 done
 
 # ---- 4. combined CSV, goals summary, plots -------------------------------------------
-first=1
-for k in $kvers; do
-	[[ -s $out/$k.csv ]] || continue
-	if ((first)); then head -n 1 "$out/$k.csv"; first=0; fi
-	tail -n +2 "$out/$k.csv"
-done > "$out/all.csv"
+# combine PREFIX OUT: the kernels' CSVs, one header
+combine() {
+	local first=1 k f
+	for k in $kvers; do
+		f=$out/$1$k.csv
+		[[ -s $f ]] || continue
+		if ((first)); then head -n 1 "$f"; first=0; fi
+		# (zccold prints its header once per disk latency)
+		tail -n +2 "$f" | grep -v ',kernel,'
+	done > "$out/$2"
+	[[ -s $out/$2 ]] || rm -f "$out/$2"
+}
+combine "" all.csv
+combine hdr- hdr.csv
+combine cold- cold.csv
+: > "$out/summary.md"
 if [[ -s $out/all.csv ]]; then
-	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary.awk" "$out/all.csv" > "$out/summary.md"
-	echo
-	cat "$out/summary.md"
-	if ((have_gnuplot)); then
-		"$BENCH/plot.sh" "$out" || { echo "# plotting failed"; rc=1; }
-	fi
+	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary.awk" "$out/all.csv" >> "$out/summary.md"
 fi
-rm -f "$out/zcbench"
+csv7=()
+for f in "$out/hdr.csv" "$out/cold.csv"; do
+	[[ -s $f ]] && csv7+=("$f")
+done
+if ((${#csv7[@]})); then
+	awk -F, -f "$BENCH/summary7.awk" "${csv7[@]}" >> "$out/summary.md"
+fi
+echo
+cat "$out/summary.md"
+if ((have_gnuplot)) && [[ -s $out/all.csv || -s $out/hdr.csv ]]; then
+	"$BENCH/plot.sh" "$out" || { echo "# plotting failed"; rc=1; }
+fi
+rm -f "$out/zcbench" "$out/zccold" "$out/guest.sh"
 ln -sfn "$(basename "$out")" "$BENCH/results/last" 2> /dev/null || true
 
 # ---- 5. publish ------------------------------------------------------------------------

@@ -98,7 +98,12 @@
 
 /* ---- methods ------------------------------------------------------------ */
 
-enum method { M_RW, M_SENDFILE, M_SPLICE, M_MSGZC, M_ZCDEV, M_LIBZC, M_ZCDEVX, M_NR };
+enum method {
+	M_RW, M_SENDFILE, M_SPLICE, M_MSGZC, M_ZCDEV, M_LIBZC,
+	/* --suite hdr: one HTTP-like response (header + file body) per transfer */
+	M_CORK, M_HMORE, M_ZCMORE, M_SENDV, M_LIBZCV,
+	M_ZCDEVX, M_NR
+};
 
 /*
  * zcdevx is not one of the six: it is an experimental build of the module
@@ -106,8 +111,25 @@ enum method { M_RW, M_SENDFILE, M_SPLICE, M_MSGZC, M_ZCDEV, M_LIBZC, M_ZCDEVX, M
  * of engine changes in one guest run.  Only used when asked for by name.
  */
 static const char *const method_name[M_NR] = {
-	"rw", "sendfile", "splice", "msgzc", "zcdev", "libzc", "zcdevx",
+	"rw", "sendfile", "splice", "msgzc", "zcdev", "libzc",
+	"cork", "more", "zcmore", "sendv", "libzcv", "zcdevx",
 };
+
+/*
+ * The response methods (--suite hdr).  Each sends a header from memory,
+ * the file range, and optionally a trailer from memory:
+ *   cork    setsockopt(TCP_CORK, 1), writev(header), sendfile(body),
+ *           [write(trailer)], setsockopt(TCP_CORK, 0) (nginx tcp_nopush)
+ *   more    send(header, MSG_MORE), sendfile(body), [send(trailer)]
+ *   zcmore  send(header, MSG_MORE), ZCDEV_IOC_SENDFILE(body) (with
+ *           ZCDEV_SEND_MORE when a trailer follows), [send(trailer)]
+ *   sendv   ZCDEV_IOC_SENDV: [memory header, file body, memory trailer]
+ *   libzcv  the same segments with libzc's zc_sendv_all()
+ */
+static bool is_hdr_method(int m)
+{
+	return m >= M_CORK && m <= M_LIBZCV;
+}
 
 /* ---- file systems and networks ---------------------------------------- */
 
@@ -155,6 +177,10 @@ static struct {
 	bool csv, table;
 	bool no_warmup;
 	int vs;			/* the table's second ratio column (default rw) */
+	int base;		/* the ratios' reference (default sendfile) */
+	bool hdr;		/* --suite hdr */
+	size_t hdr_len, trl_len;	/* --suite hdr: header and trailer bytes */
+	const char *tag;	/* CSV line prefix: zcb (file suite), zch (hdr) */
 	char kernel[64];
 	const char *mode;
 } opt;
@@ -244,6 +270,7 @@ struct conn {
 	int sfd;
 	int pipe[2];
 	char *buf[2];		/* rw: 2 x 32 KiB */
+	char *hdr, *trl;	/* --suite hdr: the response header and trailer */
 	/* msgzc: ids of successful MSG_ZEROCOPY sends and completions */
 	uint32_t zc_sent, zc_done, zc_copied_ids;
 	/* per-measurement results */
@@ -580,6 +607,166 @@ static int xfer_libzc(struct conn *c, int ffd, uint64_t size)
 	return 0;
 }
 
+/* ---- the response methods (--suite hdr) ------------------------------------ */
+
+/* send all of buf with flags (a blocking socket takes it in one call) */
+static int send_all(struct conn *c, const char *buf, size_t len, int flags)
+{
+	while (len) {
+		ssize_t n = send(c->sfd, buf, len, flags);
+
+		c->r.syscalls++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			FAIL(c, n < 0 ? errno : EIO, "send: %s", n < 0 ? strerror(errno) : "0");
+		buf += n;
+		len -= n;
+		c->r.bytes += n;
+		c->r.copied_bytes += n;	/* memory is copied, for every method */
+		c->r.why |= ZCDEV_WHY_MEMORY;
+	}
+	return 0;
+}
+
+static int cork(struct conn *c, int on)
+{
+	c->r.syscalls++;
+	if (setsockopt(c->sfd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) < 0)
+		FAIL(c, errno, "TCP_CORK %d: %s", on, strerror(errno));
+	return 0;
+}
+
+static int xfer_cork(struct conn *c, int ffd, uint64_t size)
+{
+	struct iovec iov = { .iov_base = c->hdr, .iov_len = opt.hdr_len };
+	ssize_t n;
+
+	if (cork(c, 1))
+		return -1;
+	/* nginx writev()s the header, then sendfile()s the body */
+	n = writev(c->sfd, &iov, 1);
+	c->r.syscalls++;
+	if (n != (ssize_t)opt.hdr_len)
+		FAIL(c, n < 0 ? errno : EIO, "writev(header): %s", n < 0 ? strerror(errno) : "short");
+	c->r.bytes += n;
+	c->r.copied_bytes += n;
+	c->r.why |= ZCDEV_WHY_MEMORY;
+	if (xfer_sendfile(c, ffd, size))
+		return -1;
+	if (opt.trl_len && send_all(c, c->trl, opt.trl_len, 0))
+		return -1;
+	return cork(c, 0);
+}
+
+static int xfer_hmore(struct conn *c, int ffd, uint64_t size)
+{
+	if (send_all(c, c->hdr, opt.hdr_len, MSG_MORE) || xfer_sendfile(c, ffd, size))
+		return -1;
+	return opt.trl_len ? send_all(c, c->trl, opt.trl_len, 0) : 0;
+}
+
+static int xfer_zcmore(struct conn *c, int ffd, uint64_t size)
+{
+	uint64_t off = 0;
+
+	if (send_all(c, c->hdr, opt.hdr_len, MSG_MORE))
+		return -1;
+	while (off < size) {
+		struct zcdev_sendfile a = {
+			.file_fd = ffd, .sock_fd = c->sfd,
+			.offset = off, .len = size - off,
+			.flags = opt.trl_len ? ZCDEV_SEND_MORE : 0,
+		};
+
+		c->r.syscalls++;
+		if (ioctl(zcdev_fd, ZCDEV_IOC_SENDFILE, &a) < 0) {
+			if (errno == EINTR)
+				continue;
+			FAIL(c, errno, "ZCDEV_IOC_SENDFILE: %s", strerror(errno));
+		}
+		if (!a.sent)
+			FAIL(c, EIO, "ZCDEV_IOC_SENDFILE sent 0");
+		off += a.sent;
+		c->r.bytes += a.sent;
+		c->r.zc_bytes += a.zc_bytes;
+		c->r.copied_bytes += a.copied_bytes;
+		c->r.why |= a.why;
+	}
+	return opt.trl_len ? send_all(c, c->trl, opt.trl_len, 0) : 0;
+}
+
+static int xfer_sendv(struct conn *c, int ffd, uint64_t size)
+{
+	struct zcdev_seg seg[3] = {
+		{ .type = ZCDEV_SEG_MEM, .addr = (uintptr_t)c->hdr, .len = opt.hdr_len },
+		{ .type = ZCDEV_SEG_FILE, .file_fd = ffd, .offset = 0, .len = size },
+		{ .type = ZCDEV_SEG_MEM, .addr = (uintptr_t)c->trl, .len = opt.trl_len },
+	};
+	unsigned int first = 0, nr = opt.trl_len ? 3 : 2;
+
+	while (first < nr) {
+		struct zcdev_sendv a = {
+			.segs = (uintptr_t)&seg[first], .nr_segs = nr - first,
+			.sock_fd = c->sfd,
+		};
+
+		c->r.syscalls++;
+		if (ioctl(zcdev_fd, ZCDEV_IOC_SENDV, &a) < 0) {
+			if (errno == EINTR)
+				continue;
+			FAIL(c, errno, "ZCDEV_IOC_SENDV: %s", strerror(errno));
+		}
+		if (!a.sent)
+			FAIL(c, EIO, "ZCDEV_IOC_SENDV sent 0 (status %#x)", a.status);
+		if (a.zc_bytes + a.copied_bytes != a.sent)
+			FAIL(c, EIO, "ZCDEV_IOC_SENDV: zc %llu + copied %llu != sent %llu",
+			     (unsigned long long)a.zc_bytes,
+			     (unsigned long long)a.copied_bytes, (unsigned long long)a.sent);
+		c->r.bytes += a.sent;
+		c->r.zc_bytes += a.zc_bytes;
+		c->r.copied_bytes += a.copied_bytes;
+		c->r.why |= a.why;
+		/* resume at segment seg_index, seg_sent bytes in */
+		first += a.seg_index;
+		if (first < nr) {
+			struct zcdev_seg *g = &seg[first];
+
+			if (a.seg_sent > g->len)
+				FAIL(c, EIO, "ZCDEV_IOC_SENDV: seg_sent %llu > len %llu",
+				     (unsigned long long)a.seg_sent, (unsigned long long)g->len);
+			if (g->type == ZCDEV_SEG_MEM)
+				g->addr += a.seg_sent;
+			else
+				g->offset += a.seg_sent;
+			g->len -= a.seg_sent;
+		}
+	}
+	return 0;
+}
+
+static int xfer_libzcv(struct conn *c, int ffd, uint64_t size)
+{
+	struct zcdev_seg seg[3];
+	unsigned int nr = opt.trl_len ? 3 : 2;
+	struct zc_result res;
+	ssize_t n;
+
+	zc_seg_mem(&seg[0], c->hdr, opt.hdr_len);
+	zc_seg_file(&seg[1], ffd, 0, size);
+	zc_seg_mem(&seg[2], c->trl, opt.trl_len);
+	n = zc_sendv_all(zch, c->sfd, seg, nr, 0, &res);
+	c->r.syscalls += res.calls;
+	if (n < 0 || (uint64_t)n != opt.hdr_len + size + opt.trl_len)
+		FAIL(c, n < 0 ? (int)-n : EIO, "zc_sendv_all: %zd", n);
+	c->r.bytes += res.sent;
+	c->r.zc_bytes += res.zc_bytes;
+	c->r.copied_bytes += res.copied_bytes;
+	c->r.unknown_bytes += res.unknown_bytes;
+	c->r.why |= res.why;
+	return 0;
+}
+
 static int run_xfer(struct conn *c, const struct job *j)
 {
 	switch (j->m) {
@@ -590,6 +777,11 @@ static int run_xfer(struct conn *c, const struct job *j)
 	case M_ZCDEV: return xfer_zcdev(c, zcdev_fd, j->fs->fd, j->size);
 	case M_ZCDEVX: return xfer_zcdev(c, zcdevx_fd, j->fs->fd, j->size);
 	case M_LIBZC: return xfer_libzc(c, j->fs->fd, j->size);
+	case M_CORK: return xfer_cork(c, j->fs->fd, j->size);
+	case M_HMORE: return xfer_hmore(c, j->fs->fd, j->size);
+	case M_ZCMORE: return xfer_zcmore(c, j->fs->fd, j->size);
+	case M_SENDV: return xfer_sendv(c, j->fs->fd, j->size);
+	case M_LIBZCV: return xfer_libzcv(c, j->fs->fd, j->size);
 	default: return -1;
 	}
 }
@@ -631,6 +823,28 @@ static void *sender(void *arg)
 
 static struct conn conns[MAX_CONNS];
 static int nconns;
+
+/* an HTTP/1.1 response header of exactly len bytes (padded with X-Pad) */
+static char *http_header(size_t len)
+{
+	static const char h[] = "HTTP/1.1 200 OK\r\nServer: zcbench\r\n"
+		"Date: Tue, 24 Nov 2026 12:00:00 GMT\r\n"
+		"Content-Type: application/octet-stream\r\n"
+		"Last-Modified: Mon, 23 Nov 2026 08:00:00 GMT\r\n"
+		"Connection: keep-alive\r\nETag: \"5f3e-1a2b3c\"\r\n"
+		"Accept-Ranges: bytes\r\n";
+	char *b = malloc(len + 1);
+	size_t n = strlen(h);
+
+	memset(b, 'x', len);
+	if (len >= n + 12) {
+		memcpy(b, h, n);
+		memcpy(b + n, "X-Pad: ", 7);
+		memcpy(b + len - 4, "\r\n\r\n", 4);
+	}
+	b[len] = 0;
+	return b;
+}
 
 static void group_open(const struct netdef *net, int n, int port_base)
 {
@@ -674,6 +888,13 @@ static void group_open(const struct netdef *net, int n, int port_base)
 		c->buf[1] = aligned_alloc(4096, 32 * KiB);
 		memset(c->buf[0], 1, 32 * KiB);
 		memset(c->buf[1], 1, 32 * KiB);
+		if (opt.hdr) {
+			c->hdr = http_header(opt.hdr_len);
+			c->trl = malloc(opt.trl_len + 1);
+			/* a chunked body's last chunk and end, padded */
+			memset(c->trl, ' ', opt.trl_len);
+			memcpy(c->trl, "\r\n0\r\n\r\n", opt.trl_len < 7 ? opt.trl_len : 7);
+		}
 	}
 	pthread_barrier_init(&bar_start, NULL, n + 1);
 	pthread_barrier_init(&bar_done, NULL, n + 1);
@@ -699,6 +920,8 @@ static void group_close(void)
 		close(c->pipe[1]);
 		free(c->buf[0]);
 		free(c->buf[1]);
+		free(c->hdr);
+		free(c->trl);
 	}
 	pthread_barrier_destroy(&bar_start);
 	pthread_barrier_destroy(&bar_done);
@@ -715,6 +938,12 @@ struct meas {
 	bool failed;
 };
 
+/* bytes on the wire per transfer of a size-byte file range */
+static uint64_t wire_bytes(uint64_t size)
+{
+	return opt.hdr ? opt.hdr_len + size + opt.trl_len : size;
+}
+
 static int measure(enum method m, struct fsdef *fs, uint64_t size, uint64_t iters,
 		   struct meas *out)
 {
@@ -727,7 +956,7 @@ static int measure(enum method m, struct fsdef *fs, uint64_t size, uint64_t iter
 	job.iters = iters;
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < nconns; i++) {
-		conns[i].want = atomic_load(&conns[i].got) + size * iters;
+		conns[i].want = atomic_load(&conns[i].got) + wire_bytes(size) * iters;
 		conns[i].done_at = 0;
 	}
 	pthread_mutex_unlock(&lock);
@@ -860,15 +1089,18 @@ static void csv_header(void)
 	if (!opt.csv || csv_header_done)
 		return;
 	csv_header_done = true;
-	printf("zcb,kernel,fs,net,conns,size,method,reps,iters,"
+	/* the reference's columns: _sf_ for sendfile (the file suite) */
+	const char *b = opt.base == M_SENDFILE ? "sf" : method_name[opt.base];
+
+	printf("%s,kernel,fs,net,conns,size,method,reps,iters,"
 	       "thr_MiBps_med,thr_MiBps_min,thr_MiBps_max,"
 	       "cpu_nspB_med,cpu_nspB_min,cpu_nspB_max,"
 	       "cpu_us_xfer_med,usr_pct,sys_xfer,vcsw_xfer,ivcsw_xfer,"
-	       "thr_x_sf_med,thr_x_sf_min,thr_x_sf_max,"
-	       "cpu_x_sf_med,cpu_x_sf_min,cpu_x_sf_max,"
+	       "thr_x_%s_med,thr_x_%s_min,thr_x_%s_max,"
 	       "cpu_x_%s_med,cpu_x_%s_min,cpu_x_%s_max,"
-	       "path,zc_pct,why\n", method_name[opt.vs], method_name[opt.vs],
-	       method_name[opt.vs]);
+	       "cpu_x_%s_med,cpu_x_%s_min,cpu_x_%s_max,"
+	       "path,zc_pct,why\n", opt.tag, b, b, b, b, b, b, method_name[opt.vs],
+	       method_name[opt.vs], method_name[opt.vs]);
 }
 
 /* path report of a method over all repetitions */
@@ -889,7 +1121,8 @@ static void path_report(enum method m, const struct meas *ms, int n, char *path,
 	}
 	*zc_pct = -1;
 	snprintf(why, wsz, "-");
-	if (m == M_ZCDEV || m == M_LIBZC || m == M_ZCDEVX) {
+	if (m == M_ZCDEV || m == M_LIBZC || m == M_ZCDEVX || m == M_ZCMORE || m == M_SENDV ||
+	    m == M_LIBZCV) {
 		uint64_t all = zc + cp + unk;
 
 		if (unk)
@@ -902,12 +1135,28 @@ static void path_report(enum method m, const struct meas *ms, int n, char *path,
 			snprintf(path, psz, "mixed");
 		*zc_pct = all ? 100.0 * zc / all : 0;
 		if (w) {
-			char *p;
+			size_t len = 0;
 
-			zc_why_str(w, why, wsz, 0);
-			for (p = why; *p; p++)	/* keep the CSV simple */
-				if (*p == ',' || *p == ' ')
-					*p = '|';
+			/* names from libzc; the issue 7 bits if it does not know them */
+			why[0] = 0;
+			for (int b = 0; b < 32; b++) {
+				uint32_t bit = 1U << b;
+				const char *nm = zc_why_name(bit);
+				char hex[16];
+
+				if (!(w & bit))
+					continue;
+				if (!nm)
+					nm = bit == ZCDEV_WHY_MEMORY ? "memory" :
+					     bit == ZCDEV_WHY_NOTIFY ? "notify" : NULL;
+				if (!nm) {
+					snprintf(hex, sizeof(hex), "0x%x", bit);
+					nm = hex;
+				}
+				/* "|" between names keeps the CSV simple */
+				len += snprintf(why + len, len < wsz ? wsz - len : 0, "%s%s",
+						len ? "|" : "", nm);
+			}
 		}
 	} else if (m == M_MSGZC) {
 		/* the kernel's per-send verdict: COPIED = it copied after all */
@@ -945,12 +1194,15 @@ static void print_cell(const char *fsname, const char *netname, int nc,
 	if (opt.table) {
 		printf("\n== %s  %s  %s  conns=%d  size=%s  (%" PRIu64 " transfers x %d reps)\n",
 		       opt.kernel, fsname, netname, nc, sz, iters, opt.reps);
-		char vs[16];
+		char vs[16], bs[16];
 
 		snprintf(vs, sizeof(vs), "x %.4s", method_name[opt.vs]);
+		snprintf(bs, sizeof(bs), "x %.4s", opt.base == M_SENDFILE ? "sf" :
+			 method_name[opt.base]);
 		printf("%-9s %8s %17s %6s %8s %15s %6s %6s %9s %6s %5s %5s  %s\n",
-		       "method", "MiB/s", "[min-max]", "x sf", "ns/B", "[min-max]",
-		       "x sf", vs, "us/xfer", "sys/x", "vcs/x", "ivc/x", "path");
+		       "method", "MiB/s", "[min-max]", bs, "ns/B", "[min-max]",
+		       bs, vs, opt.hdr ? "us/resp" : "us/xfer", "sys/x", "vcs/x", "ivc/x",
+		       "path");
 	}
 	for (m = 0; m < M_NR; m++) {
 		double thr[MAX_REPS], cpu[MAX_REPS], usx[MAX_REPS];
@@ -973,8 +1225,8 @@ static void print_cell(const char *fsname, const char *netname, int nc,
 			ivc += x->nivcsw / x->xfers;
 			usr += x->usr;
 			rus += x->rus;
-			if (opt.m_on[M_SENDFILE] && r < cr->n[M_SENDFILE]) {
-				const struct meas *s = &cr->ms[M_SENDFILE][r];
+			if (opt.m_on[opt.base] && r < cr->n[opt.base]) {
+				const struct meas *s = &cr->ms[opt.base][r];
 
 				rthr[nsf] = (x->bytes / x->wall) / (s->bytes / s->wall);
 				rcpu[nsf] = (x->cpu / x->bytes) / (s->cpu / s->bytes);
@@ -999,9 +1251,9 @@ static void print_cell(const char *fsname, const char *netname, int nc,
 		ivc /= n;
 		path_report(m, cr->ms[m], n, path, sizeof(path), &zc_pct, why, sizeof(why));
 		if (opt.csv) {
-			printf("zcb,%s,%s,%s,%d,%" PRIu64 ",%s,%d,%" PRIu64 ","
+			printf("%s,%s,%s,%s,%d,%" PRIu64 ",%s,%d,%" PRIu64 ","
 			       "%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.2f,%.1f,%.2f,%.3f,%.3f,",
-			       opt.kernel, fsname, netname, nc, size, method_name[m], n, iters,
+			       opt.tag, opt.kernel, fsname, netname, nc, size, method_name[m], n, iters,
 			       st.med, st.min, st.max, sc.med, sc.min, sc.max, su.med,
 			       rus > 0 ? 100 * usr / rus : 0, sys, vcs, ivc);
 			if (nsf)
@@ -1221,6 +1473,13 @@ static void usage(void)
 "  --pipe-size N    splice pipe size (default 64K, the sendfile internal pipe's)\n"
 "  --kernel NAME    label for the CSV (default: uname -r)\n"
 "  --vs METHOD      the second CPU ratio column (default rw; CSV: cpu_x_METHOD_*)\n"
+"  --suite file|hdr file (default): the methods above send a file range;\n"
+"                   hdr: one HTTP-like response per transfer, header + body\n"
+"                   (+ trailer), methods cork,more,zcmore,sendv,libzcv, ratios\n"
+"                   against cork; bodies 4K,64K,1M (full: 4K..1M, x4), 1 conn\n"
+"                   (full: 1,4), ext4 (full: tmpfs,ext4); CSV lines: zch\n"
+"  --hdr-len N      hdr: header bytes (default 320)\n"
+"  --trailer N      hdr: trailer bytes after the body (default 0)\n"
 "  --no-warmup      no unmeasured 1 MiB transfer per method before the cells\n"
 "  --calibrate      print memcpy speed and syscall cost, then exit (safe on any host)\n"
 "  --csv-only | --table-only\n");
@@ -1308,10 +1567,13 @@ int main(int argc, char **argv)
 		{ "calibrate", no_argument, NULL, 'K' },
 		{ "no-warmup", no_argument, NULL, 'W' },
 		{ "vs", required_argument, NULL, 'V' },
+		{ "suite", required_argument, NULL, 'S' },
+		{ "hdr-len", required_argument, NULL, 'H' },
+		{ "trailer", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	bool full = false, any_fs = false, any_net = false, any_m = false;
+	bool full = false, any_fs = false, any_net = false, any_m = false, vs_set = false;
 	uint64_t maxsize = 0;
 	struct utsname un;
 	int ch, i, reps = 0;
@@ -1349,12 +1611,29 @@ int main(int argc, char **argv)
 					break;
 			if (opt.vs == M_NR)
 				die("unknown method '%s'", optarg);
+			vs_set = true;
 			break;
+		case 'S':
+			if (!strcmp(optarg, "hdr"))
+				opt.hdr = true;
+			else if (strcmp(optarg, "file"))
+				die("unknown suite '%s' (file, hdr)", optarg);
+			break;
+		case 'H': opt.hdr_len = parse_size(optarg); break;
+		case 'L': opt.trl_len = strtoul(optarg, NULL, 0); break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
 	opt.mode = full ? "full" : "quick";
+	opt.tag = opt.hdr ? "zch" : "zcb";
+	opt.base = opt.hdr ? M_CORK : M_SENDFILE;
+	if (opt.hdr && !vs_set)
+		opt.vs = M_HMORE;
+	if (!opt.hdr_len)
+		opt.hdr_len = 320;
+	if (opt.hdr_len < 64 || opt.hdr_len > 64 * KiB || opt.trl_len > 64 * KiB)
+		die("--hdr-len 64..64K, --trailer 0..64K");
 	if (!opt.max_bytes)
 		opt.max_bytes = full ? GiB : UINT64_MAX;
 	if (!opt.nr_sizes) {
@@ -1369,11 +1648,20 @@ int main(int argc, char **argv)
 			for (i = 0; i < 4; i++)
 				opt.sizes[opt.nr_sizes++] = q[i];
 		}
+		if (opt.hdr) {
+			/* response bodies: 4K..1M (full: powers of 4) */
+			opt.nr_sizes = 0;
+			for (uint64_t s = 4 * KiB; s <= MiB; s *= full ? 4 : 16)
+				opt.sizes[opt.nr_sizes++] = s;
+		}
 	}
 	for (f = 0; f < NR_FS; f++)
 		any_fs |= opt.fs_on[f];
-	if (!any_fs)
-		opt.fs_on[0] = opt.fs_on[1] = true;
+	if (!any_fs) {
+		/* hdr quick: ext4 only (what servers serve from), to stay short */
+		opt.fs_on[0] = !opt.hdr || full;
+		opt.fs_on[1] = true;
+	}
 	for (f = 0; f < NR_NET; f++)
 		any_net |= opt.net_on[f];
 	if (!any_net)
@@ -1381,13 +1669,18 @@ int main(int argc, char **argv)
 	if (!opt.nr_conns) {
 		opt.conns[0] = 1;
 		opt.conns[1] = 4;
-		opt.nr_conns = 2;
+		opt.nr_conns = opt.hdr && !full ? 1 : 2;
 	}
-	for (i = 0; i < M_NR; i++)
+	for (i = 0; i < M_NR; i++) {
 		any_m |= opt.m_on[i];
+		if (opt.m_on[i] && is_hdr_method(i) != opt.hdr)
+			die("method %s belongs to --suite %s", method_name[i],
+			    opt.hdr ? "file" : "hdr");
+	}
 	if (!any_m)
 		for (i = 0; i < M_NR; i++)
-			opt.m_on[i] = i != M_ZCDEVX;
+			opt.m_on[i] = i != M_ZCDEVX && is_hdr_method(i) == opt.hdr;
+
 	opt.reps = reps > 0 ? reps : full ? 5 : 7;
 	if (opt.reps > MAX_REPS)
 		opt.reps = MAX_REPS;
@@ -1399,7 +1692,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (opt.m_on[M_ZCDEV] || opt.m_on[M_LIBZC]) {
+	if (opt.m_on[M_ZCDEV] || opt.m_on[M_LIBZC] || opt.m_on[M_ZCMORE] || opt.m_on[M_SENDV] ||
+	    opt.m_on[M_LIBZCV]) {
 		zcdev_fd = open("/dev/" ZCDEV_DEVICE_NAME, O_RDONLY | O_CLOEXEC);
 		int e = zc_open(&zch, NULL, ZC_OPEN_NOFALLBACK);
 
@@ -1407,6 +1701,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "zcbench: /dev/zcdev: %s: zcdev and libzc skipped\n",
 				strerror(errno));
 			opt.m_on[M_ZCDEV] = opt.m_on[M_LIBZC] = false;
+			opt.m_on[M_ZCMORE] = opt.m_on[M_SENDV] = opt.m_on[M_LIBZCV] = false;
 		}
 	}
 
@@ -1419,6 +1714,10 @@ int main(int argc, char **argv)
 	printf("# zcbench %s: kernel %s (%s), %d cpus, reps %d, >= %" PRIu64
 	       " bytes/measurement/conn, pipe %d\n", opt.mode, opt.kernel, un.release,
 	       (int)sysconf(_SC_NPROCESSORS_ONLN), opt.reps, opt.target, opt.pipe_size);
+	if (opt.hdr)
+		printf("# suite hdr: one response per transfer = %zu-byte header + file body"
+		       " of the cell's size + %zu-byte trailer; ratios against cork"
+		       " (writev + sendfile under TCP_CORK)\n", opt.hdr_len, opt.trl_len);
 	double tstart = now_s();
 
 	for (f = 0; f < NR_FS; f++)
@@ -1486,13 +1785,15 @@ int main(int argc, char **argv)
 						printf("note: the receive side pruned its queue %" PRIu64
 						       " times and collapsed %" PRIu64 " segments (copies)"
 						       " during this cell\n", pr1 - pr0, co1 - co0);
-					record_goal(fss[f].name, nets[nt].name, nc, size, &cr);
+					if (!opt.hdr)
+						record_goal(fss[f].name, nets[nt].name, nc, size, &cr);
 				}
 			}
 			group_close();
 		}
 	}
 	print_goals();
-	printf("# zcbench done in %.1f s\n", now_s() - tstart);
+	printf("# zcbench done in %.1f s (suite %s)\n", now_s() - tstart,
+	       opt.hdr ? "hdr" : "file");
 	return 0;
 }

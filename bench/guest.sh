@@ -1,0 +1,62 @@
+#!/bin/sh
+# bench/guest.sh: what bench/run.sh has a guest run (as its zc.run command;
+# dash in vm/init's environment, programs in /selftests/).
+#
+#   guest.sh MODE KVER REPS TMPFS_MB "SUITES" "DISK_LATS" "HDR_ARGS" "COLD_ARGS"
+#            [zcbench args...]
+#
+# SUITES: any of file (zcbench, the six methods), hdr (zcbench --suite hdr,
+# vectored send and its alternatives), cold (zccold, cached-only against
+# blocking sends on a cold cache).  The zcbench args apply to the file suite,
+# HDR_ARGS to the hdr suite (e.g. "--trailer 7"), COLD_ARGS to zccold.
+# cold: for each latency of DISK_LATS (ns), a null_blk disk (memory backed,
+# every request completed by a timer after that latency) is formatted from
+# /selftests/zccold.img.gz (ext4, made on the host) and mounted on /mnt/cold.
+# Exit status: 1 if any suite failed.
+mode=$1 k=$2 reps=$3 tmpfs_mb=$4 suites=$5 lats=$6 hdr_args=$7 cold_args=$8
+shift 8
+rc=0
+mount -o remount,size="${tmpfs_mb}m" /mnt/tmpfs || rc=1
+for s in $suites; do
+	case $s in
+	file)
+		/selftests/zcbench "--$mode" --kernel "$k" --reps "$reps" "$@" || rc=1
+		;;
+	hdr)
+		# shellcheck disable=SC2086 # a list of options
+		/selftests/zcbench --suite hdr "--$mode" --kernel "$k" --reps "$reps" $hdr_args || rc=1
+		;;
+	cold)
+		# configfs may be built in or loaded already
+		insmod /selftests/configfs.ko 2> /dev/null
+		mkdir -p /mnt/cold
+		for lat in $lats; do
+			label="null_blk $((lat / 1000))us"
+			if ! insmod /selftests/null_blk.ko nr_devices=1 memory_backed=1 \
+				irqmode=2 completion_nsec="$lat" gb=1 bs=4096; then
+				echo "# zccold: loading null_blk failed"
+				rc=1
+				break
+			fi
+			i=0
+			while [ ! -b /dev/nullb0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+			if zcat /selftests/zccold.img.gz > /dev/nullb0 && sync &&
+			   mount -t ext4 /dev/nullb0 /mnt/cold; then
+				# shellcheck disable=SC2086 # a list of options
+				/selftests/zccold "--$mode" --dir /mnt/cold --disk "$label" \
+					--kernel "$k" --reps "$reps" $cold_args || rc=1
+				umount /mnt/cold || rc=1
+			else
+				echo "# zccold: making the ext4 on null_blk failed"
+				rc=1
+			fi
+			rmmod null_blk || rc=1
+		done
+		;;
+	*)
+		echo "# guest.sh: unknown suite $s"
+		rc=1
+		;;
+	esac
+done
+exit $rc
