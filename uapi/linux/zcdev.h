@@ -178,8 +178,9 @@ struct zcdev_sendfile {
  * @file_fd:    in: -1, or a file whose source reasons are added (e.g.
  *              ZCDEV_WHY_NO_PAGECACHE for procfs or O_DIRECT files); must
  *              be -1 when @sock_fd is -1.
- * @flags:      in: ZCDEV_SEND_* flags the send would use (only NOTIFY
- *              changes the answer); unknown bits give -EINVAL.
+ * @flags:      in: ZCDEV_SEND_* flags the send would use (NOTIFY changes
+ *              the answer; CACHED_ONLY with an O_DIRECT file is -EINVAL,
+ *              as for a send); unknown bits give -EINVAL.
  * @path:       out: ZCDEV_PATH_ZEROCOPY or ZCDEV_PATH_COPY: how a send made
  *              now would travel (ZCDEV_PATH_NONE when @sock_fd is -1).
  * @why:        out: ZCDEV_WHY_* - why it would be copied (0 if it would not).
