@@ -375,6 +375,17 @@ static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index,
 	return read_mapping_folio(src->mapping, index, src->file);
 }
 
+/* A folio with the readahead mark: start reading the next window. */
+static void zc_async_readahead(struct zc_src *src, struct folio *folio,
+			       pgoff_t last)
+{
+	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
+			 folio->index);
+
+	if (folio_test_readahead(folio))
+		page_cache_async_ra(&ractl, folio, last - folio->index + 1);
+}
+
 /* CACHED_ONLY and a page that is not cached: start reading, don't wait. */
 static void zc_start_readahead(struct zc_src *src, pgoff_t index,
 			       pgoff_t last)
@@ -432,14 +443,7 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 				folio_put(folio);
 				continue;
 			}
-			if (folio_test_readahead(folio)) {
-				DEFINE_READAHEAD(ractl, src->file,
-						 &src->file->f_ra,
-						 src->mapping, folio->index);
-
-				page_cache_async_ra(&ractl, folio,
-						    last - folio->index + 1);
-			}
+			zc_async_readahead(src, folio, last);
 			b->folios[b->nr_folios++] = folio;
 			index = folio->index + folio_nr_pages(folio);
 		}
@@ -471,6 +475,8 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 				return -EINTR;
 			continue;
 		}
+		/* the window behind it starts now, as filemap_read() does */
+		zc_async_readahead(src, folio, last);
 		b->folios[b->nr_folios++] = folio;
 		index = folio->index + folio_nr_pages(folio);
 	}
