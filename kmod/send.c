@@ -364,17 +364,6 @@ static int zc_fill_copy(struct zc_req *req, struct zc_src *src, size_t max,
 	return 0;
 }
 
-/* Read the folio at @index in, waiting for I/O; returns it referenced. */
-static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index,
-				   pgoff_t last)
-{
-	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
-			 index);
-
-	page_cache_sync_ra(&ractl, last - index + 1);
-	return read_mapping_folio(src->mapping, index, src->file);
-}
-
 /* A folio with the readahead mark: start reading the next window. */
 static void zc_async_readahead(struct zc_src *src, struct folio *folio,
 			       pgoff_t last)
@@ -386,15 +375,22 @@ static void zc_async_readahead(struct zc_src *src, struct folio *folio,
 		page_cache_async_ra(&ractl, folio, last - folio->index + 1);
 }
 
-/* CACHED_ONLY and a page that is not cached: start reading, don't wait. */
+/* A page that is not cached: start reading [@index, @last], don't wait. */
 static void zc_start_readahead(struct zc_src *src, pgoff_t index,
 			       pgoff_t last)
 {
 	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
 			 index);
 
-	if (src->readable_cache)
-		page_cache_sync_ra(&ractl, last - index + 1);
+	page_cache_sync_ra(&ractl, last - index + 1);
+}
+
+/* Read the folio at @index in, waiting for I/O; returns it referenced. */
+static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index,
+				   pgoff_t last)
+{
+	zc_start_readahead(src, index, last);
+	return read_mapping_folio(src->mapping, index, src->file);
 }
 
 /* tmpfs: is the page at @index swapped out (rather than a hole)? */
