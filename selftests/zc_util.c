@@ -488,6 +488,39 @@ int zc_sysctl_write(const char *path, const char *val, char *old, size_t oldlen)
 	return 0;
 }
 
+void zc_cold_prepare(char *saved, size_t n)
+{
+	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, n))
+		saved[0] = 0;	/* older kernel: nothing deferred */
+}
+
+void zc_cold_restore(const char *saved)
+{
+	if (saved[0])
+		zc_sysctl_write(ZC_SKB_DEFER_MAX, saved, NULL, 0);
+}
+
+int zc_reopen(int fd, int flags)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return open(p, flags | O_CLOEXEC);
+}
+
+int zc_module_refcnt(void)
+{
+	char buf[32] = "";
+	int fd = open("/sys/module/zcdev/refcnt", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
 int zc_drop_caches(void)
 {
 	int fd;

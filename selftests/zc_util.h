@@ -143,6 +143,14 @@ int zc_sysctl_write(const char *path, const char *val, char *old,
  * need a cold file set this sysctl to 0 (and restore it).
  */
 #define ZC_SKB_DEFER_MAX "/proc/sys/net/core/skb_defer_max"
+/* set ZC_SKB_DEFER_MAX to 0, its old value into @saved ("" if absent) */
+void zc_cold_prepare(char *saved, size_t n);
+/* put back what zc_cold_prepare() saved */
+void zc_cold_restore(const char *saved);
+/* open @fd's file again through /proc/self/fd, with @flags | O_CLOEXEC */
+int zc_reopen(int fd, int flags);
+/* the zcdev module's reference count (/sys/module/zcdev/refcnt), -1 if none */
+int zc_module_refcnt(void);
 /* number of pages of [off, off + len) resident in the page cache (mincore) */
 int64_t zc_resident_pages(int fd, uint64_t off, uint64_t len);
 /*

@@ -56,14 +56,6 @@
 
 /* ---- local helpers ---------------------------------------------------- */
 
-static int open_reopen(int fd, int flags)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, flags | O_CLOEXEC);
-}
-
 /* poison every out field, VER1 ones included, then call */
 static int sf_call(int dev, struct zcdev_sendfile *a)
 {
@@ -118,26 +110,13 @@ static const char *rep(const struct zcdev_sendfile *r)
 	return s;
 }
 
-/* free socket buffers (and their page references) at once, see zc_util.h */
-static void cold_prepare(char *saved, size_t n)
-{
-	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, n))
-		saved[0] = 0;
-}
-
-static void cold_restore(const char *saved)
-{
-	if (saved[0])
-		zc_sysctl_write(ZC_SKB_DEFER_MAX, saved, NULL, 0);
-}
-
 /*
  * Cache exactly pages [0, npages) of a cold file: pread on a descriptor with
  * POSIX_FADV_RANDOM, which reads what is asked and no more.
  */
 static int cache_prefix(int fd, uint64_t npages)
 {
-	int rfd = open_reopen(fd, O_RDONLY);
+	int rfd = zc_reopen(fd, O_RDONLY);
 	uint8_t *buf = malloc(npages * PG);
 	int ret = -1;
 
@@ -332,7 +311,7 @@ FIXTURE_SETUP(cached)
 	zc_sigpipe_guard();
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
-	cold_prepare(self->defer_max, sizeof(self->defer_max));
+	zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 }
 
 FIXTURE_TEARDOWN(cached)
@@ -351,7 +330,7 @@ FIXTURE_TEARDOWN(cached)
 	if (self->path[0])
 		unlink(self->path);
 	free(self->buf);
-	cold_restore(self->defer_max);
+	zc_cold_restore(self->defer_max);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -369,7 +348,7 @@ static void make_file(struct __test_metadata *_metadata,
 	self->fd = zc_make_payload_file(dir, size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->ro = open_reopen(self->fd, O_RDONLY);
+	self->ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->ro);
 	self->buf = malloc(size + 64 * KiB);
 	ASSERT_NE(NULL, self->buf);
@@ -637,7 +616,7 @@ TEST_F_TIMEOUT(cached, o_direct_einval, 60)
 	make_file(_metadata, self, variant, true, 64 * KiB, &big_bufs);
 	if (_metadata->exit_code)
 		return;
-	dfd = open_reopen(self->fd, O_RDONLY | O_DIRECT);
+	dfd = zc_reopen(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
 
 	in = sf_args(dfd, self->p.snd, 0, self->size, ZCDEV_SEND_CACHED_ONLY);
@@ -834,7 +813,7 @@ TEST_F(cached, tmpfs_holes)
 	self->fd = zc_make_sparse_file(zc_tmpfs_dir(), size, doff, dlen,
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	ro = open_reopen(self->fd, O_RDONLY);
+	ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, ro);
 	zc_payload_fill(exp + doff, doff, dlen);
 	ASSERT_EQ((int64_t)data_pages, zc_resident_pages(ro, 0, size));

@@ -132,28 +132,15 @@ out:
 	return ret;
 }
 
-static int module_refcnt(void)
-{
-	char buf[32] = "";
-	int fd = open("/sys/module/zcdev/refcnt", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : -1;
-}
-
 /* wait until the refcount has not changed for @quiet_ms; returns it */
 static int refcnt_settle(int quiet_ms, int timeout_ms)
 {
 	uint64_t deadline = zc_now_ms() + timeout_ms, since = zc_now_ms();
-	int last = module_refcnt(), v;
+	int last = zc_module_refcnt(), v;
 
 	while (zc_now_ms() < deadline) {
 		zc_sleep_ms(20);
-		v = module_refcnt();
+		v = zc_module_refcnt();
 		if (v != last) {
 			last = v;
 			since = zc_now_ms();
@@ -1488,9 +1475,9 @@ TEST_F_TIMEOUT(compl, zz_close_with_pending, 90)
 	sent = r.sent;
 	ASSERT_EQ(0, zc_wait_outq_stable(self->t.snd, 100, IDLE_MS));
 	ASSERT_LT(0, zc_outq(self->t.snd));
-	mid = module_refcnt();
+	mid = zc_module_refcnt();
 	close(dev);
-	after = module_refcnt();
+	after = zc_module_refcnt();
 	TH_LOG("module refcount: %d before, %d with the file open and 4 "
 	       "completions pending, %d after close", base, mid, after);
 	ASSERT_LT(base, after) TH_LOG("nothing holds the module while the "

@@ -31,14 +31,6 @@
 #define IDLE_MS 10000
 #define DEV_WHY (ZCDEV_WHY_NO_SG | ZCDEV_WHY_NO_CSUM)
 
-static int open_reopen(int fd, int flags)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, flags | O_CLOEXEC);
-}
-
 static const struct zc_pair_opts big_bufs = {
 	.rcvbuf = 16 * MiB, .sndbuf = 16 * MiB,
 };
@@ -246,7 +238,7 @@ TEST_F(basic, errors)
 	closed = fcntl(self->fd, F_DUPFD_CLOEXEC, 900);
 	ASSERT_LE(900, closed);
 	close(closed);
-	wronly = open_reopen(self->fd, O_WRONLY);
+	wronly = zc_reopen(self->fd, O_WRONLY);
 	ASSERT_LE(0, wronly);
 	opath = open(self->path, O_PATH | O_CLOEXEC);
 	ASSERT_LE(0, opath);
@@ -407,7 +399,7 @@ FIXTURE_SETUP(agree)
 					     self->ext4_path,
 					     sizeof(self->ext4_path));
 	ASSERT_LE(0, self->ext4_fd) TH_LOG("%s", zc_errmsg());
-	self->direct_fd = open_reopen(self->ext4_fd, O_RDONLY | O_DIRECT);
+	self->direct_fd = zc_reopen(self->ext4_fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, self->direct_fd) TH_LOG("O_DIRECT: %s", strerror(errno));
 	self->proc_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, self->proc_fd);

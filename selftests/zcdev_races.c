@@ -33,19 +33,6 @@
 
 #define MIB	(1024 * 1024ULL)
 
-static int module_refcnt(void)
-{
-	char buf[32] = "";
-	int fd = open("/sys/module/zcdev/refcnt", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atoi(buf) : -1;
-}
-
 /* ---- truncate and extend while a send runs ----------------------------- */
 
 struct trunc_ctx {
@@ -281,7 +268,7 @@ TEST_F_TIMEOUT(blocked, close_fds_then_reset, 60)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct blocked_call b = { .dev = self->dev };
-	int before = module_refcnt();
+	int before = zc_module_refcnt();
 
 	b.file_fd = dup(self->fd);
 	b.sock_fd = dup(self->p.snd);
@@ -310,7 +297,7 @@ TEST_F_TIMEOUT(blocked, close_fds_then_reset, 60)
 			TH_LOG("errno %d", b.err);
 	}
 	ASSERT_EQ(0, zc_sigpipe_count());
-	ASSERT_EQ(before, module_refcnt());
+	ASSERT_EQ(before, zc_module_refcnt());
 }
 
 static void on_usr1(int sig)
@@ -392,7 +379,7 @@ TEST_F_TIMEOUT(blocked, signal_before_progress_eintr, 60)
 /* SIGKILL during a blocked send: the task dies promptly (not stuck in D). */
 TEST_F_TIMEOUT(blocked, sigkill_during_send, 60)
 {
-	int before = module_refcnt();
+	int before = zc_module_refcnt();
 	uint64_t t0;
 	pid_t pid;
 	int st;
@@ -414,7 +401,7 @@ TEST_F_TIMEOUT(blocked, sigkill_during_send, 60)
 		zc_sleep_ms(5);
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
 		TH_LOG("child not dead 3 s after SIGKILL");
-	ASSERT_EQ(before, module_refcnt());
+	ASSERT_EQ(before, zc_module_refcnt());
 }
 
 /* ---- the same for ZCDEV_IOC_SENDV ----------------------------------------- */
@@ -508,7 +495,7 @@ TEST_F_TIMEOUT(blocked, sendv_close_fds_then_reset, 60)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct blocked_call b = { .dev = self->dev, .sendv = true };
-	int before = module_refcnt();
+	int before = zc_module_refcnt();
 
 	b.file_fd = dup(self->fd);
 	b.sock_fd = dup(self->p.snd);
@@ -537,13 +524,13 @@ TEST_F_TIMEOUT(blocked, sendv_close_fds_then_reset, 60)
 			TH_LOG("errno %d", b.err);
 	}
 	ASSERT_EQ(0, zc_sigpipe_count());
-	ASSERT_EQ(before, module_refcnt());
+	ASSERT_EQ(before, zc_module_refcnt());
 }
 
 /* SIGKILL during a blocked SENDV: the task dies promptly. */
 TEST_F_TIMEOUT(blocked, sendv_sigkill, 60)
 {
-	int before = module_refcnt();
+	int before = zc_module_refcnt();
 	uint64_t t0;
 	pid_t pid;
 	int st;
@@ -565,7 +552,7 @@ TEST_F_TIMEOUT(blocked, sendv_sigkill, 60)
 		zc_sleep_ms(5);
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
 		TH_LOG("child not dead 3 s after SIGKILL");
-	ASSERT_EQ(before, module_refcnt());
+	ASSERT_EQ(before, zc_module_refcnt());
 }
 
 /*
@@ -817,7 +804,7 @@ TEST_F_TIMEOUT(trunc, larger_than_free_memory_cold, 300)
 {
 	uint64_t size = 320 * MIB, pin, off = 0;
 	struct stream_check c = { 0 };
-	int fd, before = module_refcnt(), pipefd[2];
+	int fd, before = zc_module_refcnt(), pipefd[2];
 	struct zc_pair p;
 	pthread_t th;
 	char path[256], ok;
@@ -882,7 +869,7 @@ TEST_F_TIMEOUT(trunc, larger_than_free_memory_cold, 300)
 	ASSERT_EQ(0, zc_resident_pages(fd, 0, size));
 	unlink(path);
 	close(fd);
-	ASSERT_EQ(before, module_refcnt());
+	ASSERT_EQ(before, zc_module_refcnt());
 }
 
 TEST_HARNESS_MAIN

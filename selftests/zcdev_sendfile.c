@@ -59,14 +59,6 @@ static uint64_t clamp_len(uint64_t off, uint64_t len, uint64_t size)
 	return n;
 }
 
-static int open_reopen(int fd, int flags)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, flags | O_CLOEXEC);
-}
-
 /*
  * What a network variant must report.  expect_zc: every byte by reference,
  * why 0.  Otherwise every byte copied, why contains a bit of why_need and no
@@ -124,19 +116,6 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 		return -1;
 	}
 	return 0;
-}
-
-/* free socket buffers (and their page references) at once, see zc_util.h */
-static void cold_prepare(char *saved, size_t n)
-{
-	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, n))
-		saved[0] = 0;	/* older kernel: nothing deferred */
-}
-
-static void cold_restore(const char *saved)
-{
-	if (saved[0])
-		zc_sysctl_write(ZC_SKB_DEFER_MAX, saved, NULL, 0);
 }
 
 /* one base seed for the whole run, chosen before the harness forks */
@@ -224,12 +203,12 @@ FIXTURE_SETUP(delivery)
 	if (zc_check_fs(dir, variant->ext4 ? ZC_EXT4_MAGIC : ZC_TMPFS_MAGIC))
 		SKIP(return, "%s", zc_errmsg());
 	if (variant->cold)
-		cold_prepare(self->defer_max, sizeof(self->defer_max));
+		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	self->size = variant->size;
 	self->fd = zc_make_payload_file(dir, self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 	setup_pair(_metadata, &self->p, variant->fam, variant->net,
 		   variant->ktls, NULL);
@@ -249,7 +228,7 @@ FIXTURE_TEARDOWN(delivery)
 		close(self->fd);
 	if (self->path[0])
 		unlink(self->path);
-	cold_restore(self->defer_max);
+	zc_cold_restore(self->defer_max);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -474,7 +453,7 @@ FIXTURE_TEARDOWN(truth)
 	if (self->path[0])
 		unlink(self->path);
 	free(self->buf);
-	cold_restore(self->defer_max);
+	zc_cold_restore(self->defer_max);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -488,7 +467,7 @@ static void truth_file(struct __test_metadata *_metadata,
 	self->fd = zc_make_payload_file(dir, self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 }
 
@@ -613,7 +592,7 @@ TEST_F_TIMEOUT(truth, report_is_true, 60)
 
 TEST_F_TIMEOUT(truth, report_is_true_ext4_cold, 60)
 {
-	cold_prepare(self->defer_max, sizeof(self->defer_max));
+	zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	truth_file(_metadata, self, true);
 	if (_metadata->exit_code)
 		return;
@@ -721,7 +700,7 @@ FIXTURE_SETUP(errors)
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 	ASSERT_EQ(0, zc_pair_open(&self->p, ZC_TCP4, ZC_NET_LO, &big_bufs))
 		TH_LOG("%s", zc_errmsg());
@@ -766,7 +745,7 @@ TEST_F(errors, ebadf)
 	closed = fcntl(self->fd_ro, F_DUPFD_CLOEXEC, 900);
 	ASSERT_LE(900, closed);
 	close(closed);
-	wronly = open_reopen(self->fd, O_WRONLY);
+	wronly = zc_reopen(self->fd, O_WRONLY);
 	ASSERT_LE(0, wronly);
 	opath = open(self->path, O_PATH | O_CLOEXEC);
 	ASSERT_LE(0, opath);
@@ -2048,7 +2027,7 @@ TEST_F(fallback, odirect_ext4)
 	self->fd = zc_make_payload_file(zc_ext4_dir(), size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	dfd = open_reopen(self->fd, O_RDONLY | O_DIRECT);
+	dfd = zc_reopen(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT open: %s", strerror(errno));
 	zc_payload_fill(self->buf, off, len);
 	oracle_once(_metadata, self, dfd, self->fd, off, len, self->buf, &r);
@@ -2076,7 +2055,7 @@ TEST_F(fallback, tmpfs_hole)
 	self->fd = zc_make_sparse_file(zc_tmpfs_dir(), size, doff, dlen,
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	ro = open_reopen(self->fd, O_RDONLY);
+	ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, ro);
 	zc_payload_fill(exp + doff, doff, dlen);
 	/* hole, data, hole */
@@ -2112,7 +2091,7 @@ TEST_F(fallback, strict_stops_at_hole)
 	self->fd = zc_make_sparse_file(zc_tmpfs_dir(), size, 0, dlen,
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	ro = open_reopen(self->fd, O_RDONLY);
+	ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, ro);
 	zc_payload_fill(exp, 0, dlen);
 

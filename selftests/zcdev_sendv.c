@@ -63,14 +63,6 @@ static void __attribute__((constructor)) seed_init(void)
 	zc_base_seed();
 }
 
-static int open_reopen(int fd, int flags)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, flags | O_CLOEXEC);
-}
-
 /* ---- memory segments: a pool whose every word names its pool offset ----- */
 
 #define MEM_MAGIC 0x4d454d0000000000ULL	/* "MEM", never a payload word */
@@ -181,18 +173,6 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 	return 0;
 }
 
-static void cold_prepare(char *saved, size_t n)
-{
-	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, n))
-		saved[0] = 0;
-}
-
-static void cold_restore(const char *saved)
-{
-	if (saved[0])
-		zc_sysctl_write(ZC_SKB_DEFER_MAX, saved, NULL, 0);
-}
-
 /* big buffers: everything sent sits in the receiver's queue unread */
 static const struct zc_pair_opts big_bufs = {
 	.rcvbuf = 16 * MiB, .sndbuf = 16 * MiB,
@@ -299,12 +279,12 @@ FIXTURE_SETUP(deliver)
 	if (zc_net_available(variant->net))
 		SKIP(return, "%s", zc_errmsg());
 	if (variant->cold)
-		cold_prepare(self->defer_max, sizeof(self->defer_max));
+		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	self->size = DSIZE;
 	self->fd = zc_make_payload_file(dir, self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 	self->pool_len = POOL_LEN;
 	self->pool = malloc(self->pool_len);
@@ -327,7 +307,7 @@ FIXTURE_TEARDOWN(deliver)
 	if (self->path[0])
 		unlink(self->path);
 	free(self->pool);
-	cold_restore(self->defer_max);
+	zc_cold_restore(self->defer_max);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -825,7 +805,7 @@ FIXTURE_SETUP(sv)
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 	self->pool_len = 256 * KiB;
 	self->pool = malloc(self->pool_len);
@@ -1211,7 +1191,7 @@ TEST_F(sv, bad_last_segment)
 	closed = fcntl(self->fd_ro, F_DUPFD_CLOEXEC, 900);
 	ASSERT_LE(900, closed);
 	close(closed);
-	wronly = open_reopen(self->fd, O_WRONLY);
+	wronly = zc_reopen(self->fd, O_WRONLY);
 	ASSERT_LE(0, wronly);
 	opath = open(self->path, O_PATH | O_CLOEXEC);
 	ASSERT_LE(0, opath);
@@ -1566,7 +1546,7 @@ TEST_F(sv, strict_source_reasons)
 	hole = zc_make_sparse_file(zc_tmpfs_dir(), 256 * KiB, 0, 64 * KiB,
 				   hpath, sizeof(hpath));
 	ASSERT_LE(0, hole) TH_LOG("%s", zc_errmsg());
-	hole_ro = open_reopen(hole, O_RDONLY);
+	hole_ro = zc_reopen(hole, O_RDONLY);
 	ASSERT_LE(0, hole_ro);
 	b[0] = zct_seg_mem(self->pool, 10);
 	b[1] = zct_seg_file(hole_ro, 0, 128 * KiB);
@@ -1598,7 +1578,7 @@ TEST_F(sv, no_pagecache_segments)
 		SKIP(return, "%s", zc_errmsg());
 	efd = zc_make_payload_file(zc_ext4_dir(), 128 * KiB, epath, sizeof(epath));
 	ASSERT_LE(0, efd) TH_LOG("%s", zc_errmsg());
-	dfd = open_reopen(efd, O_RDONLY | O_DIRECT);
+	dfd = zc_reopen(efd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
 
 	/* O_DIRECT: byte-exact */

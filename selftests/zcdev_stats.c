@@ -223,14 +223,6 @@ static void exp_sendfile(struct stats *e, const struct zcdev_sendfile *r,
 /* local helpers                                                         */
 /* ===================================================================== */
 
-static int open_reopen(int fd, int flags)
-{
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return open(p, flags | O_CLOEXEC);
-}
-
 /* big buffers: a send of a few MiB never waits for the receiver */
 static const struct zc_pair_opts big_bufs = {
 	.rcvbuf = 16 * MiB, .sndbuf = 16 * MiB,
@@ -406,7 +398,7 @@ static void counters_file(struct __test_metadata *_metadata,
 	self->fd = zc_make_payload_file(dir, size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 }
 
@@ -515,7 +507,7 @@ TEST_F(counters, no_pagecache_odirect)
 
 	counters_file(_metadata, self, true, 256 * KiB);
 	counters_pair(_metadata, self, variant->fam, ZC_NET_LO);
-	dfd = open_reopen(self->fd, O_RDONLY | O_DIRECT);
+	dfd = zc_reopen(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT open: %s", strerror(errno));
 	one_send(_metadata, self->dev, dfd, self->p.snd, 64 * KiB, len, &r);
 	close(dfd);
@@ -832,7 +824,7 @@ TEST_F_TIMEOUT(counters, not_cached, 60)
 
 	/* cache exactly the head: no readahead on this descriptor */
 	ASSERT_EQ(0, settle_cold(self->fd, size)) TH_LOG("%s", zc_errmsg());
-	rfd = open_reopen(self->fd, O_RDONLY);
+	rfd = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, rfd);
 	ASSERT_EQ(0, posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM));
 	ASSERT_EQ((ssize_t)head, pread(rfd, buf, head, 0));
@@ -1278,7 +1270,7 @@ FIXTURE_SETUP(trace)
 	self->fd = zc_make_payload_file(dir, 256 * KiB + 99, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
-	self->fd_ro = open_reopen(self->fd, O_RDONLY);
+	self->fd_ro = zc_reopen(self->fd, O_RDONLY);
 	ASSERT_LE(0, self->fd_ro);
 	ASSERT_EQ(0, zc_pair_open(&self->p, ZC_TCP4, ZC_NET_LO, &big_bufs))
 		TH_LOG("%s", zc_errmsg());
@@ -1395,7 +1387,7 @@ TEST_F(trace, sendfile)
 				   sizeof(xpath));
 	ASSERT_LE(0, xfd) TH_LOG("%s", zc_errmsg());
 	unlink(xpath);
-	dfd = open_reopen(xfd, O_RDONLY | O_DIRECT);
+	dfd = zc_reopen(xfd, O_RDONLY | O_DIRECT);
 	close(xfd);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT open: %s", strerror(errno));
 	ret2 = zc_sendfile_args(self->dev, dfd, self->p.snd, 0, 512,
