@@ -11,6 +11,8 @@ set -uo pipefail
 series=${KVER:-6.12}
 [[ $series == 6.1 || $series == 6.12 ]] || die "make run: KVER=6.1 or KVER=6.12"
 "$ROOT/vm/deps.sh" || exit 1
+# (a fresh clone has no build/ yet: make run may be the first command)
+mkdir -p "$BUILD"
 "$ROOT/vm/build-guest.sh" > "$BUILD/run-build.txt" 2>&1 ||
 	grep -q '^ok [0-9]* build.zcdemo' "$BUILD/run-build.txt" ||
 	{ cat "$BUILD/run-build.txt"; die "building the demo failed"; }

@@ -126,9 +126,12 @@ struct zcdev_sendfile {
 #define ZCDEV_PATH_MIXED	3	/* some of each */
 
 /*
- * @why: reasons bytes were copied.  The device reasons are read from the
- * socket's cached route when each batch is sent: an upper device (vlan, bond,
- * bridge) reports its own features, not those of the NIC below it.
+ * @why: reasons bytes were copied, or could not be known not to be.  The
+ * device reasons are read when each batch is sent, from the socket's route
+ * as the stack validates it (a stale or reset route is rebuilt first): the
+ * route's device and, for vlan and macvlan, every device below it.  A
+ * device whose transmit may copy or transform the payload in ways its
+ * features do not show gives ZCDEV_WHY_DEVICE, never "zero copy".
  */
 /* the egress device lacks scatter-gather: skbs are linearized at transmit */
 #define ZCDEV_WHY_NO_SG		(1U << 0)
@@ -140,12 +143,18 @@ struct zcdev_sendfile {
  * into new buffers
  */
 #define ZCDEV_WHY_KTLS		(1U << 2)
-/* the file has no page cache to lend (procfs/sysfs, O_DIRECT, DAX): it is
- * read into pages the module owns
+/* the file has no page cache to lend: it is read into pages the module or
+ * the filesystem owns (procfs, sysfs, cgroupfs, debugfs, O_DIRECT, DAX, a
+ * FUSE file opened with direct I/O...).  Files of filesystems whose read
+ * path is not the generic page cache are read through their own
+ * ->splice_read, as sendfile(2) does; bytes it gives as page-cache pages are
+ * sent by reference, the others are counted here.
  */
 #define ZCDEV_WHY_NO_PAGECACHE	(1U << 3)
-/* this socket type cannot hold page references (stream sockets other than
- * TCP and AF_UNIX, e.g. SCTP): the socket copies
+/* this socket cannot hold page references, or its send path is not known
+ * to: stream sockets other than TCP and AF_UNIX (SCTP, MPTCP), and TCP
+ * sockets whose protocol operations are replaced (sockmap/BPF, a ULP other
+ * than kTLS): the bytes are copied
  */
 #define ZCDEV_WHY_SOCKET	(1U << 4)
 /* the route goes through an IPsec (xfrm) transform, which encrypts a copy */
@@ -158,7 +167,19 @@ struct zcdev_sendfile {
  * (AF_UNIX, TCP with a ULP): copied, so the file is safe at return
  */
 #define ZCDEV_WHY_NOTIFY	(1U << 8)
-#define ZCDEV_WHY_ALL		((1U << 9) - 1)
+/* no valid route was known when the bytes were sent (the cached route was
+ * reset or had gone stale, and rebuilding it failed): the egress device, and
+ * so whether it copies, cannot be known
+ */
+#define ZCDEV_WHY_ROUTE		(1U << 9)
+/* the egress device, or one below it, may copy or transform the payload
+ * where its features do not show it: IP tunnels (ipip, gre, sit, ip6
+ * tunnels), WireGuard, macsec, bond, bridge, team, and any virtual device
+ * the module does not know (only loopback, veth, devices with a bus parent
+ * and vlan/macvlan over them are judged by their features)
+ */
+#define ZCDEV_WHY_DEVICE	(1U << 10)
+#define ZCDEV_WHY_ALL		((1U << 11) - 1)
 
 /* @status (VER1): why the call stopped before the end of what was asked */
 /* ZCDEV_SEND_CACHED_ONLY met a page not in the page cache; readahead for it
