@@ -28,24 +28,8 @@
 #include <net/tcp.h>
 #include <net/transp_v6.h>
 
-/*
- * A TCP socket whose protocol operations are plain TCP's: no ULP (kTLS
- * replaces sk_prot), no sockmap/BPF (tcp_bpf_prots), no MPTCP.  Only then
- * may the batch be sent under one socket lock with tcp_sendpage_locked(),
- * which is what tcp_sendpage() does for each page, lock included.
- */
-static inline bool zc_plain_tcp(struct sock *sk)
-{
-	const struct proto *prot = READ_ONCE(sk->sk_prot);
-
-	if (prot == &tcp_prot)
-		return true;
-#if IS_ENABLED(CONFIG_IPV6)
-	if (prot == &tcpv6_prot)
-		return true;
-#endif
-	return false;
-}
+/* zc_sk_plain_tcp(): the socket's protocol operations are TCP's own */
+#include "engine.h"
 
 /**
  * zc_sendpages() - send bio_vecs by page reference
@@ -55,7 +39,8 @@ static inline bool zc_plain_tcp(struct sock *sk)
  * @len: total bytes in @bv
  * @flags: MSG_* flags for the whole batch (MSG_MORE: more follows it)
  *
- * Plain TCP: one lock_sock()/release_sock() for the whole batch (incoming
+ * Plain TCP (checked again under the lock): one lock_sock()/release_sock()
+ * for the whole batch (incoming
  * ACKs wait in the backlog meanwhile, as they do during one tcp_sendmsg()),
  * instead of one per page.  Anything else: kernel_sendpage() per page.
  *
@@ -65,13 +50,18 @@ static inline int zc_sendpages(struct socket *sock, const struct bio_vec *bv,
 			       unsigned int nr, size_t len, int flags)
 {
 	struct sock *sk = sock->sk;
-	bool batch = zc_plain_tcp(sk);
+	bool batch = zc_sk_plain_tcp(sk);
 	int sent = 0;
 	unsigned int i;
 
 	if (batch) {
 		sock_rps_record_flow(sk);
 		lock_sock(sk);
+		/* a ULP or sockmap may have come in before the lock */
+		if (!zc_sk_plain_tcp(sk)) {
+			release_sock(sk);
+			batch = false;
+		}
 	}
 	for (i = 0; i < nr; i++) {
 		int pflags = flags;

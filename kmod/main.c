@@ -14,6 +14,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "stats.h"
 #include "zcdev.h"
@@ -102,7 +103,7 @@ static long zcdev_ioctl_sendv(struct zcdev_ctx *ctx, unsigned int cmd,
 	if (!args.nr_segs || args.nr_segs > ZCDEV_SENDV_MAX_SEGS)
 		return -EINVAL;
 
-	segs = kmalloc_array(args.nr_segs, sizeof(*segs), GFP_KERNEL);
+	segs = kmalloc_array(args.nr_segs, sizeof(*segs), GFP_KERNEL_ACCOUNT);
 	if (!segs)
 		return -ENOMEM;
 	ret = -EFAULT;
@@ -213,7 +214,39 @@ static struct miscdevice zcdev_misc = {
 	.groups	= zcdev_attr_groups,
 };
 
-module_misc_device(zcdev_misc);
+/*
+ * The module's own workqueue: swap-ins started for CACHED_ONLY sends and
+ * the freeing of completions the network stack finished after their file
+ * was closed.  Module exit destroys it, which waits for every work item to
+ * have returned, so no module text runs after exit.
+ */
+struct workqueue_struct *zc_wq;
+
+static int __init zcdev_init(void)
+{
+	int ret;
+
+	zc_wq = alloc_workqueue("zcdev", WQ_UNBOUND, 0);
+	if (!zc_wq)
+		return -ENOMEM;
+	ret = misc_register(&zcdev_misc);
+	if (ret)
+		goto out_destroy_wq;
+	return 0;
+
+out_destroy_wq:
+	destroy_workqueue(zc_wq);
+	return ret;
+}
+
+static void __exit zcdev_exit(void)
+{
+	misc_deregister(&zcdev_misc);
+	destroy_workqueue(zc_wq);
+}
+
+module_init(zcdev_init);
+module_exit(zcdev_exit);
 
 MODULE_DESCRIPTION("Send file ranges to sockets by page reference, and say so");
 MODULE_AUTHOR("zcdev developers");

@@ -12,7 +12,10 @@
  *
  * Lifetimes: a notif holds a reference to its context and to the module
  * until it is read or dropped, so a completion may arrive after the file
- * was closed (it is then dropped) and rmmod waits for the network stack.
+ * was closed (it is then dropped, from the module's workqueue) and rmmod
+ * waits for the network stack.  Notifs and contexts are charged to the
+ * caller's memory cgroup, and at most ZCDEV_NOTIFY_MAX_PENDING are pending
+ * per open file.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,6 +29,7 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "stats.h"
@@ -49,6 +53,8 @@ struct zc_notif {
 	struct ubuf_info	ubuf;
 	struct zcdev_ctx	*ctx;
 	struct list_head	node;
+	/* freeing from the stack's completion (see zc_notif_complete()) */
+	struct work_struct	free_work;
 	u64			id;
 	/* the stack (or the module) copied some of the bytes */
 	bool			copied;
@@ -68,7 +74,7 @@ static void zcdev_ctx_free(struct kref *ref)
  */
 struct zcdev_ctx *zcdev_ctx_alloc(void)
 {
-	struct zcdev_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	struct zcdev_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 
 	if (!ctx)
 		return NULL;
@@ -218,8 +224,19 @@ static void zc_notif_complete(struct sk_buff *skb, struct ubuf_info *uarg,
 	}
 	spin_unlock_irqrestore(&ctx->lock, flags);
 
+	/*
+	 * Not the last act here: zc_notif_free() drops the module reference
+	 * the notif holds, and module text must not run after that.  From a
+	 * work item of zc_wq it can: module exit waits for the work to have
+	 * returned (destroy_workqueue()).
+	 */
 	if (!queued)
-		zc_notif_free(n);
+		queue_work(zc_wq, &n->free_work);
+}
+
+static void zc_notif_free_work(struct work_struct *work)
+{
+	zc_notif_free(container_of(work, struct zc_notif, free_work));
 }
 
 static const struct ubuf_info_ops zc_ubuf_ops = {
@@ -244,11 +261,12 @@ struct zc_notif *zc_notif_alloc(struct zcdev_ctx *ctx)
 		atomic_dec(&ctx->pending);
 		return ERR_PTR(-ENOBUFS);
 	}
-	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	n = kzalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
 	if (!n) {
 		atomic_dec(&ctx->pending);
 		return ERR_PTR(-ENOMEM);
 	}
+	INIT_WORK(&n->free_work, zc_notif_free_work);
 	zc_ubuf_set_ops(&n->ubuf, &zc_ubuf_ops);
 	refcount_set(&n->ubuf.refcnt, 1);
 	n->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;

@@ -5,16 +5,16 @@
  * went which way.
  *
  * A call is a loop of batches.  A batch is up to ZC_BATCH_PAGES pages of
- * one kind: page-cache folios looked up (and read in) in bulk, or pages the
- * module owns and filled by reading the file.  Each batch goes to the socket
+ * one kind, filled by the file's source (source.c): page-cache pages lent,
+ * or pages filled for the occasion and so copied.  Each batch goes to the socket
  * in one sendmsg(MSG_SPLICE_PAGES), or, where ->sendpage() still exists, in
  * one sendpage per page.  The socket takes its own page references; the
  * batch's references are dropped as soon as the send returns.
  *
  * Whether a batch is zero copy is decided when it is sent, from what really
- * copies bytes later on: the egress device of the socket's cached route
- * (TCP always advertises NETIF_F_SG in sk_route_caps, and the copy then
- * happens in validate_xmit_skb()), kTLS, the socket type, and the source.
+ * copies bytes later on (route.c): the socket's send path, kTLS, the route
+ * as the stack validates it and the devices that transmit; and from the
+ * source: what kind of pages the batch holds.
  *
  * A request (struct zc_req) is one ioctl: one socket, a report, a batch.
  * ZCDEV_IOC_SENDFILE sends one file range (struct zc_src) through it,
@@ -41,79 +41,9 @@
 #include <net/tls.h>
 
 #include "compat.h"
+#include "engine.h"
 #include "stats.h"
 #include "zcdev.h"
-
-/* pages per batch: one socket call, one lookup round, one report unit */
-#define ZC_BATCH_PAGES	256
-
-struct zc_batch {
-	/* both arrays have room for @cap entries (<= ZC_BATCH_PAGES) */
-	struct bio_vec	*bv;
-	/* page-cache folios whose references this batch holds */
-	struct folio	**folios;
-	unsigned int	cap;
-	unsigned int	nr_bv;
-	unsigned int	nr_folios;
-	size_t		len;
-	/* bv[] pages were allocated by the module (copy) */
-	bool		owned;
-	/* ZCDEV_WHY_* that the source adds (copy batches) */
-	u32		why;
-};
-
-/* one ioctl: the socket side, the flags and the report */
-struct zc_req {
-	struct socket		*sock;
-	int			msg_flags;
-	bool			caller_more;
-	bool			strict;
-	bool			cached_only;
-	/* the socket can hold page references */
-	bool			sock_by_ref;
-	/* NOTIFY on a socket that cannot report releases: send by copy */
-	bool			notify_copy;
-	/* the last send said MSG_MORE on the module's own account */
-	bool			corked;
-	struct zc_notif		*notif;
-	/* the report */
-	u64			sent;
-	u64			zc_bytes;
-	u64			copied_bytes;
-	u32			why;
-	u32			status;
-	struct zc_batch		b;
-};
-
-/* one file range */
-struct zc_src {
-	struct file		*file;
-	struct inode		*inode;
-	struct address_space	*mapping;
-	loff_t			pos;
-	loff_t			end;
-	/* the file's page cache can be lent */
-	bool			lend;
-	/* the file's page cache can be read in through ->read_folio() */
-	bool			readable_cache;
-};
-
-static void zc_batch_release(struct zc_batch *b)
-{
-	unsigned int i;
-
-	if (b->owned) {
-		for (i = 0; i < b->nr_bv; i++)
-			__free_page(b->bv[i].bv_page);
-	}
-	for (i = 0; i < b->nr_folios; i++)
-		folio_put(b->folios[i]);
-	b->nr_bv = 0;
-	b->nr_folios = 0;
-	b->len = 0;
-	b->owned = false;
-	b->why = 0;
-}
 
 /*
  * A request with batch arrays for @cap pages (0 for memory-only requests):
@@ -126,7 +56,7 @@ static struct zc_req *zc_req_alloc(unsigned int cap)
 
 	req = kzalloc(sizeof(*req) + cap * (sizeof(struct bio_vec) +
 					    sizeof(struct folio *)),
-		      GFP_KERNEL);
+		      GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
 	req->b.cap = cap;
@@ -141,139 +71,6 @@ static unsigned int zc_batch_pages(u64 offset, u64 len)
 	u64 nr = DIV_ROUND_UP_ULL(len + offset_in_page(offset), PAGE_SIZE);
 
 	return clamp_t(u64, nr, 1, ZC_BATCH_PAGES);
-}
-
-/* kTLS: does the TX side encrypt into new buffers? */
-static u32 zc_ktls_why(struct sock *sk)
-{
-	const struct tcp_ulp_ops *ulp;
-	struct tls_context *ctx;
-	u32 why = 0;
-
-	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops))
-		return 0;
-
-	lock_sock(sk);
-	ulp = inet_csk(sk)->icsk_ulp_ops;
-	if (ulp && !strcmp(ulp->name, "tls")) {
-		ctx = tls_get_ctx(sk);
-		if (ctx) {
-			switch (ctx->tx_conf) {
-			case TLS_BASE:
-				break;
-			case TLS_HW:
-				/* the NIC encrypts from our pages only with this */
-				if (!ctx->zerocopy_sendfile)
-					why |= ZCDEV_WHY_KTLS;
-				break;
-			default:
-				why |= ZCDEV_WHY_KTLS;
-				break;
-			}
-		}
-	}
-	release_sock(sk);
-	return why;
-}
-
-/*
- * The egress device of the socket's cached route decides whether shared
- * fragments survive transmit: without SG they are linearized, without a
- * checksum offload for the protocol skb_checksum_help() copies them.  Upper
- * devices (vlan, bond, bridge) report their own features, not the NIC's.
- */
-static u32 zc_route_why(struct sock *sk)
-{
-	netdev_features_t features, csum;
-	struct dst_entry *dst;
-	u32 why = 0;
-
-	/*
-	 * Only fields are read: RCU keeps the dst and its device alive
-	 * (dst_release() frees through call_rcu(), and the dst holds the
-	 * device until then), so no reference is taken - two atomic
-	 * operations less per batch.
-	 */
-	rcu_read_lock();
-	dst = __sk_dst_get(sk);
-	if (dst) {
-		if (dst_xfrm(dst))
-			why |= ZCDEV_WHY_XFRM;
-		if (dst->dev) {
-			features = READ_ONCE(dst->dev->features);
-			csum = NETIF_F_HW_CSUM;
-			csum |= dst->ops->family == AF_INET6 ? NETIF_F_IPV6_CSUM :
-							       NETIF_F_IP_CSUM;
-			if (!(features & NETIF_F_SG))
-				why |= ZCDEV_WHY_NO_SG;
-			if (!(features & csum))
-				why |= ZCDEV_WHY_NO_CSUM;
-		}
-	}
-	rcu_read_unlock();
-	return why;
-}
-
-static bool zc_sock_is_tcp(const struct sock *sk)
-{
-	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
-	       sk->sk_protocol == IPPROTO_TCP;
-}
-
-/*
- * Can the socket tell when it drops its page references (ZCDEV_SEND_NOTIFY
- * through msg_ubuf)?  Plain TCP can; a ULP (kTLS) keeps or copies pages
- * on its own, AF_UNIX queues them at the receiver.
- */
-static bool zc_sock_can_notify(struct socket *sock)
-{
-	struct sock *sk = sock->sk;
-
-	return zc_sock_is_tcp(sk) && !READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
-}
-
-/* Why bytes sent now on @req's socket would be copied (0: they would not). */
-static u32 zc_sock_why(struct zc_req *req)
-{
-	struct sock *sk = req->sock->sk;
-	u32 why;
-
-	if (!req->sock_by_ref)
-		return ZCDEV_WHY_SOCKET;
-	if (sk->sk_family == AF_UNIX)
-		return req->notify_copy ? ZCDEV_WHY_NOTIFY : 0;
-	why = zc_ktls_why(sk) | zc_route_why(sk);
-	if (req->notify_copy && !(why & ZCDEV_WHY_KTLS))
-		why |= ZCDEV_WHY_NOTIFY;
-	return why;
-}
-
-static int zc_check_socket(struct socket *sock, bool *by_ref)
-{
-	struct sock *sk = sock->sk;
-
-	if (!sk || sock->type != SOCK_STREAM)
-		return -EINVAL;
-	if (!(sock->file->f_mode & FMODE_WRITE))
-		return -EBADF;
-	if (zc_sock_is_tcp(sk)) {
-		int state = READ_ONCE(sk->sk_state);
-
-		/* never connected: TCP itself would only say EPIPE */
-		if (state == TCP_LISTEN ||
-		    (state == TCP_CLOSE && !READ_ONCE(sk->sk_shutdown) &&
-		     !READ_ONCE(sk->sk_err)))
-			return -ENOTCONN;
-		*by_ref = true;
-	} else if (sk->sk_family == AF_UNIX) {
-		/* AF_UNIX keeps TCP's state names: a stream is established */
-		if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
-			return -ENOTCONN;
-		*by_ref = true;
-	} else {
-		*by_ref = false;
-	}
-	return 0;
 }
 
 /* Look the socket up and set the socket side of @req from @flags. */
@@ -315,210 +112,6 @@ static u64 zc_req_notify_finish(struct zc_req *req)
 	if (!req->notif)
 		return 0;
 	return zc_notif_finish(req->notif, req->sent);
-}
-
-/*
- * Read up to one batch of the file at src->pos into pages the module owns:
- * the source for files whose page cache cannot be lent.  vfs_iter_read()
- * does the permission hook and fsnotify itself.
- */
-static int zc_fill_copy(struct zc_req *req, struct zc_src *src, size_t max,
-			u32 why)
-{
-	struct zc_batch *b = &req->b;
-	struct iov_iter iter;
-	unsigned int nr, i;
-	size_t want;
-	loff_t pos = src->pos;
-	ssize_t ret;
-
-	want = min_t(u64, max, src->end - src->pos);
-	want = min_t(size_t, want, (size_t)b->cap * PAGE_SIZE);
-	nr = DIV_ROUND_UP(want, PAGE_SIZE);
-
-	b->owned = true;
-	b->why = why;
-	for (i = 0; i < nr; i++) {
-		struct page *page = alloc_page(GFP_KERNEL);
-
-		if (!page)
-			return -ENOMEM;
-		bvec_set_page(&b->bv[i], page, PAGE_SIZE, 0);
-		b->nr_bv++;
-	}
-	b->bv[nr - 1].bv_len = want - (size_t)(nr - 1) * PAGE_SIZE;
-
-	iov_iter_bvec(&iter, ITER_DEST, b->bv, nr, want);
-	ret = vfs_iter_read(src->file, &iter, &pos, 0);
-	if (ret < 0)
-		return ret;
-
-	/* trim to what was read; free the pages that got nothing */
-	b->len = ret;
-	nr = DIV_ROUND_UP(ret, PAGE_SIZE);
-	for (i = nr; i < b->nr_bv; i++)
-		__free_page(b->bv[i].bv_page);
-	b->nr_bv = nr;
-	if (nr)
-		b->bv[nr - 1].bv_len = ret - (size_t)(nr - 1) * PAGE_SIZE;
-	return 0;
-}
-
-/* A folio with the readahead mark: start reading the next window. */
-static void zc_async_readahead(struct zc_src *src, struct folio *folio,
-			       pgoff_t last)
-{
-	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
-			 folio->index);
-
-	if (folio_test_readahead(folio))
-		page_cache_async_ra(&ractl, folio, last - folio->index + 1);
-}
-
-/* A page that is not cached: start reading [@index, @last], don't wait. */
-static void zc_start_readahead(struct zc_src *src, pgoff_t index,
-			       pgoff_t last)
-{
-	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
-			 index);
-
-	page_cache_sync_ra(&ractl, last - index + 1);
-}
-
-/* Read the folio at @index in, waiting for I/O; returns it referenced. */
-static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index,
-				   pgoff_t last)
-{
-	zc_start_readahead(src, index, last);
-	return read_mapping_folio(src->mapping, index, src->file);
-}
-
-/* tmpfs: is the page at @index swapped out (rather than a hole)? */
-static bool zc_swapped_out(struct zc_src *src, pgoff_t index)
-{
-	void *entry;
-
-	rcu_read_lock();
-	entry = xa_load(&src->mapping->i_pages, index);
-	rcu_read_unlock();
-	return xa_is_value(entry);
-}
-
-/*
- * Collect referenced, uptodate page-cache folios from src->pos on, at most
- * one batch.  Returns 0 (b->nr_folios may be 0 at EOF), -ENODATA when the
- * first page is not in the cache and cannot be read into it (a tmpfs hole),
- * -EWOULDBLOCK when it is not in the cache and the request is CACHED_ONLY,
- * or -errno.
- */
-static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
-{
-	struct zc_batch *b = &req->b;
-	pgoff_t index = src->pos >> PAGE_SHIFT;
-	pgoff_t last = (end - 1) >> PAGE_SHIFT;
-	struct folio_batch fbatch;
-	struct folio *folio;
-	unsigned int i, nr;
-	bool miss;
-
-	last = min_t(pgoff_t, last, index + b->cap - 1);
-	folio_batch_init(&fbatch);
-
-	while (index <= last && b->nr_folios < b->cap) {
-		pgoff_t next = index;
-
-		nr = filemap_get_folios_contig(src->mapping, &next, last,
-					       &fbatch);
-		miss = !nr;
-		for (i = 0; i < nr; i++) {
-			folio = fbatch.folios[i];
-			if (!folio_test_uptodate(folio) ||
-			    folio->mapping != src->mapping)
-				miss = true;
-			if (miss || b->nr_folios == b->cap) {
-				folio_put(folio);
-				continue;
-			}
-			zc_async_readahead(src, folio, last);
-			b->folios[b->nr_folios++] = folio;
-			index = folio->index + folio_nr_pages(folio);
-		}
-		folio_batch_init(&fbatch);
-		if (!miss)
-			continue;
-		/* send what we have; the next batch starts at the miss */
-		if (b->nr_folios)
-			break;
-		if (req->cached_only) {
-			if (src->readable_cache) {
-				zc_start_readahead(src, index, last);
-				return -EWOULDBLOCK;
-			}
-			/* tmpfs: swap-in is disk I/O, a hole is not */
-			if (zc_swapped_out(src, index))
-				return -EWOULDBLOCK;
-		}
-		if (!src->readable_cache)
-			return -ENODATA;
-
-		folio = zc_read_folio(src, index, last);
-		if (IS_ERR(folio))
-			return PTR_ERR(folio);
-		if (folio->mapping != src->mapping) {
-			/* truncated under us: look again */
-			folio_put(folio);
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			continue;
-		}
-		/* the window behind it starts now, as filemap_read() does */
-		zc_async_readahead(src, folio, last);
-		b->folios[b->nr_folios++] = folio;
-		index = folio->index + folio_nr_pages(folio);
-	}
-	return 0;
-}
-
-/*
- * Fill req->b with page-cache pages from src->pos.  i_size is read after
- * the folios are uptodate, and nothing past it is sent: the tail of the
- * last page never leaves.
- */
-static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
-{
-	struct zc_batch *b = &req->b;
-	loff_t end, pos = src->pos;
-	unsigned int i;
-	int ret;
-
-	end = min_t(loff_t, src->end, i_size_read(src->inode));
-	if (pos >= end)
-		return 0;
-
-	ret = zc_get_folios(req, src, end);
-	if (ret)
-		return ret;
-
-	end = min_t(loff_t, src->end, i_size_read(src->inode));
-	for (i = 0; i < b->nr_folios && pos < end; i++) {
-		struct folio *folio = b->folios[i];
-		loff_t fpos = folio_pos(folio);
-		loff_t fend = fpos + folio_size(folio);
-
-		if (pos < fpos || pos >= fend)
-			break;
-		while (pos < fend && pos < end && b->nr_bv < b->cap) {
-			size_t off = offset_in_page(pos);
-			size_t len = min_t(loff_t, PAGE_SIZE - off, end - pos);
-			struct page *page;
-
-			page = folio_page(folio, (pos - fpos) >> PAGE_SHIFT);
-			bvec_set_page(&b->bv[b->nr_bv++], page, len, off);
-			pos += len;
-		}
-	}
-	b->len = pos - src->pos;
-	return 0;
 }
 
 static int zc_send_batch(struct zc_req *req, bool more)
@@ -591,29 +184,16 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 
 		/* what is known before reading anything */
 		sock_why = zc_sock_why(req);
-		why = sock_why | (src->lend ? 0 : ZCDEV_WHY_NO_PAGECACHE);
+		why = sock_why;
+		if (src->kind == ZC_SRC_READ)
+			why |= ZCDEV_WHY_NO_PAGECACHE;
 		if (why && req->strict) {
 			ret = zc_refuse(req, why);
 			break;
 		}
 
-		if (src->lend) {
-			ret = zc_fill_cache(req, src);
-			if (ret == -ENODATA) {
-				/* a tmpfs hole: copy its zeros, a page at a time */
-				if (req->strict) {
-					ret = zc_refuse(req, ZCDEV_WHY_HOLE);
-					break;
-				}
-				ret = zc_fill_copy(req, src,
-						   PAGE_SIZE - offset_in_page(src->pos),
-						   ZCDEV_WHY_HOLE);
-			}
-		} else {
-			ret = zc_fill_copy(req, src, SIZE_MAX,
-					   ZCDEV_WHY_NO_PAGECACHE);
-		}
-		if (ret == -EWOULDBLOCK) {
+		ret = zc_src_fill(req, src);
+		if (ret == ZC_NOT_CACHED) {
 			req->status |= ZCDEV_STATUS_NOT_CACHED;
 			ret = -EBUSY;
 			break;
@@ -623,6 +203,11 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			break;
 		if (!len) {
 			req->status |= ZCDEV_STATUS_EOF;
+			break;
+		}
+		/* what the source gave: holes, pages it filled itself */
+		if (b->why && req->strict) {
+			ret = zc_refuse(req, b->why | sock_why);
 			break;
 		}
 
@@ -683,56 +268,30 @@ static u32 zc_req_path(const struct zc_req *req)
 	return ZCDEV_PATH_MIXED;
 }
 
-static bool zc_can_lend(struct file *file, struct inode *inode)
-{
-	if (IS_DAX(inode) || (file->f_flags & O_DIRECT))
-		return false;
-	/* tmpfs: pages are lent where present; holes are copied */
-	if (inode->i_sb->s_magic == TMPFS_MAGIC)
-		return true;
-	return file->f_mapping->a_ops->read_folio;
-}
-
 static int zc_check_file(struct file *file, u32 flags)
 {
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
-	/* direct I/O never reads from the cache: it would never be sent */
-	if ((flags & ZCDEV_SEND_CACHED_ONLY) && (file->f_flags & O_DIRECT))
-		return -EINVAL;
 	if (!S_ISREG(file_inode(file)->i_mode))
 		return -EINVAL;
 	/*
-	 * Everything is read through ->read_iter() or the page cache it
-	 * fills.  This also keeps out files whose pages must not be touched
-	 * through the direct map (memfd_secret, guest_memfd).
+	 * Everything is read through ->read_iter(), ->splice_read() or the
+	 * page cache they fill.  This also keeps out files whose pages must
+	 * not be touched through the direct map (memfd_secret, guest_memfd).
 	 */
 	if (!file->f_op->read_iter || !(file->f_mode & FMODE_CAN_READ))
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_PREAD))
 		return -ESPIPE;
+	/*
+	 * CACHED_ONLY needs a page cache the module reads itself: direct
+	 * I/O never reads from the cache, and another filesystem's read
+	 * path cannot be asked not to wait for I/O.
+	 */
+	if ((flags & ZCDEV_SEND_CACHED_ONLY) &&
+	    zc_src_kind(file) != ZC_SRC_CACHE)
+		return -EINVAL;
 	return 0;
-}
-
-static void zc_src_init(struct zc_src *src, struct file *file, loff_t pos,
-			u64 count)
-{
-	src->file = file;
-	src->inode = file_inode(file);
-	src->mapping = file->f_mapping;
-	src->pos = pos;
-	src->end = pos + count;
-	src->lend = zc_can_lend(file, src->inode);
-	src->readable_cache = src->lend && src->mapping->a_ops->read_folio;
-}
-
-/* The range was read from the page cache: what read(2) would note. */
-static void zc_src_accessed(struct zc_src *src, loff_t start)
-{
-	if (src->pos > start && src->lend) {
-		fsnotify_access(src->file);
-		file_accessed(src->file);
-	}
 }
 
 /*
@@ -818,7 +377,8 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 
 	zc_src_init(&src, file, pos, count);
 	/* (files read through ->read_iter() find their EOF by reading) */
-	if (args->len && src.lend && pos >= i_size_read(src.inode))
+	if (args->len && src.kind == ZC_SRC_CACHE &&
+	    pos >= i_size_read(src.inode))
 		req->status |= ZCDEV_STATUS_EOF;
 	else
 		ret = zc_send_range(req, &src, false);
@@ -875,14 +435,17 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 		       unsigned int nr, u32 flags)
 {
 	unsigned int i;
+	u64 budget;
 	int ret;
 
 	sv->seg = seg;
-	sv->nr = nr;
 	sv->last = -1;
-	sv->files = kcalloc(nr, sizeof(*sv->files), GFP_KERNEL);
+	sv->files = kcalloc(nr, sizeof(*sv->files), GFP_KERNEL_ACCOUNT);
 	if (!sv->files)
 		return -ENOMEM;
+	/* zc_segs_put() puts what is in files[] */
+	sv->nr = nr;
+	budget = ZCDEV_MAX_SEND;
 
 	for (i = 0; i < nr; i++) {
 		const struct zcdev_seg *s = &seg[i];
@@ -895,13 +458,20 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 			if (s->file_fd || s->offset)
 				return -EINVAL;
 			/*
-			 * Mapped and readable now (another thread may still
-			 * unmap it during the send: then the call stops
-			 * there, like write(2) would).
+			 * Mapped and readable now, as far as this call can
+			 * send (another thread may still unmap it during the
+			 * send: then the call stops there, like write(2)
+			 * would).  The whole range must be a valid user
+			 * range; only what the call's budget reaches is
+			 * faulted in.
 			 */
-			if (!access_ok(u64_to_user_ptr(s->addr), count) ||
-			    fault_in_readable(u64_to_user_ptr(s->addr), count))
+			if (!access_ok(u64_to_user_ptr(s->addr), count))
 				return -EFAULT;
+			count = min(count, budget);
+			if (fault_in_readable(u64_to_user_ptr(s->addr), count))
+				return -EFAULT;
+			budget -= count;
+			cond_resched();
 			break;
 		case ZCDEV_SEG_FILE:
 			if (s->addr || s->offset > LLONG_MAX)
@@ -921,8 +491,10 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 			if (count)
 				sv->cap = max(sv->cap,
 					      zc_batch_pages(s->offset, count));
-			if (count && !zc_can_lend(file, file_inode(file)))
-				sv->src_why |= ZCDEV_WHY_NO_PAGECACHE;
+			/* STRICT refuses up front: ask the source now */
+			if (count && (flags & ZCDEV_SEND_STRICT))
+				sv->src_why |= zc_src_probe_why(file, pos);
+			budget -= min(count, budget);
 			break;
 		default:
 			return -EINVAL;
@@ -1016,7 +588,8 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		} else {
 			want = min_t(u64, want, LLONG_MAX - s->offset);
 			zc_src_init(&src, sv.files[i], s->offset, want);
-			if (src.lend && src.pos >= i_size_read(src.inode))
+			if (src.kind == ZC_SRC_CACHE &&
+			    src.pos >= i_size_read(src.inode))
 				req->status |= ZCDEV_STATUS_EOF;
 			else
 				ret = zc_send_range(req, &src, more);
@@ -1090,8 +663,7 @@ int zcdev_probe(struct zcdev_probe *args)
 		ret = zc_check_file(file, args->flags);
 		if (ret)
 			goto out;
-		if (!zc_can_lend(file, file_inode(file)))
-			why |= ZCDEV_WHY_NO_PAGECACHE;
+		why |= zc_src_probe_why(file, 0);
 	}
 	args->why = why;
 	args->path = why ? ZCDEV_PATH_COPY : ZCDEV_PATH_ZEROCOPY;

@@ -43,6 +43,8 @@ enum zc_stat {
 	ZC_STAT_BYTES_WHY_HOLE,
 	ZC_STAT_BYTES_WHY_MEMORY,
 	ZC_STAT_BYTES_WHY_NOTIFY,
+	ZC_STAT_BYTES_WHY_ROUTE,
+	ZC_STAT_BYTES_WHY_DEVICE,
 	ZC_STAT_NOTIFY_COMPLETIONS,
 	ZC_STAT_NOTIFY_COPIED,
 	ZC_STAT_NR
@@ -62,6 +64,8 @@ static const struct {
 	{ ZCDEV_WHY_HOLE,		ZC_STAT_BYTES_WHY_HOLE },
 	{ ZCDEV_WHY_MEMORY,		ZC_STAT_BYTES_WHY_MEMORY },
 	{ ZCDEV_WHY_NOTIFY,		ZC_STAT_BYTES_WHY_NOTIFY },
+	{ ZCDEV_WHY_ROUTE,		ZC_STAT_BYTES_WHY_ROUTE },
+	{ ZCDEV_WHY_DEVICE,		ZC_STAT_BYTES_WHY_DEVICE },
 };
 
 struct zc_stats {
@@ -105,12 +109,14 @@ void zcdev_stats_bytes(u32 why, size_t n)
 }
 
 /* the counters every sending call moves */
-static void zc_stats_call(enum zc_stat calls, u32 flags, u32 status, int ret)
+static void zc_stats_call(enum zc_stat calls, u32 flags, u32 why, u32 status,
+			  int ret)
 {
 	zc_stat_add(calls, 1);
 	if (ret < 0)
 		zc_stat_add(ZC_STAT_ERRORS, 1);
-	if (ret == -EOPNOTSUPP && (flags & ZCDEV_SEND_STRICT))
+	/* a refusal has a reason; a socket's own -EOPNOTSUPP has none */
+	if (ret == -EOPNOTSUPP && (flags & ZCDEV_SEND_STRICT) && why)
 		zc_stat_add(ZC_STAT_STRICT_REFUSED, 1);
 	if (status & ZCDEV_STATUS_NOT_CACHED)
 		zc_stat_add(ZC_STAT_NOT_CACHED, 1);
@@ -124,7 +130,8 @@ static u64 zc_sock_ino(struct socket *sock)
 void zcdev_stats_sendfile(struct file *file, struct socket *sock,
 			  const struct zcdev_sendfile *args, int ret)
 {
-	zc_stats_call(ZC_STAT_CALLS_SENDFILE, args->flags, args->status, ret);
+	zc_stats_call(ZC_STAT_CALLS_SENDFILE, args->flags, args->why,
+		      args->status, ret);
 
 	if (trace_zcdev_send_enabled()) {
 		struct zc_trace_send t = {
@@ -155,7 +162,8 @@ void zcdev_stats_sendfile(struct file *file, struct socket *sock,
 void zcdev_stats_sendv(struct socket *sock, const struct zcdev_sendv *args,
 		       u64 asked, int ret)
 {
-	zc_stats_call(ZC_STAT_CALLS_SENDV, args->flags, args->status, ret);
+	zc_stats_call(ZC_STAT_CALLS_SENDV, args->flags, args->why, args->status,
+		      ret);
 
 	if (trace_zcdev_send_enabled()) {
 		struct zc_trace_send t = {
@@ -218,6 +226,8 @@ static struct device_attribute zc_stat_dev_attrs[ZC_STAT_NR] = {
 	ZC_STAT_ATTR(BYTES_WHY_HOLE, bytes_why_hole),
 	ZC_STAT_ATTR(BYTES_WHY_MEMORY, bytes_why_memory),
 	ZC_STAT_ATTR(BYTES_WHY_NOTIFY, bytes_why_notify),
+	ZC_STAT_ATTR(BYTES_WHY_ROUTE, bytes_why_route),
+	ZC_STAT_ATTR(BYTES_WHY_DEVICE, bytes_why_device),
 	ZC_STAT_ATTR(NOTIFY_COMPLETIONS, notify_completions),
 	ZC_STAT_ATTR(NOTIFY_COPIED, notify_copied),
 };
@@ -241,6 +251,8 @@ static struct attribute *zc_stat_attrs[] = {
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_HOLE].attr,
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_MEMORY].attr,
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_NOTIFY].attr,
+	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_ROUTE].attr,
+	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_DEVICE].attr,
 	&zc_stat_dev_attrs[ZC_STAT_NOTIFY_COMPLETIONS].attr,
 	&zc_stat_dev_attrs[ZC_STAT_NOTIFY_COPIED].attr,
 	NULL,

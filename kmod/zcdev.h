@@ -13,6 +13,9 @@ struct file;
 struct ubuf_info;
 
 /* per open file of /dev/zcdev: the completions of its NOTIFY sends */
+struct workqueue_struct;
+extern struct workqueue_struct *zc_wq;
+
 struct zcdev_ctx;
 /* one NOTIFY send in flight */
 struct zc_notif;

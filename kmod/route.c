@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcdev's socket side: would bytes handed to this socket now be copied
+ * later on, and why?
+ *
+ * TCP always advertises NETIF_F_SG in sk_route_caps; the copy happens in
+ * validate_xmit_skb() on the device that transmits.  So the answer comes
+ * from:
+ *  - the socket's send path: plain TCP (tcp_prot/tcpv6_prot), kTLS over
+ *    plain TCP (its TX mode), AF_UNIX.  Anything else (sockmap/BPF's
+ *    tcp_bpf_prots, other ULPs, MPTCP, SCTP) is not known to keep page
+ *    references: ZCDEV_WHY_SOCKET, and the bytes are copied;
+ *  - the route, validated the way the stack validates it before a transmit
+ *    (the dst's check with the socket's cookie; a missing or stale route is
+ *    rebuilt with the socket's own ->rebuild_header() under the socket
+ *    lock).  No valid route: ZCDEV_WHY_ROUTE;
+ *  - the route's device and, for vlan and macvlan, each device below it:
+ *    features (SG, checksum offload for the family).  Devices whose
+ *    transmit the module cannot judge from features (tunnels, WireGuard,
+ *    macsec, bond, bridge, team, anything else virtual): ZCDEV_WHY_DEVICE.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/if_macvlan.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <net/dst.h>
+#include <net/inet_connection_sock.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/tls.h>
+#include <net/transp_v6.h>
+
+#include "compat.h"
+#include "engine.h"
+
+/* devices below a vlan/macvlan followed at most */
+#define ZC_DEV_DEPTH	8
+
+static bool zc_sock_is_tcp(const struct sock *sk)
+{
+	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       sk->sk_protocol == IPPROTO_TCP;
+}
+
+/* TCP's own protocol operations, not replaced by sockmap/BPF */
+static bool zc_tcp_prot(const struct proto *prot)
+{
+	if (prot == &tcp_prot)
+		return true;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (prot == &tcpv6_prot)
+		return true;
+#endif
+	return false;
+}
+
+/**
+ * zc_sk_plain_tcp() - are @sk's protocol operations TCP's own?
+ * @sk: a TCP socket
+ *
+ * Return: false when a ULP (kTLS) or sockmap/BPF replaced them.
+ */
+bool zc_sk_plain_tcp(struct sock *sk)
+{
+	return !READ_ONCE(inet_csk(sk)->icsk_ulp_ops) &&
+	       zc_tcp_prot(READ_ONCE(sk->sk_prot));
+}
+
+/*
+ * kTLS over plain TCP.  Called with the socket locked or for a first look
+ * (the answer is taken again under the lock for each batch).
+ */
+static bool zc_ulp_is_tls(struct sock *sk)
+{
+	const struct tcp_ulp_ops *ulp = READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
+
+	return ulp && !strcmp(ulp->name, "tls");
+}
+
+/* Is the send path of this TCP socket one whose copies the module knows? */
+static bool zc_tcp_known(struct sock *sk)
+{
+	struct tls_context *ctx;
+	bool known = false;
+
+	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops))
+		return zc_tcp_prot(READ_ONCE(sk->sk_prot));
+
+	lock_sock(sk);
+	if (zc_ulp_is_tls(sk)) {
+		ctx = tls_get_ctx(sk);
+		known = ctx && zc_tcp_prot(ctx->sk_proto);
+	}
+	release_sock(sk);
+	return known;
+}
+
+/* kTLS: does the TX side encrypt into new buffers? */
+static u32 zc_ktls_why(struct sock *sk)
+{
+	struct tls_context *ctx;
+	u32 why = 0;
+
+	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops))
+		return 0;
+
+	lock_sock(sk);
+	if (!zc_ulp_is_tls(sk)) {
+		why |= ZCDEV_WHY_SOCKET;
+	} else {
+		ctx = tls_get_ctx(sk);
+		if (ctx && !zc_tcp_prot(ctx->sk_proto))
+			why |= ZCDEV_WHY_SOCKET;
+		if (ctx) {
+			switch (ctx->tx_conf) {
+			case TLS_BASE:
+				break;
+			case TLS_HW:
+				/* the NIC encrypts from our pages only with this */
+				if (!ctx->zerocopy_sendfile)
+					why |= ZCDEV_WHY_KTLS;
+				break;
+			default:
+				why |= ZCDEV_WHY_KTLS;
+				break;
+			}
+		}
+	}
+	release_sock(sk);
+	return why;
+}
+
+/*
+ * Devices judged by their features: loopback, veth and devices with a bus
+ * parent (NICs).  Upper devices that only pass skbs down (vlan, macvlan)
+ * are followed to their lower device.  Everything else may transform or
+ * re-linearize the payload out of sight of its features.
+ */
+static bool zc_dev_known(const struct net_device *dev)
+{
+	if (dev->flags & IFF_LOOPBACK)
+		return true;
+	if (dev->priv_flags & (IFF_BONDING | IFF_EBRIDGE | IFF_TEAM |
+			       IFF_MACSEC | IFF_OPENVSWITCH |
+			       IFF_L3MDEV_MASTER))
+		return false;
+	if (dev->rtnl_link_ops)
+		return !strcmp(dev->rtnl_link_ops->kind, "veth");
+	return dev->dev.parent;
+}
+
+static u32 zc_dev_why(const struct net_device *dev, int family)
+{
+	netdev_features_t features, csum;
+	unsigned int depth;
+	u32 why = 0;
+
+	csum = NETIF_F_HW_CSUM;
+	csum |= family == AF_INET6 ? NETIF_F_IPV6_CSUM : NETIF_F_IP_CSUM;
+	for (depth = 0; dev; depth++) {
+		if (depth == ZC_DEV_DEPTH)
+			return why | ZCDEV_WHY_DEVICE;
+		features = READ_ONCE(dev->features);
+		if (!(features & NETIF_F_SG))
+			why |= ZCDEV_WHY_NO_SG;
+		if (!(features & csum))
+			why |= ZCDEV_WHY_NO_CSUM;
+		if (is_vlan_dev(dev)) {
+			dev = vlan_dev_real_dev(dev);
+			continue;
+		}
+#if IS_ENABLED(CONFIG_MACVLAN)
+		if (netif_is_macvlan(dev)) {
+			dev = macvlan_dev_real_dev(dev);
+			continue;
+		}
+#endif
+		if (!zc_dev_known(dev))
+			why |= ZCDEV_WHY_DEVICE;
+		break;
+	}
+	return why;
+}
+
+/*
+ * The socket's cached route if the stack would still use it: the check
+ * __sk_dst_check() makes (dst->ops->check() with the socket's cookie),
+ * without resetting anything.  Under rcu_read_lock().
+ */
+static struct dst_entry *zc_dst_valid(struct sock *sk)
+{
+	struct dst_entry *dst = __sk_dst_get(sk);
+	u32 cookie = 0;
+
+	if (!dst)
+		return NULL;
+	if (!dst->obsolete)
+		return dst;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (dst->ops->family == AF_INET6)
+		cookie = inet6_sk(sk)->dst_cookie;
+#endif
+	return dst->ops->check(dst, cookie);
+}
+
+/* Why would the route copy?  -EAGAIN: no valid route is cached. */
+static int zc_route_judge(struct sock *sk, u32 *why)
+{
+	struct dst_entry *dst;
+	int ret = 0;
+
+	/*
+	 * Only fields are read: RCU keeps the dst and its devices alive
+	 * (dst_release() frees through call_rcu(), and the dst holds its
+	 * device until then), so no reference is taken.
+	 */
+	rcu_read_lock();
+	dst = zc_dst_valid(sk);
+	if (!dst) {
+		ret = -EAGAIN;
+	} else {
+		*why = 0;
+		if (dst_xfrm(dst))
+			*why |= ZCDEV_WHY_XFRM;
+		if (dst->dev)
+			*why |= zc_dev_why(dst->dev, dst->ops->family);
+		else
+			*why |= ZCDEV_WHY_ROUTE;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+static u32 zc_route_why(struct sock *sk)
+{
+	u32 why;
+
+	if (!zc_route_judge(sk, &why))
+		return why;
+
+	/*
+	 * Reset (a socket option called sk_dst_reset()) or stale (the route
+	 * changed): rebuild it as TCP's retransmit does, under the socket
+	 * lock.  This is what the next transmit would do anyway.
+	 */
+	lock_sock(sk);
+	if (sk->sk_state != TCP_LISTEN && sk->sk_state != TCP_CLOSE)
+		inet_csk(sk)->icsk_af_ops->rebuild_header(sk);
+	release_sock(sk);
+	if (!zc_route_judge(sk, &why))
+		return why;
+	return ZCDEV_WHY_ROUTE;
+}
+
+/**
+ * zc_sock_can_notify() - can the socket say when it drops page references?
+ * @sock: the socket
+ *
+ * ZCDEV_SEND_NOTIFY goes through msg_ubuf: plain TCP can; a ULP (kTLS)
+ * keeps or copies pages on its own, AF_UNIX queues them at the receiver.
+ *
+ * Return: true for plain TCP.
+ */
+bool zc_sock_can_notify(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	return zc_sock_is_tcp(sk) && !READ_ONCE(inet_csk(sk)->icsk_ulp_ops) &&
+	       zc_tcp_prot(READ_ONCE(sk->sk_prot));
+}
+
+/**
+ * zc_sock_why() - why bytes sent now on the request's socket would be copied
+ * @req: the request
+ *
+ * Return: ZCDEV_WHY_* bits, 0 if they would not be copied.
+ */
+u32 zc_sock_why(struct zc_req *req)
+{
+	struct sock *sk = req->sock->sk;
+	u32 why;
+
+	if (!req->sock_by_ref)
+		return ZCDEV_WHY_SOCKET;
+	if (sk->sk_family == AF_UNIX)
+		return req->notify_copy ? ZCDEV_WHY_NOTIFY : 0;
+	why = zc_ktls_why(sk);
+	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops) &&
+	    !zc_tcp_prot(READ_ONCE(sk->sk_prot)))
+		why |= ZCDEV_WHY_SOCKET;
+	why |= zc_route_why(sk);
+	if (req->notify_copy && !(why & ZCDEV_WHY_KTLS))
+		why |= ZCDEV_WHY_NOTIFY;
+	return why;
+}
+
+/**
+ * zc_check_socket() - is @sock one the engine can send to?
+ * @sock: the socket
+ * @by_ref: set to whether the socket may be given page references
+ *
+ * Return: 0, -EINVAL (not a stream socket), -EBADF (not open for writing)
+ * or -ENOTCONN.
+ */
+int zc_check_socket(struct socket *sock, bool *by_ref)
+{
+	struct sock *sk = sock->sk;
+
+	if (!sk || sock->type != SOCK_STREAM)
+		return -EINVAL;
+	if (!(sock->file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (zc_sock_is_tcp(sk)) {
+		int state = READ_ONCE(sk->sk_state);
+
+		/* never connected: TCP itself would only say EPIPE */
+		if (state == TCP_LISTEN ||
+		    (state == TCP_CLOSE && !READ_ONCE(sk->sk_shutdown) &&
+		     !READ_ONCE(sk->sk_err)))
+			return -ENOTCONN;
+		*by_ref = zc_tcp_known(sk);
+	} else if (sk->sk_family == AF_UNIX) {
+		/* AF_UNIX keeps TCP's state names: a stream is established */
+		if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+			return -ENOTCONN;
+		*by_ref = true;
+	} else {
+		*by_ref = false;
+	}
+	return 0;
+}

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcdev sources: where the bytes of a file range come from.
+ *
+ * The bytes sent must always be the bytes read(2) returns, so a file is read
+ * the way its filesystem reads it:
+ *
+ *  - ZC_SRC_CACHE: filesystems whose ->read_iter() is the generic page cache
+ *    (an explicit list: ext2/3/4, xfs, btrfs, tmpfs).  The module looks the
+ *    folios up itself, reads missing ones in through ->read_folio() under
+ *    the mapping's invalidate_lock as filemap_read() does, and lends them.
+ *    tmpfs has no ->read_folio(): swapped-out pages are swapped in through
+ *    shmem's own lookup, holes (and fallocated, unwritten pages) are zeros
+ *    the module copies.
+ *  - ZC_SRC_SPLICE: every other filesystem goes through its own
+ *    ->splice_read(), exactly as sendfile(2) does (splice_direct_to_actor()),
+ *    so overlayfs, NFS, FUSE, procfs, sysfs, cgroupfs, configfs and debugfs
+ *    give what they give sendfile(2).  Pages the filesystem hands over from
+ *    a page cache (any file's: overlayfs gives its backing file's) are lent;
+ *    pages it filled for the occasion are counted as copied.
+ *  - ZC_SRC_READ: O_DIRECT, DAX and files without ->splice_read are read
+ *    through ->read_iter() into pages the module owns.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/fsnotify.h>
+#include <linux/magic.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/pipe_fs_i.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/splice.h>
+#include <linux/uio.h>
+#include <linux/workqueue.h>
+
+#include "engine.h"
+#include "zcdev.h"
+
+/*
+ * Filesystems whose regular files are read by the generic page cache
+ * (filemap_read(), or shmem_file_read_iter() for tmpfs) with nothing of
+ * their own in between that the module would have to know about: no
+ * revalidation, no caps, no lower file.
+ */
+static const char * const zc_cache_fs[] = {
+	"ext4", "ext3", "ext2", "xfs", "btrfs", "tmpfs",
+};
+
+static bool zc_cache_fs_known(struct super_block *sb)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(zc_cache_fs); i++) {
+		if (!strcmp(sb->s_type->name, zc_cache_fs[i]))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * zc_src_kind() - how the bytes of @file are read
+ * @file: a regular file open for reading
+ *
+ * Return: ZC_SRC_CACHE when the module may look up and lend the file's
+ * page-cache folios itself, ZC_SRC_SPLICE when the file must be read
+ * through its filesystem's ->splice_read(), ZC_SRC_READ when it can only
+ * be read into pages the module owns.
+ */
+enum zc_src_kind zc_src_kind(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (IS_DAX(inode) || (file->f_flags & O_DIRECT))
+		return ZC_SRC_READ;
+	if (zc_cache_fs_known(inode->i_sb)) {
+		if (inode->i_sb->s_magic == TMPFS_MAGIC ||
+		    file->f_mapping->a_ops->read_folio)
+			return ZC_SRC_CACHE;
+	}
+	if (file->f_op->splice_read && (file->f_mode & FMODE_LSEEK))
+		return ZC_SRC_SPLICE;
+	return ZC_SRC_READ;
+}
+
+/**
+ * zc_src_init() - a file range to send
+ * @src: filled in
+ * @file: the file, checked by the caller
+ * @pos: first byte
+ * @count: bytes wanted (@pos + @count does not overflow)
+ */
+void zc_src_init(struct zc_src *src, struct file *file, loff_t pos, u64 count)
+{
+	src->file = file;
+	src->inode = file_inode(file);
+	src->mapping = file->f_mapping;
+	src->pos = pos;
+	src->end = pos + count;
+	src->kind = zc_src_kind(file);
+	src->shmem = src->kind == ZC_SRC_CACHE &&
+		     src->inode->i_sb->s_magic == TMPFS_MAGIC;
+}
+
+/**
+ * zc_src_accessed() - what read(2) would note after bytes were read
+ * @src: the range, src->pos advanced past what was sent
+ * @start: where it started
+ */
+void zc_src_accessed(struct zc_src *src, loff_t start)
+{
+	if (src->pos <= start)
+		return;
+	switch (src->kind) {
+	case ZC_SRC_CACHE:
+		fsnotify_access(src->file);
+		file_accessed(src->file);
+		break;
+	case ZC_SRC_SPLICE:
+		/* splice_direct_to_actor() did file_accessed() */
+		fsnotify_access(src->file);
+		break;
+	case ZC_SRC_READ:
+		/* vfs_iter_read() did both */
+		break;
+	}
+}
+
+/**
+ * zc_batch_release() - drop every reference a batch holds and empty it
+ * @b: the batch
+ */
+void zc_batch_release(struct zc_batch *b)
+{
+	unsigned int i;
+
+	if (b->owned) {
+		for (i = 0; i < b->nr_bv; i++)
+			__free_page(b->bv[i].bv_page);
+	}
+	for (i = 0; i < b->nr_folios; i++)
+		folio_put(b->folios[i]);
+	b->nr_bv = 0;
+	b->nr_folios = 0;
+	b->len = 0;
+	b->owned = false;
+	b->why = 0;
+}
+
+/*
+ * Read up to @max bytes of the file at src->pos into pages the module owns
+ * (at most one batch).  vfs_iter_read() does the permission hook and
+ * fsnotify itself.
+ */
+static int zc_fill_copy(struct zc_req *req, struct zc_src *src, size_t max,
+			u32 why)
+{
+	struct zc_batch *b = &req->b;
+	struct iov_iter iter;
+	unsigned int nr, i;
+	size_t want;
+	loff_t pos = src->pos;
+	ssize_t ret;
+
+	want = min_t(u64, max, src->end - src->pos);
+	want = min_t(size_t, want, (size_t)b->cap * PAGE_SIZE);
+	nr = DIV_ROUND_UP(want, PAGE_SIZE);
+
+	b->owned = true;
+	b->why = why;
+	for (i = 0; i < nr; i++) {
+		struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
+
+		if (!page)
+			return -ENOMEM;
+		bvec_set_page(&b->bv[i], page, PAGE_SIZE, 0);
+		b->nr_bv++;
+	}
+	b->bv[nr - 1].bv_len = want - (size_t)(nr - 1) * PAGE_SIZE;
+
+	iov_iter_bvec(&iter, ITER_DEST, b->bv, nr, want);
+	ret = vfs_iter_read(src->file, &iter, &pos, 0);
+	if (ret < 0)
+		return ret;
+
+	/* trim to what was read; free the pages that got nothing */
+	b->len = ret;
+	nr = DIV_ROUND_UP(ret, PAGE_SIZE);
+	for (i = nr; i < b->nr_bv; i++)
+		__free_page(b->bv[i].bv_page);
+	b->nr_bv = nr;
+	if (nr)
+		b->bv[nr - 1].bv_len = ret - (size_t)(nr - 1) * PAGE_SIZE;
+	return 0;
+}
+
+/* ---- ZC_SRC_SPLICE: the filesystem's own ->splice_read ---------------- */
+
+/*
+ * A page the filesystem gave from a page cache (its own or a backing
+ * file's), rather than one it filled for this read: lending it is zero
+ * copy.  Anonymous, swap-cache, slab and freshly allocated pages (and the
+ * zero page) have no mapping.
+ */
+static bool zc_page_in_cache(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return folio_mapping(folio) && !folio_test_swapcache(folio);
+}
+
+struct zc_splice {
+	struct zc_req	*req;
+	int		err;
+};
+
+/*
+ * Take the pipe's buffers into the batch: a page reference each
+ * (pipe_buf_get(), as tee(2) does), then the pipe's own is released so the
+ * pipe is empty for the next ->splice_read().  A batch holds pages of one
+ * kind only (lent or copied): the actor stops at the first page of the
+ * other kind, and the next batch reads from there again.
+ */
+static int zc_splice_actor(struct pipe_inode_info *pipe,
+			   struct splice_desc *sd)
+{
+	struct zc_splice *sp = sd->u.data;
+	struct zc_batch *b = &sp->req->b;
+	unsigned int mask = pipe->ring_size - 1;
+	int took = 0;
+
+	while (!pipe_empty(pipe->head, pipe->tail) && b->nr_bv < b->cap) {
+		struct pipe_buffer *buf = &pipe->bufs[pipe->tail & mask];
+		u32 why;
+		int ret;
+
+		ret = pipe_buf_confirm(pipe, buf);
+		if (ret) {
+			sp->err = ret;
+			break;
+		}
+		why = zc_page_in_cache(buf->page) ? 0 : ZCDEV_WHY_NO_PAGECACHE;
+		if (b->nr_bv && why != b->why)
+			break;
+		if (buf->len) {
+			if (!pipe_buf_get(pipe, buf)) {
+				sp->err = -ENOMEM;
+				break;
+			}
+			b->why = why;
+			bvec_set_page(&b->bv[b->nr_bv++], buf->page, buf->len,
+				      buf->offset);
+			b->folios[b->nr_folios++] = page_folio(buf->page);
+			b->len += buf->len;
+			took += buf->len;
+		}
+		pipe_buf_release(pipe, buf);
+		pipe->tail++;
+	}
+	return took;
+}
+
+/* Fill the batch through the filesystem's ->splice_read(), as sendfile(2). */
+static int zc_fill_splice(struct zc_req *req, struct zc_src *src)
+{
+	struct zc_batch *b = &req->b;
+	struct zc_splice sp = { .req = req };
+	struct splice_desc sd = {
+		.total_len = min_t(u64, src->end - src->pos,
+				   (u64)b->cap << PAGE_SHIFT),
+		.pos = src->pos,
+		.u.data = &sp,
+	};
+	ssize_t ret;
+
+	/* do_sendfile(): a non-blocking input file reads non-blocking */
+	if (src->file->f_flags & O_NONBLOCK)
+		sd.flags |= SPLICE_F_NONBLOCK;
+	ret = splice_direct_to_actor(src->file, &sd, zc_splice_actor);
+	/* send what was read; an error comes back on the next read */
+	if (b->len)
+		return 0;
+	if (sp.err)
+		return sp.err;
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- ZC_SRC_CACHE: the page cache, looked up by the module ------------- */
+
+static bool zc_folio_hwpoisoned(struct folio *folio)
+{
+	return folio_test_hwpoison(folio) ||
+	       (folio_test_large(folio) && folio_test_has_hwpoisoned(folio));
+}
+
+/* A folio with the readahead mark: start reading the next window. */
+static void zc_async_readahead(struct zc_src *src, struct folio *folio,
+			       pgoff_t last)
+{
+	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
+			 folio->index);
+
+	if (folio_test_readahead(folio))
+		page_cache_async_ra(&ractl, folio, last - folio->index + 1);
+}
+
+/* No folio at @index: start reading [@index, @last], as filemap_read(). */
+static void zc_sync_readahead(struct zc_src *src, pgoff_t index,
+			      pgoff_t last)
+{
+	DEFINE_READAHEAD(ractl, src->file, &src->file->f_ra, src->mapping,
+			 index);
+
+	page_cache_sync_ra(&ractl, last - index + 1);
+}
+
+/*
+ * Read the folio at @index in and wait for it (it may already be under
+ * I/O: then only the wait).  read_mapping_folio() expects the mapping's
+ * invalidate_lock, as filemap_update_page() and filemap_create_folio() take
+ * it, so a racing hole punch or truncate cannot bring stale blocks back.
+ */
+static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index)
+{
+	struct folio *folio;
+
+	filemap_invalidate_lock_shared(src->mapping);
+	folio = read_mapping_folio(src->mapping, index, src->file);
+	filemap_invalidate_unlock_shared(src->mapping);
+	return folio;
+}
+
+/*
+ * CACHED_ONLY met @folio present but not uptodate.  Under I/O (locked):
+ * nothing to do.  Else nobody is reading it (an earlier read failed, or it
+ * was only added): start the read it needs, without waiting.
+ */
+static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
+{
+	struct address_space *mapping = src->mapping;
+
+	if (folio_test_locked(folio))
+		return;
+	if (!filemap_invalidate_trylock_shared(mapping))
+		return;
+	if (folio_trylock(folio)) {
+		/* ->read_folio() unlocks the folio when the read is done */
+		if (folio->mapping == mapping && !folio_test_uptodate(folio))
+			mapping->a_ops->read_folio(src->file, folio);
+		else
+			folio_unlock(folio);
+	}
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+/* tmpfs: is the page at @index swapped out (rather than a hole)? */
+static bool zc_swapped_out(struct zc_src *src, pgoff_t index)
+{
+	void *entry;
+
+	rcu_read_lock();
+	entry = xa_load(&src->mapping->i_pages, index);
+	rcu_read_unlock();
+	return xa_is_value(entry);
+}
+
+/*
+ * tmpfs and CACHED_ONLY: swap the page in from a worker, so that the retry
+ * finds it.  At most ZC_SWAPIN_MAX at a time; beyond that the retry starts
+ * one.
+ */
+#define ZC_SWAPIN_MAX	64
+
+struct zc_swapin {
+	struct work_struct	work;
+	struct file		*file;
+	pgoff_t			index;
+};
+
+static atomic_t zc_swapins = ATOMIC_INIT(0);
+
+static void zc_swapin_work(struct work_struct *work)
+{
+	struct zc_swapin *s = container_of(work, struct zc_swapin, work);
+	struct address_space *mapping = s->file->f_mapping;
+	struct page *page;
+
+	page = shmem_read_mapping_page_gfp(mapping, s->index,
+					   mapping_gfp_mask(mapping));
+	if (!IS_ERR(page))
+		put_page(page);
+	fput(s->file);
+	kfree(s);
+	atomic_dec(&zc_swapins);
+}
+
+static void zc_start_swapin(struct zc_src *src, pgoff_t index)
+{
+	struct zc_swapin *s;
+
+	if (atomic_inc_return(&zc_swapins) > ZC_SWAPIN_MAX)
+		goto out_dec;
+	s = kmalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		goto out_dec;
+	INIT_WORK(&s->work, zc_swapin_work);
+	s->file = get_file(src->file);
+	s->index = index;
+	queue_work(zc_wq, &s->work);
+	return;
+out_dec:
+	atomic_dec(&zc_swapins);
+}
+
+/*
+ * No usable folio at @index (@pending: the one present there, not
+ * uptodate, referenced; NULL if none).  Returns 0 with *@foliop a
+ * referenced folio read in, ZC_HOLE for a tmpfs hole, ZC_NOT_CACHED, or
+ * -errno.
+ */
+static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
+			 pgoff_t index, pgoff_t last, struct folio *pending,
+			 struct folio **foliop)
+{
+	struct folio *folio;
+	struct page *page;
+
+	if (src->shmem) {
+		/* present but unwritten (fallocate): read(2) gives zeros */
+		if (pending) {
+			folio_put(pending);
+			return ZC_HOLE;
+		}
+		if (!zc_swapped_out(src, index))
+			return ZC_HOLE;
+		if (req->cached_only) {
+			zc_start_swapin(src, index);
+			return ZC_NOT_CACHED;
+		}
+		page = shmem_read_mapping_page_gfp(src->mapping, index,
+						   mapping_gfp_mask(src->mapping));
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		*foliop = page_folio(page);
+		return 0;
+	}
+
+	if (pending) {
+		/* being read (or failed): no new readahead window for it */
+		zc_async_readahead(src, pending, last);
+		if (req->cached_only)
+			zc_start_folio_read(src, pending);
+		folio_put(pending);
+	} else {
+		zc_sync_readahead(src, index, last);
+	}
+	if (req->cached_only)
+		return ZC_NOT_CACHED;
+	folio = zc_read_folio(src, index);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	*foliop = folio;
+	return 0;
+}
+
+/*
+ * Collect referenced, uptodate page-cache folios from src->pos on, at most
+ * one batch.  Returns 0 (b->nr_folios may be 0 at EOF), ZC_HOLE when the
+ * first page is a tmpfs hole, ZC_NOT_CACHED when it is not cached and the
+ * request is CACHED_ONLY, or -errno (-EIO for a poisoned folio, as read(2)
+ * gives).
+ */
+static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
+{
+	struct zc_batch *b = &req->b;
+	pgoff_t index = src->pos >> PAGE_SHIFT;
+	pgoff_t last = (end - 1) >> PAGE_SHIFT;
+	struct folio_batch fbatch;
+	struct folio *folio, *pending;
+	unsigned int i, nr;
+	int ret;
+
+	last = min_t(pgoff_t, last, index + b->cap - 1);
+	folio_batch_init(&fbatch);
+
+	while (index <= last && b->nr_folios < b->cap) {
+		pgoff_t next = index;
+		bool miss, poisoned = false;
+
+		pending = NULL;
+		nr = filemap_get_folios_contig(src->mapping, &next, last,
+					       &fbatch);
+		miss = !nr;
+		for (i = 0; i < nr; i++) {
+			folio = fbatch.folios[i];
+			if (miss || b->nr_folios == b->cap) {
+				folio_put(folio);
+				continue;
+			}
+			miss = true;
+			if (folio->mapping != src->mapping) {
+				/* truncated: looked up again below */
+				folio_put(folio);
+				continue;
+			}
+			if (!folio_test_uptodate(folio)) {
+				pending = folio;
+				continue;
+			}
+			if (zc_folio_hwpoisoned(folio)) {
+				poisoned = true;
+				folio_put(folio);
+				continue;
+			}
+			miss = false;
+			zc_async_readahead(src, folio, last);
+			b->folios[b->nr_folios++] = folio;
+			index = folio->index + folio_nr_pages(folio);
+		}
+		folio_batch_init(&fbatch);
+		if (!miss)
+			continue;
+		/* send what we have; the next batch starts at the miss */
+		if (b->nr_folios || poisoned) {
+			if (pending)
+				folio_put(pending);
+			return b->nr_folios ? 0 : -EIO;
+		}
+
+		ret = zc_folio_miss(req, src, index, last, pending, &folio);
+		if (ret)
+			return ret;
+		if (folio->mapping != src->mapping) {
+			/* truncated under us: look again */
+			folio_put(folio);
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			continue;
+		}
+		if (zc_folio_hwpoisoned(folio)) {
+			folio_put(folio);
+			return -EIO;
+		}
+		/* the window behind it starts now, as filemap_read() does */
+		zc_async_readahead(src, folio, last);
+		b->folios[b->nr_folios++] = folio;
+		index = folio->index + folio_nr_pages(folio);
+	}
+	return 0;
+}
+
+/*
+ * Fill req->b with page-cache pages from src->pos.  i_size is read after
+ * the folios are uptodate, and nothing past it is sent: the tail of the
+ * last page never leaves.
+ */
+static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
+{
+	struct zc_batch *b = &req->b;
+	loff_t end, pos = src->pos;
+	unsigned int i;
+	int ret;
+
+	end = min_t(loff_t, src->end, i_size_read(src->inode));
+	if (pos >= end)
+		return 0;
+
+	ret = zc_get_folios(req, src, end);
+	if (ret)
+		return ret;
+
+	end = min_t(loff_t, src->end, i_size_read(src->inode));
+	for (i = 0; i < b->nr_folios && pos < end; i++) {
+		struct folio *folio = b->folios[i];
+		loff_t fpos = folio_pos(folio);
+		loff_t fend = fpos + folio_size(folio);
+
+		if (pos < fpos || pos >= fend)
+			break;
+		while (pos < fend && pos < end && b->nr_bv < b->cap) {
+			size_t off = offset_in_page(pos);
+			size_t len = min_t(loff_t, PAGE_SIZE - off, end - pos);
+			struct page *page;
+
+			page = folio_page(folio, (pos - fpos) >> PAGE_SHIFT);
+			bvec_set_page(&b->bv[b->nr_bv++], page, len, off);
+			pos += len;
+		}
+	}
+	b->len = pos - src->pos;
+	return 0;
+}
+
+/**
+ * zc_src_fill() - fill the request's batch from src->pos
+ * @req: the request; its batch is empty
+ * @src: the range
+ *
+ * The batch's @why says why its bytes are copied (0: they are lent).
+ *
+ * Return: 0 (the batch is empty at EOF), ZC_NOT_CACHED when a CACHED_ONLY
+ * request met a page that is not cached (its read was started), or -errno.
+ */
+int zc_src_fill(struct zc_req *req, struct zc_src *src)
+{
+	int ret;
+
+	switch (src->kind) {
+	case ZC_SRC_CACHE:
+		ret = zc_fill_cache(req, src);
+		if (ret != ZC_HOLE)
+			return ret;
+		/* a tmpfs hole: its zeros are copied, a page at a time */
+		return zc_fill_copy(req, src,
+				    PAGE_SIZE - offset_in_page(src->pos),
+				    ZCDEV_WHY_HOLE);
+	case ZC_SRC_SPLICE:
+		return zc_fill_splice(req, src);
+	default:
+		return zc_fill_copy(req, src, SIZE_MAX,
+				    ZCDEV_WHY_NO_PAGECACHE);
+	}
+}
+
+/* the first page a splice gives, looked at and dropped */
+static int zc_probe_actor(struct pipe_inode_info *pipe, struct splice_desc *sd)
+{
+	unsigned int mask = pipe->ring_size - 1;
+	struct pipe_buffer *buf;
+	u32 *why = sd->u.data;
+
+	if (pipe_empty(pipe->head, pipe->tail))
+		return 0;
+	buf = &pipe->bufs[pipe->tail & mask];
+	if (!pipe_buf_confirm(pipe, buf) && zc_page_in_cache(buf->page))
+		*why = 0;
+	/* 0: nothing consumed; splice_direct_to_actor() releases the pipe */
+	return 0;
+}
+
+/**
+ * zc_src_probe_why() - why the bytes of @file at @pos would be copied
+ * @file: a checked file
+ * @pos: where a send would start
+ *
+ * Files read through their filesystem's splice path are asked: the page
+ * at @pos is read (nothing is sent) and looked at.
+ *
+ * Return: ZCDEV_WHY_* bits the source adds, 0 if it lends its pages.
+ */
+u32 zc_src_probe_why(struct file *file, loff_t pos)
+{
+	u32 why = ZCDEV_WHY_NO_PAGECACHE;
+	struct splice_desc sd = {
+		.total_len = PAGE_SIZE - offset_in_page(pos),
+		.pos = pos,
+		.u.data = &why,
+	};
+
+	switch (zc_src_kind(file)) {
+	case ZC_SRC_CACHE:
+		return 0;
+	case ZC_SRC_SPLICE:
+		if (rw_verify_area(READ, file, &sd.pos, sd.total_len))
+			return why;
+		if (file->f_flags & O_NONBLOCK)
+			sd.flags |= SPLICE_F_NONBLOCK;
+		splice_direct_to_actor(file, &sd, zc_probe_actor);
+		return why;
+	default:
+		return ZCDEV_WHY_NO_PAGECACHE;
+	}
+}
