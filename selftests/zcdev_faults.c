@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcdev_faults: systematic fault injection into ZCDEV_IOC_SENDFILE.
+ * zcdev_faults: systematic fault injection into ZCDEV_IOC_SENDFILE,
+ * ZCDEV_IOC_SENDV (a memory and a file segment) and ZCDEV_SEND_NOTIFY sends
+ * (whose completion must still arrive).
  *
  * For every fault point the call passes through, in order: arm
  * /proc/thread-self/fail-nth with N, make the call, and check that the
@@ -9,8 +11,8 @@
  * longer consumes the armed fault.  fail-nth counts the fault points of
  * every injector together, so one walk covers slab allocations (failslab),
  * page allocations (fail_page_alloc) and user copies (fail_usercopy); it is
- * done on the page-cache path (tmpfs, ext4 cold) and the copy path
- * (procfs).
+ * done on the page-cache path (tmpfs, ext4 cold) and the splice path
+ * (procfs), for each ioctl.
  *
  * Needs a kernel with CONFIG_FAULT_INJECTION and its debugfs knobs: the
  * debug kernel of `make check-debug`.  Debian's stock kernels have none of
@@ -18,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +70,20 @@ FIXTURE(faults) {
 	int nth;	/* /proc/thread-self/fail-nth */
 };
 
+enum { OP_SENDFILE, OP_SENDV, OP_NOTIFY };
+
 FIXTURE_VARIANT(faults) {
 	int source;		/* 0 tmpfs, 1 ext4, 2 procfs */
+	int op;
 };
 
-FIXTURE_VARIANT_ADD(faults, tmpfs) { .source = 0 };
-FIXTURE_VARIANT_ADD(faults, ext4_cold) { .source = 1 };
-FIXTURE_VARIANT_ADD(faults, procfs) { .source = 2 };
+FIXTURE_VARIANT_ADD(faults, tmpfs) { .source = 0, .op = OP_SENDFILE };
+FIXTURE_VARIANT_ADD(faults, ext4_cold) { .source = 1, .op = OP_SENDFILE };
+FIXTURE_VARIANT_ADD(faults, procfs) { .source = 2, .op = OP_SENDFILE };
+FIXTURE_VARIANT_ADD(faults, sendv_tmpfs) { .source = 0, .op = OP_SENDV };
+FIXTURE_VARIANT_ADD(faults, sendv_procfs) { .source = 2, .op = OP_SENDV };
+FIXTURE_VARIANT_ADD(faults, notify_tmpfs) { .source = 0, .op = OP_NOTIFY };
+FIXTURE_VARIANT_ADD(faults, notify_ext4_cold) { .source = 1, .op = OP_NOTIFY };
 
 FIXTURE_SETUP(faults)
 {
@@ -151,15 +161,100 @@ static int fired(int nth)
 	return 1;
 }
 
+/* The header of the SENDV walk: its bytes arrive before the file's. */
+static const char hdr[] = "HTTP/1.1 200 OK\r\nContent-Length: 262144\r\n\r\n";
+#define HDR_LEN	(sizeof(hdr) - 1)
+
+/*
+ * One call of the variant's kind with whatever fault is armed.  Returns the
+ * ioctl's result (errno in *err); on success *sent is what the report says
+ * was sent, of which *file_off is where the file's bytes start in the
+ * stream, and *id the notify id.
+ */
+static int one_call(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(faults) *self,
+		    const FIXTURE_VARIANT(faults) *variant, int sock,
+		    uint64_t len, uint64_t *sent, uint64_t *file_off,
+		    uint64_t *id, int *err)
+{
+	int ret;
+
+	*file_off = 0;
+	*id = 0;
+	if (variant->op == OP_SENDV) {
+		struct zcdev_seg segs[2] = {
+			zct_seg_mem(hdr, HDR_LEN),
+			zct_seg_file(self->fd, 0, len),
+		};
+		struct zcdev_sendv a = { 0 }, in;
+
+		a.segs = (uint64_t)(uintptr_t)segs;
+		a.nr_segs = 2;
+		a.sock_fd = sock;
+		zc_poison_sendv_out(&a);
+		in = a;
+		ret = ioctl(self->dev, ZCDEV_IOC_SENDV, &a);
+		*err = errno;
+		if (!ret) {
+			EXPECT_EQ(0, zc_sendv_report_check(&in, &a, segs,
+							   HDR_LEN + len))
+				TH_LOG("%s", zc_errmsg());
+			*sent = a.sent;
+			*file_off = HDR_LEN;
+		}
+		return ret;
+	} else {
+		struct zcdev_sendfile a = { 0 }, in;
+
+		a.file_fd = self->fd;
+		a.sock_fd = sock;
+		a.len = len;
+		if (variant->op == OP_NOTIFY)
+			a.flags = ZCDEV_SEND_NOTIFY;
+		zc_poison_out(&a);
+		in = a;
+		ret = ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a);
+		*err = errno;
+		if (!ret) {
+			EXPECT_EQ(0, zc_report_check(&in, &a, len))
+				TH_LOG("%s", zc_errmsg());
+			*sent = a.sent;
+			*id = a.notify_id;
+		}
+		return ret;
+	}
+}
+
+/* NOTIFY: the completion of @id arrives (the peer has read everything). */
+static int wait_completion(int dev, uint64_t id)
+{
+	struct zcdev_completion c;
+	struct pollfd pfd = { .fd = dev, .events = POLLIN };
+	uint64_t end = zc_now_ms() + 5000;
+
+	while (zc_now_ms() < end) {
+		if (poll(&pfd, 1, 100) < 0)
+			return -1;
+		if (!(pfd.revents & POLLIN))
+			continue;
+		if (read(dev, &c, sizeof(c)) != sizeof(c))
+			return -1;
+		if (c.id == id)
+			return 0;
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
 TEST_F_TIMEOUT(faults, every_fault_point, 300)
 {
 	const uint64_t len = 256 * 1024;
 	int n, fired_count = 0;
-	uint8_t *buf = malloc(len);
+	uint8_t *buf = malloc(HDR_LEN + len);
 
 	ASSERT_NE(NULL, buf);
 	for (n = 1; n < MAX_N; n++) {
-		struct zcdev_sendfile a, in;
+		uint64_t sent = 0, file_off, id;
 		struct zc_pair p;
 		ssize_t got;
 		int ret, err, f;
@@ -168,29 +263,34 @@ TEST_F_TIMEOUT(faults, every_fault_point, 300)
 			TH_LOG("%s", zc_errmsg());
 		if (variant->source == 1)
 			ASSERT_LE(0, zc_make_cold(self->fd));
-		memset(&a, 0, sizeof(a));
-		a.file_fd = self->fd;
-		a.sock_fd = p.snd;
-		a.len = len;
-		zc_poison_out(&a);
-		in = a;
 
 		ASSERT_EQ(0, arm(self->nth, n));
-		ret = ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a);
-		err = errno;
+		ret = one_call(_metadata, self, variant, p.snd, len, &sent,
+			       &file_off, &id, &err);
 		f = fired(self->nth);
 		ASSERT_LE(0, f);
 
 		if (ret == 0) {
-			ASSERT_EQ(0, zc_report_check(&in, &a, len))
-				TH_LOG("n=%d: %s", n, zc_errmsg());
 			/* what was reported sent arrives, byte-exact */
 			shutdown(p.snd, SHUT_WR);
-			got = zc_recv_exact(p.rcv, buf, len, 5000);
-			ASSERT_EQ((ssize_t)a.sent, got) TH_LOG("n=%d", n);
-			if (variant->source != 2)
-				ASSERT_EQ(-1, zc_verify(buf, got, 0))
+			got = zc_recv_exact(p.rcv, buf, HDR_LEN + len, 5000);
+			ASSERT_EQ((ssize_t)sent, got) TH_LOG("n=%d", n);
+			if (file_off && got) {
+				ASSERT_EQ(0, memcmp(buf, hdr,
+						    got < (ssize_t)HDR_LEN ?
+						    (size_t)got : HDR_LEN))
+					TH_LOG("n=%d: the header is wrong", n);
+			}
+			if (variant->source != 2 && got > (ssize_t)file_off)
+				ASSERT_EQ(-1, zc_verify(buf + file_off,
+							got - file_off, 0))
 					TH_LOG("n=%d: %s", n, zc_errmsg());
+			/* a NOTIFY send completes, whatever failed on the way */
+			if (id)
+				ASSERT_EQ(0, wait_completion(self->dev, id))
+					TH_LOG("n=%d: no completion for id %llu: %s",
+					       n, (unsigned long long)id,
+					       strerror(errno));
 		} else {
 			ASSERT_EQ(-1, ret);
 			ASSERT_TRUE(err == ENOMEM || err == EFAULT ||
