@@ -358,16 +358,24 @@ static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
 	filemap_invalidate_unlock_shared(mapping);
 }
 
-/* tmpfs: is the page at @index swapped out (rather than a hole)? */
-static bool zc_swapped_out(struct zc_src *src, pgoff_t index)
+/* tmpfs: what is at @index now that the lookup found no folio there? */
+enum zc_shmem_slot { ZC_SHMEM_HOLE, ZC_SHMEM_SWAPPED, ZC_SHMEM_PRESENT };
+
+static enum zc_shmem_slot zc_shmem_slot(struct zc_src *src, pgoff_t index)
 {
 	void *entry;
 
 	rcu_read_lock();
 	entry = xa_load(&src->mapping->i_pages, index);
 	rcu_read_unlock();
-	return xa_is_value(entry);
+	if (!entry)
+		return ZC_SHMEM_HOLE;
+	/* a swap entry; or a folio that came in (swap-in) since the lookup */
+	return xa_is_value(entry) ? ZC_SHMEM_SWAPPED : ZC_SHMEM_PRESENT;
 }
+
+/* zc_folio_miss(): a folio appeared at the index, look it up again */
+#define ZC_RETRY	3
 
 /*
  * tmpfs and CACHED_ONLY: swap the page in from a worker, so that the retry
@@ -420,8 +428,8 @@ out_dec:
 /*
  * No usable folio at @index (@pending: the one present there, not
  * uptodate, referenced; NULL if none).  Returns 0 with *@foliop a
- * referenced folio read in, ZC_HOLE for a tmpfs hole, ZC_NOT_CACHED, or
- * -errno.
+ * referenced folio read in, ZC_HOLE for a tmpfs hole, ZC_RETRY when a
+ * folio came in meanwhile (look it up again), ZC_NOT_CACHED, or -errno.
  */
 static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
 			 pgoff_t index, pgoff_t last, struct folio *pending,
@@ -436,8 +444,14 @@ static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
 			folio_put(pending);
 			return ZC_HOLE;
 		}
-		if (!zc_swapped_out(src, index))
+		switch (zc_shmem_slot(src, index)) {
+		case ZC_SHMEM_HOLE:
 			return ZC_HOLE;
+		case ZC_SHMEM_PRESENT:
+			return ZC_RETRY;
+		case ZC_SHMEM_SWAPPED:
+			break;
+		}
 		if (req->cached_only) {
 			zc_start_swapin(src, index);
 			return ZC_NOT_CACHED;
@@ -533,6 +547,11 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 		}
 
 		ret = zc_folio_miss(req, src, index, last, pending, &folio);
+		if (ret == ZC_RETRY) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			continue;
+		}
 		if (ret)
 			return ret;
 		if (folio->mapping != src->mapping) {

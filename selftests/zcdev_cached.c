@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -840,6 +841,148 @@ TEST_F(cached, tmpfs_holes)
 	ASSERT_EQ((int64_t)data_pages, zc_resident_pages(ro, 0, size));
 	close(ro);
 	free(exp);
+	ASSERT_NOTHING_MORE();
+}
+
+/* ---- tmpfs pages in swap ----------------------------------------------------- */
+
+/* kB of swap in use, from /proc/meminfo; -1 if it cannot be read */
+static long swap_used_kb(void)
+{
+	char line[128];
+	long total = -1, free_kb = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "SwapTotal: %ld kB", &total);
+		sscanf(line, "SwapFree: %ld kB", &free_kb);
+	}
+	fclose(f);
+	return total < 0 || free_kb < 0 ? -1 : total - free_kb;
+}
+
+/*
+ * Push every page of a tmpfs file out to swap (MADV_PAGEOUT on a shared
+ * mapping, repeated until the swap in use has grown by the file's size).
+ * 0, or -1 with a message.
+ */
+static int push_to_swap(int fd, uint64_t size, long base_kb)
+{
+	void *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	int i;
+
+	if (m == MAP_FAILED) {
+		zc_seterr(true, "mmap");
+		return -1;
+	}
+	for (i = 0; i < 100; i++) {
+		/* MADV_PAGEOUT walks page tables: map every page first */
+		for (uint64_t o = 0; o < size; o += PG)
+			(void)*(volatile const char *)((const char *)m + o);
+		if (madvise(m, size, MADV_PAGEOUT)) {
+			zc_seterr(true, "madvise(MADV_PAGEOUT)");
+			break;
+		}
+		if (swap_used_kb() - base_kb >= (long)(size / KiB)) {
+			munmap(m, size);
+			return 0;
+		}
+		zc_sleep_ms(20);
+	}
+	if (i == 100)
+		zc_seterr(false, "only %ld of %llu kB reached swap",
+			  swap_used_kb() - base_kb,
+			  (unsigned long long)(size / KiB));
+	munmap(m, size);
+	return -1;
+}
+
+/*
+ * A tmpfs file whose pages are in swap is not a file of holes: the blocking
+ * send swaps them in and lends them (zero copy, no "hole"), and a
+ * CACHED_ONLY send that finds them swapped out starts the swap-in and says
+ * NOT_CACHED, so that retrying gets the whole file - it never stays -EBUSY.
+ */
+TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
+{
+	const uint64_t size = 1 * MiB;
+	char swapfile[256], cmd[5 * 256 + 128], w[128];
+	struct zcdev_sendfile in, r;
+	uint64_t off = 0, calls = 0, end;
+	long base;
+	int ro;
+
+	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
+		SKIP(return, "%s", zc_errmsg());
+	snprintf(swapfile, sizeof(swapfile), "%s/zc-swapfile", zc_ext4_dir());
+	snprintf(cmd, sizeof(cmd),
+		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
+		 "mkswap %s >/dev/null && swapon %s", swapfile, swapfile, swapfile,
+		 swapfile, swapfile);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	base = swap_used_kb();
+	ASSERT_LE(0, base);
+
+	self->buf = malloc(size);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &big_bufs))
+		TH_LOG("%s", zc_errmsg());
+	self->fd = zc_make_payload_file(zc_tmpfs_dir(), size, self->path,
+					sizeof(self->path));
+	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
+	ro = zc_reopen(self->fd, O_RDONLY);
+	ASSERT_LE(0, ro);
+
+	/* blocking: swapped in, lent */
+	ASSERT_EQ(0, push_to_swap(self->fd, size, base)) TH_LOG("%s", zc_errmsg());
+	in = sf_args(ro, self->p.snd, 0, size, 0);
+	r = in;
+	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d: %s", errno, rep(&r));
+	ASSERT_EQ(0, report_check1(&in, &r, size)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(size, r.sent) TH_LOG("%s", rep(&r));
+	ASSERT_EQ(0U, r.why) TH_LOG("swapped-out pages reported as %s",
+				    zct_why_str(r.why, w, sizeof(w)));
+	ASSERT_EQ(size, r.zc_bytes) TH_LOG("%s", rep(&r));
+	ASSERT_EQ((ssize_t)size, zc_recv_exact(self->p.rcv, self->buf, size,
+					       IDLE_MS)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(-1, zc_verify(self->buf, size, 0)) TH_LOG("%s", zc_errmsg());
+
+	/* CACHED_ONLY: NOT_CACHED first, then the whole file by retrying */
+	ASSERT_EQ(0, push_to_swap(self->fd, size, base)) TH_LOG("%s", zc_errmsg());
+	end = zc_now_ms() + 10000;
+	while (off < size && zc_now_ms() < end) {
+		int ret;
+
+		in = sf_args(ro, self->p.snd, off, size - off,
+			     ZCDEV_SEND_CACHED_ONLY);
+		r = in;
+		ret = sf_call(self->dev, &r);
+		calls++;
+		if (ret) {
+			ASSERT_EQ(EBUSY, errno) TH_LOG("%s", rep(&r));
+			ASSERT_EQ((uint32_t)ZCDEV_STATUS_NOT_CACHED, r.status);
+			zc_sleep_ms(5);
+			continue;
+		}
+		ASSERT_EQ(0, report_check1(&in, &r, size - off))
+			TH_LOG("%s", zc_errmsg());
+		ASSERT_EQ(r.sent, r.zc_bytes) TH_LOG("%s", rep(&r));
+		off += r.sent;
+	}
+	ASSERT_EQ(size, off) TH_LOG("after %llu calls in 10 s, %llu of %llu bytes",
+				    (unsigned long long)calls,
+				    (unsigned long long)off,
+				    (unsigned long long)size);
+	ASSERT_LT(1ULL, calls) TH_LOG("the swapped-out file was sent in one call");
+	ASSERT_EQ((ssize_t)size, zc_recv_exact(self->p.rcv, self->buf, size,
+					       IDLE_MS)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(-1, zc_verify(self->buf, size, 0)) TH_LOG("%s", zc_errmsg());
+	close(ro);
+	snprintf(cmd, sizeof(cmd), "swapoff %s", swapfile);
+	EXPECT_EQ(0, system(cmd));
+	unlink(swapfile);
 	ASSERT_NOTHING_MORE();
 }
 
