@@ -151,14 +151,22 @@ static bool zc_dev_known(const struct net_device *dev)
 	return dev->dev.parent;
 }
 
-static u32 zc_dev_why(const struct net_device *dev, int family)
+/*
+ * @exthdrs: IPv6 extension headers go out with the payload; a device whose
+ * checksum offload is NETIF_F_IPV6_CSUM alone does not take those skbs,
+ * the stack checksums (copies) them in software.
+ */
+static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 {
 	netdev_features_t features, csum;
 	unsigned int depth;
 	u32 why = 0;
 
 	csum = NETIF_F_HW_CSUM;
-	csum |= family == AF_INET6 ? NETIF_F_IPV6_CSUM : NETIF_F_IP_CSUM;
+	if (family == AF_INET6 && !exthdrs)
+		csum |= NETIF_F_IPV6_CSUM;
+	else if (family == AF_INET)
+		csum |= NETIF_F_IP_CSUM;
 	for (depth = 0; dev; depth++) {
 		if (depth == ZC_DEV_DEPTH)
 			return why | ZCDEV_WHY_DEVICE;
@@ -205,6 +213,21 @@ static struct dst_entry *zc_dst_valid(struct sock *sk)
 	return dst->ops->check(dst, cookie);
 }
 
+/* IPv6 extension headers set on the socket (under rcu_read_lock()) */
+static bool zc_ipv6_exthdrs(struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	const struct ipv6_txoptions *opt;
+
+	if (sk->sk_family != AF_INET6)
+		return false;
+	opt = rcu_dereference(inet6_sk(sk)->opt);
+	return opt && (opt->opt_flen || opt->opt_nflen);
+#else
+	return false;
+#endif
+}
+
 /* Why would the route copy?  -EAGAIN: no valid route is cached. */
 static int zc_route_judge(struct sock *sk, u32 *why)
 {
@@ -225,7 +248,8 @@ static int zc_route_judge(struct sock *sk, u32 *why)
 		if (dst_xfrm(dst))
 			*why |= ZCDEV_WHY_XFRM;
 		if (dst->dev)
-			*why |= zc_dev_why(dst->dev, dst->ops->family);
+			*why |= zc_dev_why(dst->dev, dst->ops->family,
+					   zc_ipv6_exthdrs(sk));
 		else
 			*why |= ZCDEV_WHY_ROUTE;
 	}
