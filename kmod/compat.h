@@ -133,6 +133,30 @@ static inline void zc_ubuf_set_ops(struct ubuf_info *uarg,
 #endif
 
 /*
+ * Does the filesystem's ->splice_read() give what ->read_iter() gives?
+ *  - up to 6.4 FUSE's splice_read was generic_file_splice_read(), which
+ *    reads through ->read_iter() (so FOPEN_DIRECT_IO files go to the
+ *    server, as read(2) does);
+ *  - from 6.5 (generic_file_splice_read() is gone) it reads the page cache
+ *    whatever the open flags: sendfile(2) on a FOPEN_DIRECT_IO file can
+ *    return bytes read(2) does not (measured in zcdev_world).  The module
+ *    cannot see FUSE's open flags, so FUSE files are read through
+ *    ->read_iter() there.
+ * The probe (Kbuild) is generic_file_splice_read() in <linux/fs.h>.
+ */
+#include <linux/fs.h>
+#include <linux/magic.h>
+
+static inline bool zc_splice_reads_as_read(const struct super_block *sb)
+{
+#ifdef ZC_HAVE_GENERIC_FILE_SPLICE_READ
+	return true;
+#else
+	return sb->s_magic != FUSE_SUPER_MAGIC;
+#endif
+}
+
+/*
  * __assign_str() lost its source argument in 6.10 (it is taken from
  * __string()); Kbuild probes which one this kernel has (for the object
  * that defines the tracepoint).

@@ -18,8 +18,10 @@
  *    give what they give sendfile(2).  Pages the filesystem hands over from
  *    a page cache (any file's: overlayfs gives its backing file's) are lent;
  *    pages it filled for the occasion are counted as copied.
- *  - ZC_SRC_READ: O_DIRECT, DAX and files without ->splice_read are read
- *    through ->read_iter() into pages the module owns.
+ *  - ZC_SRC_READ: O_DIRECT, DAX, files without ->splice_read and files
+ *    whose ->splice_read is known not to give read(2)'s bytes (FUSE from
+ *    6.5, see compat.h) are read through ->read_iter() into pages the
+ *    module owns.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,6 +41,7 @@
 #include <linux/uio.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "engine.h"
 #include "zcdev.h"
 
@@ -83,7 +86,8 @@ enum zc_src_kind zc_src_kind(struct file *file)
 		    file->f_mapping->a_ops->read_folio)
 			return ZC_SRC_CACHE;
 	}
-	if (file->f_op->splice_read && (file->f_mode & FMODE_LSEEK))
+	if (file->f_op->splice_read && (file->f_mode & FMODE_LSEEK) &&
+	    zc_splice_reads_as_read(inode->i_sb))
 		return ZC_SRC_SPLICE;
 	return ZC_SRC_READ;
 }
