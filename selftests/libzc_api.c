@@ -1106,12 +1106,24 @@ static int warm_half(int fd)
 {
 	static uint8_t buf[HALF];
 	int64_t in = -1, out = -1;
-	int i;
+	int i, rfd;
 
-	if (pread(fd, buf, HALF, 0) != HALF) {
+	/*
+	 * Read through a POSIX_FADV_RANDOM descriptor: exactly the pages
+	 * asked for come in, with no readahead mark among them.  (A mark
+	 * would let the send itself start the next window, and on a busy
+	 * machine that I/O can finish before the send looks beyond the half.)
+	 */
+	rfd = zc_reopen(fd, O_RDONLY);
+	if (rfd < 0)
+		return -1;
+	if (posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM) ||
+	    pread(rfd, buf, HALF, 0) != HALF) {
 		zc_seterr(true, "pread");
+		close(rfd);
 		return -1;
 	}
+	close(rfd);
 	for (i = 0; i < 100; i++) {
 		posix_fadvise(fd, HALF, 0, POSIX_FADV_DONTNEED);
 		in = zc_resident_pages(fd, 0, HALF);
