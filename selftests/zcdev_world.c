@@ -13,16 +13,22 @@
  *   ovl.*      overlayfs, a lower-layer and a copied-up file: read(2)'s
  *              bytes, the report agrees with the oracle, and the oracle of
  *              the module agrees with the oracle of sendfile(2)
- *   fuse.*     a FUSE file served by a raw /dev/fuse server thread
+ *   fuse.*     a FUSE file served by a raw /dev/fuse server thread (no
+ *              libfuse): with the page cache, the oracle (flipped through a
+ *              shared mapping) and sendfile(2)'s; with FOPEN_DIRECT_IO,
+ *              copied, NO_PAGECACHE, and a changed server file reaches the
+ *              next send
  *   route.*    route resets (IP_TOS, IPV6_TCLASS, SO_BINDTODEVICE) right
  *              before the send, ip route replace/change between sends,
  *              over the veth with and without scatter-gather
  *   midway.*   ethtool -K sg off on the egress device mid-connection
  *   dev.*      vlan, macvlan, bridge, bond, ipip, gre, ip6tnl, sit,
- *              WireGuard and macsec over a veth with and without
- *              scatter-gather: upper devices that transform or fan out say
+ *              WireGuard, macsec and team over a veth of their own with and
+ *              without scatter-gather: vlan/macvlan are judged by the lower
+ *              device (NO_SG), devices that transform or fan out say
  *              ZCDEV_WHY_DEVICE; nothing the oracle shows copied is called
- *              zero copy
+ *              zero copy.  team (no mode without teamd) and WireGuard
+ *              without wg are routed through after connecting: report only
  *   sock.*     MPTCP and a sockmap with an SK_MSG program: ZCDEV_WHY_SOCKET
  *
  * A report may name a reason that says "cannot know" (ZCDEV_WHY_ROUTE,
