@@ -235,6 +235,28 @@ static int sf_shot(const struct zc_pair *p, int file_fd, int rw_fd,
 	}								\
 } while (0)
 
+/*
+ * sendfile(2), then ZCDEV_IOC_SENDFILE, of the same range of @file_fd over
+ * @p, each with the oracle (flipping @rw_fd): the fact about sendfile(2)
+ * logged, the send checked (SHOT_CHECKS); *sf_lent: what sendfile(2) lent.
+ * The caller returns if _metadata->exit_code is set.
+ */
+static void two_shots(struct __test_metadata *_metadata, int dev,
+		      const struct zc_pair *p, int file_fd, int rw_fd,
+		      uint64_t off, uint64_t len, const uint8_t *exp, uint8_t *buf,
+		      const char *what, struct shot *s, uint64_t *sf_lent)
+{
+	uint64_t sf_copied = 0;
+
+	ASSERT_EQ(0, sf_shot(p, file_fd, rw_fd, off, len, exp, buf, sf_lent,
+			     &sf_copied)) TH_LOG("%s: %s", what, zc_errmsg());
+	TH_LOG("fact: sendfile(2), %s: lent=%" PRIu64 " copied=%" PRIu64, what,
+	       *sf_lent, sf_copied);
+	ASSERT_EQ(0, zc_shot(dev, p, file_fd, rw_fd, off, len, exp, buf, s))
+		TH_LOG("%s: %s", what, zc_errmsg());
+	SHOT_CHECKS(s, what);
+}
+
 /* read(2) the content of a file from @off: up to @cap bytes (pread if off) */
 static ssize_t read_content(const char *path, uint64_t off, uint8_t *buf,
 			    size_t cap)
@@ -699,7 +721,7 @@ FIXTURE_TEARDOWN(ovl)
  */
 TEST_F_TIMEOUT(ovl, oracle_agrees_with_sendfile, 60)
 {
-	uint64_t sf_flipped = 0, sf_same = 0;
+	uint64_t sf_flipped = 0;
 	ssize_t n;
 	struct shot s;
 
@@ -709,16 +731,11 @@ TEST_F_TIMEOUT(ovl, oracle_agrees_with_sendfile, 60)
 	ASSERT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, OVL_LEN, OVL_OFF))
 		TH_LOG("read(2): %s", zc_errmsg());
 
-	ASSERT_EQ(0, sf_shot(&self->w.p, self->w.fd, self->rw, OVL_OFF, OVL_LEN,
-			     self->w.exp, self->w.buf, &sf_flipped, &sf_same))
-		TH_LOG("%s", zc_errmsg());
-	TH_LOG("fact: sendfile(2) on overlayfs (%s): lent=%" PRIu64 " copied=%" PRIu64,
-	       variant->copy_up ? "copied up" : "lower", sf_flipped, sf_same);
-
-	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->rw, OVL_OFF,
-			     OVL_LEN, self->w.exp, self->w.buf, &s))
-		TH_LOG("%s", zc_errmsg());
-	SHOT_CHECKS(&s, "zcdev on overlayfs");
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->rw,
+		  OVL_OFF, OVL_LEN, self->w.exp, self->w.buf, variant->copy_up ?
+		  "overlayfs, copied up" : "overlayfs, lower", &s, &sf_flipped);
+	if (_metadata->exit_code)
+		return;
 	EXPECT_EQ(sf_flipped, s.flipped)
 		TH_LOG("sendfile(2) lent %" PRIu64 " bytes, zcdev %" PRIu64,
 		       sf_flipped, s.flipped);
@@ -975,7 +992,7 @@ FIXTURE_TEARDOWN(fuse)
 TEST_F_TIMEOUT(fuse, report_is_true, 60)
 {
 	const uint64_t off = 100, len = 96 * KiB + 1000;
-	uint64_t sff = 0, sfs = 0;
+	uint64_t sff = 0;
 	struct shot s;
 	char w[128];
 	ssize_t n;
@@ -1030,15 +1047,11 @@ TEST_F_TIMEOUT(fuse, report_is_true, 60)
 			TH_LOG("after the server's file changed, not read(2)'s bytes: %s",
 			       zc_errmsg());
 	} else {
-		ASSERT_EQ(0, sf_shot(&self->w.p, self->w.fd, self->rw, off, len,
-				     self->w.exp, self->w.buf, &sff, &sfs))
-			TH_LOG("%s", zc_errmsg());
-		TH_LOG("fact: sendfile(2) on FUSE (page cache): lent=%" PRIu64
-		       " copied=%" PRIu64, sff, sfs);
-		ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->rw, off,
-				     len, self->w.exp, self->w.buf, &s))
-			TH_LOG("%s", zc_errmsg());
-		SHOT_CHECKS(&s, "zcdev on FUSE (page cache)");
+		two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->rw,
+			  off, len, self->w.exp, self->w.buf, "FUSE, page cache", &s,
+			  &sff);
+		if (_metadata->exit_code)
+			return;
 		EXPECT_EQ(sff, s.flipped)
 			TH_LOG("sendfile(2) lent %" PRIu64 " bytes, zcdev %" PRIu64,
 			       sff, s.flipped);
@@ -1345,24 +1358,21 @@ static void dev_lines(enum dev_kind k, bool far, char *b, size_t n)
 		break;
 	case DK_IPIP:
 	case DK_GRE:
-		snprintf(b, n, "addr add %s/24 dev %s\n"
-			 "link add zwu type %s local %s remote %s\n"
-			 "addr add %s peer %s dev zwu\nlink set zwu up\n",
-			 me4, lo, k == DK_IPIP ? "ipip" : "gre", me4, him4, o4,
-			 far ? "10.98.0.1" : "10.98.0.2");
-		break;
 	case DK_IP6TNL:
-		snprintf(b, n, "addr add %s/64 dev %s nodad\n"
-			 "link add zwu type ip6tnl mode ip6ip6 local %s remote %s\n"
-			 "addr add %s/64 dev zwu nodad\nlink set zwu up\n",
-			 me6, lo, me6, him6, o6);
+	case DK_SIT: {
+		/* underlay IPv6 for ip6tnl, overlay IPv6 for ip6tnl and sit */
+		bool u6 = k == DK_IP6TNL, v6 = k == DK_IP6TNL || k == DK_SIT;
+		const char *type = k == DK_IPIP ? "ipip" : k == DK_GRE ? "gre" :
+				   k == DK_SIT ? "sit" : "ip6tnl mode ip6ip6";
+
+		snprintf(b, n, "addr add %s/%s dev %s%s\n"
+			 "link add zwu type %s local %s remote %s\n"
+			 "addr add %s/%s dev zwu%s\nlink set zwu up\n",
+			 u6 ? me6 : me4, u6 ? "64" : "24", lo, u6 ? " nodad" : "",
+			 type, u6 ? me6 : me4, u6 ? him6 : him4,
+			 v6 ? o6 : o4, v6 ? "64" : "24", v6 ? " nodad" : "");
 		break;
-	case DK_SIT:
-		snprintf(b, n, "addr add %s/24 dev %s\n"
-			 "link add zwu type sit local %s remote %s\n"
-			 "addr add %s/64 dev zwu nodad\nlink set zwu up\n",
-			 me4, lo, me4, him4, o6);
-		break;
+	}
 	case DK_WIREGUARD:
 		snprintf(b, n, "addr add %s/24 dev %s\nlink add zwu type wireguard\n"
 			 "addr add %s/24 dev zwu\n", me4, lo, o4);
@@ -1464,7 +1474,7 @@ static const char *const dev_names[] = {
 TEST_F_TIMEOUT(dev, report_is_true, 60)
 {
 	bool judged = variant->kind == DK_VLAN || variant->kind == DK_MACVLAN;
-	uint64_t sff = 0, sfs = 0;
+	uint64_t sff = 0;
 	char what[96], w[128];
 	struct shot s;
 
@@ -1493,13 +1503,10 @@ TEST_F_TIMEOUT(dev, report_is_true, 60)
 		EXPECT_EQ(0, probe_agrees(&pr, &r)) TH_LOG("%s", zc_errmsg());
 		return;
 	}
-	ASSERT_EQ(0, sf_shot(&self->w.p, self->w.fd, self->w.fd, 0, WORLD_LEN, self->w.exp,
-			     self->w.buf, &sff, &sfs)) TH_LOG("%s", zc_errmsg());
-	TH_LOG("fact: sendfile(2), %s: lent=%" PRIu64 " copied=%" PRIu64,
-	       what, sff, sfs);
-	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 4096, WORLD_LEN,
-			     self->w.exp + 4096, self->w.buf, &s)) TH_LOG("%s", zc_errmsg());
-	SHOT_CHECKS(&s, what);
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->w.fd,
+		  4096, WORLD_LEN, self->w.exp + 4096, self->w.buf, what, &s, &sff);
+	if (_metadata->exit_code)
+		return;
 	if (judged && variant->nosg) {
 		EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
 		EXPECT_NE(0U, s.r.why & ZCDEV_WHY_NO_SG)
@@ -1541,17 +1548,14 @@ FIXTURE_TEARDOWN(sock)
 static void sock_expect_socket(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(sock) *self, const char *what)
 {
-	uint64_t sff = 0, sfs = 0;
+	uint64_t sff = 0;
 	struct shot s;
 	char w[128];
 
-	ASSERT_EQ(0, sf_shot(&self->w.p, self->w.fd, self->w.fd, 0, WORLD_LEN, self->w.exp,
-			     self->w.buf, &sff, &sfs)) TH_LOG("%s", zc_errmsg());
-	TH_LOG("fact: sendfile(2), %s: lent=%" PRIu64 " copied=%" PRIu64,
-	       what, sff, sfs);
-	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 4096, WORLD_LEN,
-			     self->w.exp + 4096, self->w.buf, &s)) TH_LOG("%s", zc_errmsg());
-	SHOT_CHECKS(&s, what);
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->w.fd,
+		  4096, WORLD_LEN, self->w.exp + 4096, self->w.buf, what, &s, &sff);
+	if (_metadata->exit_code)
+		return;
 	EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
 	EXPECT_NE(0U, s.r.why & ZCDEV_WHY_SOCKET)
 		TH_LOG("why=%s", zct_why_str(s.r.why, w, sizeof(w)));
