@@ -462,6 +462,35 @@ int zc_flip_range(int fd_rw, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int zc_oracle_recv(int snd, int rcv, int fd_rw, uint64_t off, uint64_t len,
+		   const void *exp, void *buf, int idle_ms, uint64_t *flipped,
+		   uint64_t *same)
+{
+	int64_t bad;
+
+	*flipped = *same = 0;
+	if (zc_wait_outq_empty(snd, idle_ms) ||
+	    zc_wait_inq(rcv, len, idle_ms))
+		return -1;
+	if (zc_flip_range(fd_rw, off, len))
+		return -1;
+	if (zc_recv_exact(rcv, buf, len, idle_ms) != (ssize_t)len) {
+		int e = errno;
+
+		zc_flip_range(fd_rw, off, len);
+		errno = e;
+		return -1;
+	}
+	if (zc_flip_range(fd_rw, off, len))
+		return -1;
+	bad = zc_classify_buf(buf, exp, len, off, flipped, same);
+	if (bad >= 0) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- page cache ------------------------------------------------------- */
 
 int zc_sysctl_write(const char *path, const char *val, char *old, size_t oldlen)
@@ -806,7 +835,7 @@ static int connect_deadline(enum zc_fam fam, const struct sockaddr_storage *to,
 	int domain = fam == ZC_TCP4 ? AF_INET : AF_INET6;
 
 	for (;;) {
-		int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, o->proto);
 		int err = 0, r;
 		socklen_t el = sizeof(err);
 		int64_t left;
@@ -867,49 +896,26 @@ static int pair_unix(struct zc_pair *p, const struct zc_pair_opts *o)
 	return 0;
 }
 
-int zc_pair_open(struct zc_pair *p, enum zc_fam fam, enum zc_net net,
-		 const struct zc_pair_opts *opts)
+/* the TCP pair: listener in @nspath bound to @to (port 0), sender here */
+static int pair_tcp(struct zc_pair *p, const char *nspath,
+		    const struct sockaddr_storage *to, socklen_t tl,
+		    const struct zc_pair_opts *o, const char *desc)
 {
-	struct zc_pair_opts o = { 0 };
-	struct sockaddr_storage ss;
-	socklen_t sl, bl;
-	uint64_t deadline;
-	int lfd = -1, r, e;
+	struct sockaddr_storage ss = *to, dst = *to;
+	uint64_t deadline = zc_now_ms() + o->timeout_ms;
+	socklen_t bl;
+	int lfd, r;
 
-	if (opts)
-		o = *opts;
-	if (!o.sndtimeo_ms)
-		o.sndtimeo_ms = 10000;
-	if (!o.timeout_ms)
-		o.timeout_ms = 5000;
-	p->snd = p->rcv = -1;
-	p->fam = fam;
-	p->net = net;
-	p->ktls = false;
-
-	if (fam == ZC_UNIX) {
-		if (net != ZC_NET_LO)
-			return FAIL_ERRNO(EINVAL, "unix pairs exist only on lo");
-		if (pair_unix(p, &o))
-			goto fail;
-		goto common;
-	}
-
-	deadline = zc_now_ms() + o.timeout_ms;
-	lfd = zc_socket_in_netns(zc_netns_path(net),
-				 fam == ZC_TCP4 ? AF_INET : AF_INET6,
-				 SOCK_STREAM, 0);
+	lfd = zc_socket_in_netns(nspath, to->ss_family, SOCK_STREAM, o->proto);
 	if (lfd < 0)
-		goto fail;
+		return -1;
 	if (set_int(lfd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") ||
-	    set_buf(lfd, true, o.rcvbuf))	/* inherited by the child */
+	    set_buf(lfd, true, o->rcvbuf))	/* inherited by the child */
 		goto fail;
-	sl = peer_addr(fam, net, &ss);
 	/* bind, retrying while a tentative IPv6 address finishes DAD */
-	while (bind(lfd, (struct sockaddr *)&ss, sl)) {
+	while (bind(lfd, (struct sockaddr *)&ss, tl)) {
 		if (errno != EADDRNOTAVAIL || zc_now_ms() > deadline) {
-			zc_seterr(true, "bind %s/%s", zc_fam_name(fam),
-				  zc_net_name(net));
+			zc_seterr(true, "bind %s", desc);
 			goto fail;
 		}
 		zc_sleep_ms(100);
@@ -923,16 +929,11 @@ int zc_pair_open(struct zc_pair *p, enum zc_fam fam, enum zc_net net,
 		zc_seterr(true, "getsockname");
 		goto fail;
 	}
-	{
-		struct sockaddr_storage to;
-		socklen_t tl = peer_addr(fam, net, &to);
-
-		set_port(&to, get_port(&ss));
-		p->snd = connect_deadline(fam, &to, tl, &o, deadline);
-		if (p->snd < 0)
-			goto fail;
-	}
-	r = wait_fd(lfd, POLLIN, o.timeout_ms);
+	set_port(&dst, get_port(&ss));
+	p->snd = connect_deadline(p->fam, &dst, tl, o, deadline);
+	if (p->snd < 0)
+		goto fail;
+	r = wait_fd(lfd, POLLIN, o->timeout_ms);
 	if (r < 0)
 		goto fail;
 	p->rcv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -941,21 +942,88 @@ int zc_pair_open(struct zc_pair *p, enum zc_fam fam, enum zc_net net,
 		goto fail;
 	}
 	close(lfd);
-	lfd = -1;
-	if (o.nodelay && set_int(p->snd, IPPROTO_TCP, TCP_NODELAY, 1,
-				 "TCP_NODELAY"))
-		goto fail;
-common:
-	if (set_sndtimeo(p->snd, o.sndtimeo_ms))
-		goto fail;
+	if (o->nodelay && set_int(p->snd, IPPROTO_TCP, TCP_NODELAY, 1,
+				  "TCP_NODELAY"))
+		return -1;
 	return 0;
 fail:
+	r = errno;
+	close(lfd);
+	errno = r;
+	return -1;
+}
+
+static void pair_defaults(struct zc_pair *p, struct zc_pair_opts *o,
+			  const struct zc_pair_opts *opts)
+{
+	memset(o, 0, sizeof(*o));
+	if (opts)
+		*o = *opts;
+	if (!o->sndtimeo_ms)
+		o->sndtimeo_ms = 10000;
+	if (!o->timeout_ms)
+		o->timeout_ms = 5000;
+	p->snd = p->rcv = -1;
+	p->ktls = false;
+}
+
+static int pair_finish(struct zc_pair *p, const struct zc_pair_opts *o, int r)
+{
+	int e;
+
+	if (!r && !set_sndtimeo(p->snd, o->sndtimeo_ms))
+		return 0;
 	e = errno;
-	if (lfd >= 0)
-		close(lfd);
 	zc_pair_close(p);
 	errno = e;
 	return -1;
+}
+
+int zc_pair_open(struct zc_pair *p, enum zc_fam fam, enum zc_net net,
+		 const struct zc_pair_opts *opts)
+{
+	struct zc_pair_opts o;
+	struct sockaddr_storage ss;
+	char desc[64];
+	socklen_t sl;
+
+	pair_defaults(p, &o, opts);
+	p->fam = fam;
+	p->net = net;
+	if (fam == ZC_UNIX) {
+		if (net != ZC_NET_LO)
+			return FAIL_ERRNO(EINVAL, "unix pairs exist only on lo");
+		return pair_finish(p, &o, pair_unix(p, &o));
+	}
+	sl = peer_addr(fam, net, &ss);
+	snprintf(desc, sizeof(desc), "%s/%s", zc_fam_name(fam), zc_net_name(net));
+	return pair_finish(p, &o, pair_tcp(p, zc_netns_path(net), &ss, sl, &o,
+					   desc));
+}
+
+int zc_pair_open_at(struct zc_pair *p, const char *nspath, const char *addr,
+		    const struct zc_pair_opts *opts)
+{
+	struct zc_pair_opts o;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	pair_defaults(p, &o, opts);
+	p->net = ZC_NET_LO;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		sl = sizeof(struct sockaddr_in);
+		p->fam = ZC_TCP4;
+	} else if (inet_pton(AF_INET6, addr,
+			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		sl = sizeof(struct sockaddr_in6);
+		p->fam = ZC_TCP6;
+	} else {
+		return FAIL_ERRNO(EINVAL, "not an address: %s", addr);
+	}
+	return pair_finish(p, &o, pair_tcp(p, nspath, &ss, sl, &o, addr));
 }
 
 void zc_pair_close(struct zc_pair *p)
@@ -1318,7 +1386,8 @@ const char *zct_why_str(uint32_t why, char *buf, size_t n)
 {
 	static const char *names[] = { "NO_SG", "NO_CSUM", "KTLS",
 				       "NO_PAGECACHE", "SOCKET", "XFRM",
-				       "HOLE", "MEMORY", "NOTIFY" };
+				       "HOLE", "MEMORY", "NOTIFY", "ROUTE",
+				       "DEVICE" };
 	size_t used = 0;
 	unsigned int i;
 

@@ -129,6 +129,18 @@ int64_t zc_classify_buf(const void *got, const void *exp, size_t len,
 /* XOR 0xff over [off, off + len) of the file through a MAP_SHARED mapping
  * of @fd_rw (same page cache the sender lends from). */
 int zc_flip_range(int fd_rw, uint64_t off, uint64_t len);
+/*
+ * The truth oracle after a send of [off, off + len) on a TCP pair whose
+ * receiver is local: wait until @len bytes are acknowledged and queued at
+ * @rcv, flip the range through @fd_rw, receive the @len bytes into @buf,
+ * flip it back, and count received bytes that are the flipped (lent by
+ * reference: the receiver's skbs hold the page) and the original (copied)
+ * bytes of @exp.  0, or -1 with a message (including a byte that is
+ * neither).
+ */
+int zc_oracle_recv(int snd, int rcv, int fd_rw, uint64_t off, uint64_t len,
+		   const void *exp, void *buf, int idle_ms, uint64_t *flipped,
+		   uint64_t *same);
 
 /* ---- page cache ------------------------------------------------------- */
 
@@ -186,6 +198,7 @@ struct zc_pair_opts {
 	int sndtimeo_ms;	/* sender SO_SNDTIMEO, 0 = default 10000, <0 none */
 	bool nodelay;		/* TCP_NODELAY on the sender */
 	int timeout_ms;		/* connect/accept deadline, 0 = 5000 */
+	int proto;		/* socket protocol (IPPROTO_MPTCP), 0 = TCP */
 };
 
 /*
@@ -201,6 +214,13 @@ struct zc_pair {
 };
 int zc_pair_open(struct zc_pair *p, enum zc_fam fam, enum zc_net net,
 		 const struct zc_pair_opts *o);
+/*
+ * The same over any address: the receiver listens on @addr (IPv4 or IPv6
+ * literal) in the namespace @nspath (NULL = ours), the sender connects to
+ * it from the root namespace.  p->net is ZC_NET_LO (meaningless here).
+ */
+int zc_pair_open_at(struct zc_pair *p, const char *nspath, const char *addr,
+		    const struct zc_pair_opts *o);
 void zc_pair_close(struct zc_pair *p);
 
 /*

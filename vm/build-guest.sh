@@ -36,7 +36,7 @@ step() { # name log-file command...
 
 if [[ -f $ROOT/selftests/Makefile ]]; then
 	step build.selftests "$out/selftests.log" \
-		make --no-print-directory -C "$ROOT/selftests" O="$out"
+		make --no-print-directory -k -C "$ROOT/selftests" O="$out"
 else
 	# Fallback until selftests/Makefile exists: every selftests/*.c alone.
 	build_selftests_fallback() {

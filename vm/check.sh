@@ -15,7 +15,8 @@
 # HOST_CHECK=0 (skip userlib/tests/host-check.sh),
 # BUILD_GUEST=0 (use build/guest as it is),
 # PARALLEL=0 (one guest at a time; default: both at once), and
-# run-guest.sh's variables.
+# run-guest.sh's variables (ZC_KO=path/@SERIES@/zcdev.ko: the guests load
+# that module, and run even when build/SERIES/mod/zcdev.ko did not build).
 # The whole stream is kept in build/check/results.txt (CHECK_OUT= moves
 # it), each guest's raw KTAP in build/SERIES/run/results.ktap and its
 # console in build/SERIES/run/console.log.
@@ -63,6 +64,10 @@ for k in $kvers; do
 		have_ko[$k]=1
 	else
 		{ sed 's/^/# /' "$out/build-$k.log"; echo "not ok $n build.module.$k # $rel"; } | emit build
+		# ZC_KO names a module of its own: the guest can still run
+		# (the failed build above still fails the run)
+		ko=${ZC_KO:-}
+		[[ -n $ko && -f ${ko//@SERIES@/$k} ]] && have_ko[$k]=1
 	fi
 done
 

@@ -16,6 +16,8 @@ PKGS=(
 	# checkpatch.pl is Perl; module BTF on 6.12 needs pahole (the kbuild
 	# package depends on it, listed for clarity).
 	perl pahole
+	# wg, for zcdev_world's WireGuard devices in the guest
+	wireguard-tools
 )
 
 # One dpkg-query for all: prints "ii name" for each installed package.

@@ -32,14 +32,21 @@ MODULES=(
 	poly1305_x86_64
 	# other stream sockets (copy path)
 	sctp
+	# zcdev_world: file systems whose read path is not the page cache's,
+	# upper and tunnel devices over the veths
+	overlay fuse configfs netconsole
+	8021q macvlan bridge bonding team team_mode_activebackup
+	ipip ip_gre ip6_tunnel sit wireguard macsec
 )
 BINARIES=(/usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/sbin/ethtool)
+# WireGuard's key configuration (wireguard-tools, vm/deps.sh): optional
+OPT_BINARIES=(/usr/bin/wg)
 
 # Cache key: kernel release, this script, and the packages copied from.
 key=$( {
 	echo "$rel"
 	cat "$0"
-	pkg_versions busybox-static coreutils dash iproute2 ethtool libc6 "linux-image-$rel"
+	pkg_versions busybox-static coreutils dash iproute2 ethtool libc6 wireguard-tools "linux-image-$rel"
 } | sha256sum | cut -c1-16)
 if [[ -f $out && -f $out.key && $(cat "$out.key") == "$key" ]]; then
 	echo "$out"
@@ -86,6 +93,13 @@ ln -s ../bin/busybox "$stage/sbin/modprobe"
 
 for b in "${BINARIES[@]}"; do
 	copy_with_libs "$b" "/usr/sbin/$(basename "$b")"
+done
+for b in "${OPT_BINARIES[@]}"; do
+	if [[ -x $b ]]; then
+		copy_with_libs "$b" "/usr/sbin/$(basename "$b")"
+	else
+		note "$b not installed, not in the guest"
+	fi
 done
 # Some tools look up users/groups/protocols.
 echo 'root:x:0:0:root:/root:/bin/sh' > "$stage/etc/passwd"

@@ -1,0 +1,1653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcdev_world: the world matrix (issue 11).  Sources and paths the module
+ * meets outside tmpfs/ext4 over plain veths, each judged from the outside:
+ * the bytes a receiver gets are what read(2) returns, a byte reported as
+ * lent by reference shows up changed at the receiver when the file changes
+ * after the send (the truth oracle, zc_oracle_recv), and ZCDEV_IOC_PROBE
+ * made right before the send says what the send then reports.
+ *
+ *   pseudo.*   procfs, sysfs, cgroup2, debugfs and configfs files: exactly
+ *              read(2)'s bytes (also when len is past the content), never
+ *              zero copy, ZCDEV_WHY_NO_PAGECACHE; sendfile(2) alongside
+ *   ovl.*      overlayfs, a lower-layer and a copied-up file: read(2)'s
+ *              bytes, the report agrees with the oracle, and the oracle of
+ *              the module agrees with the oracle of sendfile(2)
+ *   fuse.*     a FUSE file served by a raw /dev/fuse server thread (no
+ *              libfuse): with the page cache, the oracle (flipped through a
+ *              shared mapping) and sendfile(2)'s; with FOPEN_DIRECT_IO,
+ *              copied, NO_PAGECACHE, and a changed server file reaches the
+ *              next send
+ *   route.*    route resets (IP_TOS, IPV6_TCLASS, SO_BINDTODEVICE) right
+ *              before the send, ip route replace/change between sends,
+ *              over the veth with and without scatter-gather
+ *   midway.*   ethtool -K sg off on the egress device mid-connection
+ *   dev.*      vlan, macvlan, bridge, bond, ipip, gre, ip6tnl, sit,
+ *              WireGuard, macsec and team over a veth of their own with and
+ *              without scatter-gather: vlan/macvlan are judged by the lower
+ *              device (NO_SG), devices that transform or fan out say
+ *              ZCDEV_WHY_DEVICE; nothing the oracle shows copied is called
+ *              zero copy.  team (no mode without teamd) and WireGuard
+ *              without wg are routed through after connecting: report only
+ *   sock.*     MPTCP and a sockmap with an SK_MSG program: ZCDEV_WHY_SOCKET
+ *
+ * A report may name a reason that says "cannot know" (ZCDEV_WHY_ROUTE,
+ * ZCDEV_WHY_DEVICE) for bytes the oracle saw lent; it may never claim a
+ * byte lent that the oracle saw copied.  What the oracle saw is logged
+ * for every case (the facts about this kernel), for sendfile(2) too.
+ *
+ * Runs only inside the QEMU guests (vm/), never on the host: it mounts file
+ * systems, creates network devices and changes routes and offloads.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <linux/bpf.h>
+#include <linux/fuse.h>
+
+#include "kselftest_harness.h"
+#include "zc_util.h"
+
+#define KiB 1024ULL
+#define MiB (1024ULL * 1024ULL)
+#define IDLE_MS 10000
+
+/* reasons that say "cannot know", not "copied": the oracle may see lent */
+#define WHY_UNCERTAIN (ZCDEV_WHY_ROUTE | ZCDEV_WHY_DEVICE)
+#define WHY_DEV_FEAT (ZCDEV_WHY_NO_SG | ZCDEV_WHY_NO_CSUM)
+
+static const struct zc_pair_opts bufs = {
+	.rcvbuf = 4 * MiB, .sndbuf = 4 * MiB,
+};
+
+/* ===================================================================== */
+/* helpers                                                                */
+/* ===================================================================== */
+
+/* what the last run() printed, for TH_LOG */
+static char run_out[2048];
+
+/*
+ * Run shell commands (dash, set -e; iproute2's ip), their output kept in
+ * run_out.  0 if they all succeeded.
+ */
+static int __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
+{
+	static const char log[] = "/tmp/.zcw-cmd.log";
+	char cmd[8192], full[8448];
+	va_list ap;
+	int st, fd;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "{\nset -e\n%s\n} > %s 2>&1", cmd, log);
+	st = system(full);
+	n = snprintf(run_out, sizeof(run_out), "$ %.300s: ", cmd);
+	fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t m = read(fd, run_out + n, sizeof(run_out) - n - 1);
+
+		if (m > 0)
+			n += m;
+		close(fd);
+	}
+	run_out[n] = 0;
+	return st == 0 ? 0 : -1;
+}
+
+/*
+ * What a report may claim, given what the receiver saw: never more bytes
+ * lent than the oracle saw lent; exactly as many unless a reason says the
+ * module could not know.
+ */
+static int truth_agrees(const struct zcdev_sendfile *r, uint64_t flipped,
+			uint64_t same)
+{
+	if (r->zc_bytes > flipped) {
+		zc_seterr(false, "claims %" PRIu64 " bytes by reference, the receiver saw %" PRIu64
+			  " lent and %" PRIu64 " copied: %s", (uint64_t)r->zc_bytes,
+			  flipped, same, zc_report_str(r));
+		return -1;
+	}
+	if (!(r->why & WHY_UNCERTAIN) && r->zc_bytes != flipped) {
+		zc_seterr(false, "claims %" PRIu64 " bytes copied, the receiver saw %" PRIu64
+			  " of %" PRIu64 " lent: %s", (uint64_t)r->copied_bytes,
+			  flipped, flipped + same, zc_report_str(r));
+		return -1;
+	}
+	return 0;
+}
+
+/* the probe made right before a send says what the send then reports */
+static int probe_agrees(const struct zcdev_probe *p, const struct zcdev_sendfile *r)
+{
+	char w[128];
+
+	if (r->path == ZCDEV_PATH_ZEROCOPY &&
+	    (p->path != ZCDEV_PATH_ZEROCOPY || p->why)) {
+		zc_seterr(false, "probe said %s; the send: %s", zc_probe_str(p),
+			  zc_report_str(r));
+		return -1;
+	}
+	if (r->path == ZCDEV_PATH_COPY &&
+	    (p->path != ZCDEV_PATH_COPY ||
+	     (p->why & ~ZCDEV_WHY_HOLE) != (r->why & ~ZCDEV_WHY_HOLE))) {
+		zc_seterr(false, "probe said %s; the send copied (why %s): %s",
+			  zc_probe_str(p), zct_why_str(r->why, w, sizeof(w)),
+			  zc_report_str(r));
+		return -1;
+	}
+	return 0;
+}
+
+/* one oracle-checked send: the probe before it, the report, the oracle */
+struct shot {
+	struct zcdev_probe probe;
+	int probe_err;		/* errno of a failed probe, else 0 */
+	struct zcdev_sendfile r;
+	uint64_t flipped, same;
+};
+
+static int zc_shot(int dev, const struct zc_pair *p, int file_fd, int rw_fd,
+		   uint64_t off, uint64_t len, const uint8_t *exp, uint8_t *buf,
+		   struct shot *s)
+{
+	struct zcdev_sendfile in = { .file_fd = file_fd, .sock_fd = p->snd,
+				     .offset = off, .len = len };
+
+	memset(s, 0, sizeof(*s));
+	if (zc_probe_args(dev, p->snd, file_fd, 0, &s->probe))
+		s->probe_err = errno ? errno : EIO;
+	s->r = in;
+	if (zct_sendfile(dev, &s->r)) {
+		zc_seterr(true, "ZCDEV_IOC_SENDFILE");
+		return -1;
+	}
+	if (zc_report_check(&in, &s->r, len))
+		return -1;
+	if (s->r.sent != len) {
+		zc_seterr(false, "short send: %s", zc_report_str(&s->r));
+		return -1;
+	}
+	return zc_oracle_recv(p->snd, p->rcv, rw_fd, off, len, exp, buf,
+			      IDLE_MS, &s->flipped, &s->same);
+}
+
+/* sendfile(2) of [off, off + len), then the same oracle */
+static int sf_shot(const struct zc_pair *p, int file_fd, int rw_fd,
+		   uint64_t off, uint64_t len, const uint8_t *exp, uint8_t *buf,
+		   uint64_t *flipped, uint64_t *same)
+{
+	off_t o = (off_t)off;
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = sendfile(p->snd, file_fd, &o, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			zc_seterr(true, "sendfile(2)");
+			return -1;
+		}
+		if (!n)
+			break;
+		done += n;
+	}
+	if (done != len) {
+		zc_seterr(false, "sendfile(2) sent %" PRIu64 " of %" PRIu64, done, len);
+		return -1;
+	}
+	return zc_oracle_recv(p->snd, p->rcv, rw_fd, off, len, exp, buf,
+			      IDLE_MS, flipped, same);
+}
+
+/* the checks every oracle-checked send of this program makes */
+#define SHOT_CHECKS(s_, what_) do {					\
+	TH_LOG("%s: %s; receiver saw lent=%" PRIu64 " copied=%" PRIu64, \
+	       (what_), zc_report_str(&(s_)->r), (s_)->flipped, (s_)->same); \
+	EXPECT_EQ(0, truth_agrees(&(s_)->r, (s_)->flipped, (s_)->same))	\
+		TH_LOG("%s: %s", (what_), zc_errmsg());			\
+	EXPECT_EQ(0, (s_)->probe_err)					\
+		TH_LOG("%s: probe failed: %s", (what_),			\
+		       strerror((s_)->probe_err));			\
+	if (!(s_)->probe_err) {						\
+		EXPECT_EQ(0, probe_agrees(&(s_)->probe, &(s_)->r))	\
+			TH_LOG("%s: %s", (what_), zc_errmsg());		\
+	}								\
+} while (0)
+
+/*
+ * sendfile(2), then ZCDEV_IOC_SENDFILE, of the same range of @file_fd over
+ * @p, each with the oracle (flipping @rw_fd): the fact about sendfile(2)
+ * logged, the send checked (SHOT_CHECKS); *sf_lent: what sendfile(2) lent.
+ * The caller returns if _metadata->exit_code is set.
+ */
+static void two_shots(struct __test_metadata *_metadata, int dev,
+		      const struct zc_pair *p, int file_fd, int rw_fd,
+		      uint64_t off, uint64_t len, const uint8_t *exp, uint8_t *buf,
+		      const char *what, struct shot *s, uint64_t *sf_lent)
+{
+	uint64_t sf_copied = 0;
+
+	ASSERT_EQ(0, sf_shot(p, file_fd, rw_fd, off, len, exp, buf, sf_lent,
+			     &sf_copied)) TH_LOG("%s: %s", what, zc_errmsg());
+	TH_LOG("fact: sendfile(2), %s: lent=%" PRIu64 " copied=%" PRIu64, what,
+	       *sf_lent, sf_copied);
+	ASSERT_EQ(0, zc_shot(dev, p, file_fd, rw_fd, off, len, exp, buf, s))
+		TH_LOG("%s: %s", what, zc_errmsg());
+	SHOT_CHECKS(s, what);
+}
+
+/* read(2) the content of a file from @off: up to @cap bytes (pread if off) */
+static ssize_t read_content(const char *path, uint64_t off, uint8_t *buf,
+			    size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	while (got < cap) {
+		ssize_t n = off ? pread(fd, buf + got, cap - got, off + got) :
+				  read(fd, buf + got, cap - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0) {
+				int e = errno;
+
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			break;
+		}
+		got += n;
+	}
+	close(fd);
+	return got;
+}
+
+/* first differing byte of two buffers, -1 if equal */
+static int64_t first_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
+static bool fs_is(const char *dir, long magic)
+{
+	struct statfs sf;
+
+	return !statfs(dir, &sf) && sf.f_type == magic;
+}
+
+/*
+ * What every case has: /dev/zcdev, a pair, two buffers (expected bytes and
+ * received bytes) and, for the network cases, a tmpfs payload file of
+ * WORLD_FILE bytes (O_RDWR, so the oracle can flip it) with its bytes in
+ * exp.
+ */
+#define WORLD_BUF (2 * MiB)
+#define WORLD_FILE (128 * KiB)
+#define WORLD_LEN (64 * KiB)
+
+struct world {
+	int dev;
+	int fd;
+	char path[PATH_MAX];
+	struct zc_pair p;
+	uint8_t *exp, *buf;
+};
+
+static int world_init(struct world *w, bool payload, const char *name)
+{
+	/* each case's start, with the guest's uptime (TCG: where time goes) */
+	fprintf(stderr, "# %s starts at %.1f s\n", name, zc_now_ms() / 1000.0);
+	w->fd = w->dev = -1;
+	w->path[0] = 0;
+	w->p.snd = w->p.rcv = -1;
+	w->exp = malloc(WORLD_BUF);
+	w->buf = malloc(WORLD_BUF);
+	if (!w->exp || !w->buf) {
+		zc_seterr(true, "malloc");
+		return -1;
+	}
+	zc_sigpipe_guard();
+	w->dev = zc_open_dev();
+	if (w->dev < 0)
+		return -1;
+	if (!payload)
+		return 0;
+	w->fd = zc_make_payload_file(zc_tmpfs_dir(), WORLD_FILE, w->path,
+				     sizeof(w->path));
+	if (w->fd < 0)
+		return -1;
+	zc_payload_fill(w->exp, 0, WORLD_FILE);
+	return 0;
+}
+
+static void world_fini(struct world *w)
+{
+	zc_pair_close(&w->p);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->path[0])
+		unlink(w->path);
+	if (w->dev >= 0)
+		close(w->dev);
+	free(w->exp);
+	free(w->buf);
+}
+
+#define WORLD_SETUP(w_, payload_)					\
+	ASSERT_EQ(0, world_init((w_), (payload_), _metadata->name))	\
+		TH_LOG("%s", zc_errmsg())
+
+#define WORLD_TEARDOWN(w_) do {						\
+	world_fini(w_);							\
+	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");	\
+} while (0)
+
+/* ===================================================================== */
+/* pseudo: files with no page cache to lend                               */
+/* ===================================================================== */
+
+#define CGROUP2_MAGIC	0x63677270L
+#define CONFIGFS_MAGIC	0x62656570L
+#define DEBUGFS_MAGIC	0x64626720L
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_CHILD	CG_ROOT "/zcworld"
+#define CFG_ROOT	"/sys/kernel/config"
+#define NC_TARGET	CFG_ROOT "/netconsole/zcworld"
+
+enum prep { PREP_NONE, PREP_CGROUP, PREP_CGROUP_CHILD, PREP_CONFIGFS };
+
+FIXTURE(pseudo) {
+	struct world w;	/* w.exp: read(2)'s bytes */
+	bool mounted_cg, made_cg, mounted_cfg, made_nc;
+};
+
+FIXTURE_VARIANT(pseudo) {
+	const char *path;
+	enum prep prep;
+	uint64_t off;
+	uint64_t len;	/* 0: 1 MiB, more than the content */
+};
+
+/* procfs: seq_file (i_size 0), sysctl, and one without ->read_iter */
+FIXTURE_VARIANT_ADD(pseudo, proc_version) { .path = "/proc/version" };
+FIXTURE_VARIANT_ADD(pseudo, proc_filesystems) { .path = "/proc/filesystems" };
+FIXTURE_VARIANT_ADD(pseudo, proc_sys_ostype) { .path = "/proc/sys/kernel/ostype" };
+FIXTURE_VARIANT_ADD(pseudo, proc_self_cmdline) { .path = "/proc/self/cmdline" };
+FIXTURE_VARIANT_ADD(pseudo, proc_self_mounts) { .path = "/proc/self/mounts" };
+/* sysfs (kernfs): text attributes of i_size 4096, binary ones of their size */
+FIXTURE_VARIANT_ADD(pseudo, sys_lo_mtu) { .path = "/sys/class/net/lo/mtu" };
+FIXTURE_VARIANT_ADD(pseudo, sys_thp_enabled) {
+	.path = "/sys/kernel/mm/transparent_hugepage/enabled" };
+FIXTURE_VARIANT_ADD(pseudo, sys_acpi_dsdt) { .path = "/sys/firmware/acpi/tables/DSDT" };
+FIXTURE_VARIANT_ADD(pseudo, sys_btf_slice) {
+	.path = "/sys/kernel/btf/vmlinux", .off = 12345, .len = 40000 };
+/* cgroup2 (kernfs, i_size 0) */
+FIXTURE_VARIANT_ADD(pseudo, cgroup_controllers) {
+	.path = CG_ROOT "/cgroup.controllers", .prep = PREP_CGROUP };
+FIXTURE_VARIANT_ADD(pseudo, cgroup_child_events) {
+	.path = CG_CHILD "/cgroup.events", .prep = PREP_CGROUP_CHILD };
+FIXTURE_VARIANT_ADD(pseudo, cgroup_child_max_depth) {
+	.path = CG_CHILD "/cgroup.max.depth", .prep = PREP_CGROUP_CHILD };
+/* debugfs (its proxy has ->read only), configfs (netconsole's target) */
+FIXTURE_VARIANT_ADD(pseudo, debugfs_fault_around) {
+	.path = "/sys/kernel/debug/fault_around_bytes" };
+FIXTURE_VARIANT_ADD(pseudo, configfs_netconsole) {
+	.path = NC_TARGET "/local_port", .prep = PREP_CONFIGFS };
+
+FIXTURE_SETUP(pseudo)
+{
+	WORLD_SETUP(&self->w, false);
+	switch (variant->prep) {
+	case PREP_NONE:
+		break;
+	case PREP_CGROUP:
+	case PREP_CGROUP_CHILD:
+		if (!fs_is(CG_ROOT, CGROUP2_MAGIC)) {
+			ASSERT_EQ(0, mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+				TH_LOG("mount cgroup2 on %s: %s", CG_ROOT,
+				       strerror(errno));
+			self->mounted_cg = true;
+		}
+		if (variant->prep == PREP_CGROUP_CHILD) {
+			ASSERT_EQ(0, mkdir(CG_CHILD, 0755))
+				TH_LOG("mkdir %s: %s", CG_CHILD, strerror(errno));
+			self->made_cg = true;
+		}
+		break;
+	case PREP_CONFIGFS:
+		run("modprobe configfs; modprobe netconsole");
+		if (!fs_is(CFG_ROOT, CONFIGFS_MAGIC)) {
+			if (mount("configfs", CFG_ROOT, "configfs", 0, NULL))
+				SKIP(return, "no configfs: mount on %s: %s",
+				     CFG_ROOT, strerror(errno));
+			self->mounted_cfg = true;
+		}
+		if (access(CFG_ROOT "/netconsole", F_OK))
+			SKIP(return, "configfs has no subsystem with files here "
+			     "(netconsole not loadable: %.200s)", run_out);
+		ASSERT_EQ(0, mkdir(NC_TARGET, 0755))
+			TH_LOG("mkdir %s: %s", NC_TARGET, strerror(errno));
+		self->made_nc = true;
+		break;
+	}
+	if (access(variant->path, R_OK))
+		SKIP(return, "%s: %s (not on this kernel)", variant->path,
+		     strerror(errno));
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(pseudo)
+{
+	if (self->made_nc)
+		rmdir(NC_TARGET);
+	if (self->mounted_cfg)
+		umount(CFG_ROOT);
+	if (self->made_cg)
+		rmdir(CG_CHILD);
+	if (self->mounted_cg)
+		umount(CG_ROOT);
+	WORLD_TEARDOWN(&self->w);
+}
+
+/*
+ * read(2)'s bytes, by ZCDEV_IOC_SENDFILE with a len past the content (or
+ * the variant's slice), compared with what sendfile(2) sends; the report
+ * never says zero copy and names ZCDEV_WHY_NO_PAGECACHE; the probe agrees.
+ * A file sendfile(2) refuses (no ->splice_read or ->read_iter) may be
+ * refused by the module too, never sent wrong.
+ */
+TEST_F_TIMEOUT(pseudo, bytes_equal_read, 60)
+{
+	const uint64_t want = variant->len ? variant->len : 1 * MiB;
+	struct zcdev_sendfile first = { 0 };
+	uint64_t total = 0, sf_total = 0;
+	struct zcdev_probe pr;
+	int sf_err = 0, pr_err = 0, zc_err = 0;
+	unsigned int calls = 0;
+	struct stat st;
+	ssize_t reflen;
+	char w[128];
+	off_t o;
+	int fd;
+
+	reflen = read_content(variant->path, variant->off, self->w.exp, want);
+	ASSERT_LE(0, reflen) TH_LOG("read %s: %s", variant->path, strerror(errno));
+	ASSERT_EQ(0, stat(variant->path, &st));
+	TH_LOG("%s: regular=%d i_size=%lld, read(2) from %" PRIu64 " gives %zd bytes",
+	       variant->path, S_ISREG(st.st_mode), (long long)st.st_size,
+	       variant->off, reflen);
+
+	/* sendfile(2) */
+	fd = open(variant->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	o = variant->off;
+	while (sf_total < want) {
+		ssize_t n = sendfile(self->w.p.snd, fd, &o, want - sf_total);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sf_err = errno;
+			break;
+		}
+		if (!n)
+			break;
+		sf_total += n;
+	}
+	close(fd);
+	if (sf_total) {
+		ASSERT_EQ((ssize_t)sf_total, zc_recv_exact(self->w.p.rcv, self->w.buf,
+							   sf_total, IDLE_MS))
+			TH_LOG("%s", zc_errmsg());
+	}
+	if (sf_total != (uint64_t)reflen ||
+	    first_diff(self->w.buf, self->w.exp, sf_total) >= 0)
+		TH_LOG("fact: sendfile(2) sent %" PRIu64 " bytes (errno %d), not read(2)'s %zd",
+		       sf_total, sf_err, reflen);
+	else
+		TH_LOG("fact: sendfile(2) sends read(2)'s %zd bytes", reflen);
+
+	/* the probe, then ZCDEV_IOC_SENDFILE until EOF */
+	fd = open(variant->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	if (zc_probe_args(self->w.dev, self->w.p.snd, fd, 0, &pr))
+		pr_err = errno;
+	while (total < want && calls < 64) {
+		struct zcdev_sendfile in = { .file_fd = fd, .sock_fd = self->w.p.snd,
+					     .offset = variant->off + total,
+					     .len = want - total };
+		struct zcdev_sendfile r = in;
+
+		calls++;
+		if (zct_sendfile(self->w.dev, &r)) {
+			zc_err = errno;
+			break;
+		}
+		EXPECT_EQ(0, zc_report_check(&in, &r, want - total))
+			TH_LOG("%s", zc_errmsg());
+		if (calls == 1)
+			first = r;
+		if (!r.sent)
+			break;
+		EXPECT_EQ(0ULL, r.zc_bytes)
+			TH_LOG("no page cache, yet bytes by reference: %s",
+			       zc_report_str(&r));
+		EXPECT_NE(0U, r.why & ZCDEV_WHY_NO_PAGECACHE)
+			TH_LOG("why=%s: %s", zct_why_str(r.why, w, sizeof(w)),
+			       zc_report_str(&r));
+		total += r.sent;
+	}
+	close(fd);
+	if (zc_err && !total) {
+		TH_LOG("zcdev refused the file: errno %d (%s); sendfile(2): %" PRIu64
+		       " bytes, errno %d", zc_err, strerror(zc_err), sf_total, sf_err);
+		ASSERT_EQ(0ULL, sf_total)
+			TH_LOG("sendfile(2) sends this file; ZCDEV_IOC_SENDFILE fails");
+		ASSERT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+			TH_LOG("%s", zc_errmsg());
+		return;
+	}
+	EXPECT_EQ(0, zc_err) TH_LOG("a later call failed: %s", strerror(zc_err));
+	TH_LOG("zcdev: %" PRIu64 " bytes in %u calls; first: %s", total, calls,
+	       zc_report_str(&first));
+	EXPECT_EQ((uint64_t)reflen, total)
+		TH_LOG("read(2) gives %zd bytes, ZCDEV_IOC_SENDFILE sent %" PRIu64,
+		       reflen, total);
+	if (total) {
+		size_t n = total < (uint64_t)reflen ? total : (size_t)reflen;
+		ssize_t got = zc_recv_exact(self->w.p.rcv, self->w.buf, total, IDLE_MS);
+		int64_t d;
+
+		ASSERT_EQ((ssize_t)total, got) TH_LOG("%s", zc_errmsg());
+		d = first_diff(self->w.buf, self->w.exp, n);
+		EXPECT_EQ(-1, d)
+			TH_LOG("byte %" PRId64 ": read(2) 0x%02x, received 0x%02x",
+			       d, d >= 0 ? self->w.exp[d] : 0, d >= 0 ? self->w.buf[d] : 0);
+	}
+	/* nothing after what the calls reported */
+	ASSERT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	/* the probe about this file */
+	EXPECT_EQ(0, pr_err) TH_LOG("probe: %s", strerror(pr_err));
+	if (!pr_err && first.sent) {
+		EXPECT_EQ(0, probe_agrees(&pr, &first)) TH_LOG("%s", zc_errmsg());
+	}
+}
+
+/* ===================================================================== */
+/* ovl: overlayfs                                                         */
+/* ===================================================================== */
+
+#define OVL_SIZE (192 * KiB)
+#define OVL_OFF 100ULL
+#define OVL_LEN (96 * KiB + 1000)
+
+FIXTURE(ovl) {
+	struct world w;	/* w.fd: the file through the overlay (what is sent) */
+	char base[200], lower[256], upper[256], work[256], merged[256];
+	char lpath[512], mpath[PATH_MAX], upath[PATH_MAX];
+	bool mounted;
+	int lfd;	/* the lower file, O_RDWR (payload) */
+	int rw;		/* the real file behind the overlay's, O_RDWR (flipped) */
+};
+
+FIXTURE_VARIANT(ovl) {
+	bool lower_ext4;	/* else tmpfs */
+	bool upper_ext4;	/* else tmpfs */
+	bool copy_up;
+};
+
+FIXTURE_VARIANT_ADD(ovl, ext4_lower) { .lower_ext4 = true };
+FIXTURE_VARIANT_ADD(ovl, ext4_copied_up) { .lower_ext4 = true, .copy_up = true };
+FIXTURE_VARIANT_ADD(ovl, tmpfs_lower) { };
+FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up) { .copy_up = true };
+FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up_to_ext4) {
+	.upper_ext4 = true, .copy_up = true };
+
+FIXTURE_SETUP(ovl)
+{
+	const char *ldir = variant->lower_ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
+	const char *udir = variant->upper_ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
+	char opts[4 * PATH_MAX];
+	const char *name;
+	struct stat st;
+
+	self->lfd = self->rw = -1;
+	WORLD_SETUP(&self->w, false);
+	ASSERT_EQ(0, zc_check_fs(ldir, variant->lower_ext4 ? ZC_EXT4_MAGIC :
+							      ZC_TMPFS_MAGIC))
+		TH_LOG("%s", zc_errmsg());
+
+	snprintf(self->base, sizeof(self->base), "%s/zcw-ovl-XXXXXX", ldir);
+	ASSERT_NE(NULL, mkdtemp(self->base));
+	snprintf(self->lower, sizeof(self->lower), "%s/lower", self->base);
+	ASSERT_EQ(0, mkdir(self->lower, 0755));
+	/* upper and work on one file system (overlayfs requires it) */
+	snprintf(self->upper, sizeof(self->upper), "%s/zcw-ovlu-%d", udir, getpid());
+	snprintf(self->work, sizeof(self->work), "%s/zcw-ovlw-%d", udir, getpid());
+	snprintf(self->merged, sizeof(self->merged), "/tmp/zcw-ovlm-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->upper, 0755));
+	ASSERT_EQ(0, mkdir(self->work, 0755));
+	ASSERT_EQ(0, mkdir(self->merged, 0755));
+
+	self->lfd = zc_make_payload_file(self->lower, OVL_SIZE, self->lpath,
+					 sizeof(self->lpath));
+	ASSERT_LE(0, self->lfd) TH_LOG("%s", zc_errmsg());
+	name = strrchr(self->lpath, '/') + 1;
+	snprintf(self->mpath, sizeof(self->mpath), "%s/%s", self->merged, name);
+	snprintf(self->upath, sizeof(self->upath), "%s/%s", self->upper, name);
+
+	run("modprobe overlay");
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s",
+		 self->lower, self->upper, self->work);
+	ASSERT_EQ(0, mount("overlay", self->merged, "overlay", 0, opts))
+		TH_LOG("mount overlay %s: %s (%s)", opts, strerror(errno), run_out);
+	self->mounted = true;
+
+	if (variant->copy_up) {
+		/* opening for writing copies the data up */
+		int w = open(self->mpath, O_RDWR | O_CLOEXEC);
+
+		ASSERT_LE(0, w) TH_LOG("open %s O_RDWR: %s", self->mpath,
+				       strerror(errno));
+		close(w);
+		ASSERT_EQ(0, stat(self->upath, &st))
+			TH_LOG("not copied up: %s: %s", self->upath, strerror(errno));
+		ASSERT_EQ((off_t)OVL_SIZE, st.st_size);
+		self->rw = open(self->upath, O_RDWR | O_CLOEXEC);
+	} else {
+		self->rw = open(self->lpath, O_RDWR | O_CLOEXEC);
+	}
+	ASSERT_LE(0, self->rw) TH_LOG("the real file: %s", strerror(errno));
+	self->w.fd = open(self->mpath, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->w.fd) TH_LOG("open %s: %s", self->mpath, strerror(errno));
+	if (!variant->copy_up) {
+		ASSERT_NE(0, access(self->upath, F_OK))
+			TH_LOG("%s copied up by a read-only open", self->upath);
+	}
+	zc_payload_fill(self->w.exp, OVL_OFF, OVL_LEN);
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(ovl)
+{
+	world_fini(&self->w);
+	if (self->rw >= 0)
+		close(self->rw);
+	if (self->lfd >= 0)
+		close(self->lfd);
+	if (self->mounted)
+		umount2(self->merged, MNT_DETACH);
+	run("rm -rf '%s' '%s' '%s' '%s'", self->base, self->upper, self->work,
+	    self->merged);
+	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
+}
+
+/*
+ * The overlay file by zcdev and by sendfile(2), each with the oracle
+ * (the real file flipped): read(2)'s bytes; the report agrees with its
+ * oracle; zcdev lends what sendfile(2) lends.
+ */
+TEST_F_TIMEOUT(ovl, oracle_agrees_with_sendfile, 60)
+{
+	uint64_t sf_flipped = 0;
+	ssize_t n;
+	struct shot s;
+
+	/* read(2) through the overlay is the payload */
+	n = pread(self->w.fd, self->w.buf, OVL_LEN, OVL_OFF);
+	ASSERT_EQ((ssize_t)OVL_LEN, n);
+	ASSERT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, OVL_LEN, OVL_OFF))
+		TH_LOG("read(2): %s", zc_errmsg());
+
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->rw,
+		  OVL_OFF, OVL_LEN, self->w.exp, self->w.buf, variant->copy_up ?
+		  "overlayfs, copied up" : "overlayfs, lower", &s, &sf_flipped);
+	if (_metadata->exit_code)
+		return;
+	EXPECT_EQ(sf_flipped, s.flipped)
+		TH_LOG("sendfile(2) lent %" PRIu64 " bytes, zcdev %" PRIu64,
+		       sf_flipped, s.flipped);
+	if (sf_flipped == OVL_LEN) {
+		EXPECT_EQ(OVL_LEN, s.r.zc_bytes)
+			TH_LOG("sendfile(2) is zero copy here, zcdev says: %s",
+			       zc_report_str(&s.r));
+	}
+	/* and the file is the payload still */
+	EXPECT_EQ(-1, zc_verify_file(self->rw, OVL_SIZE)) TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* fuse: one file served by a raw /dev/fuse server thread (no libfuse)    */
+/* ===================================================================== */
+
+#define FUSE_FILE_SIZE (192 * KiB)
+#define FUSE_NODE 2
+#define FUSE_NAME "payload"
+
+struct fuse_srv {
+	int fd;			/* /dev/fuse */
+	uint32_t open_flags;	/* FOPEN_* the open reply gives */
+	uint8_t *data;		/* the file: payload bytes */
+	pthread_t th;
+	bool started;
+	unsigned int reads;	/* FUSE_READ requests served */
+	char err[128];		/* a request it could not parse */
+};
+
+static void fuse_attr_of(uint64_t node, struct fuse_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = node;
+	a->nlink = 1;
+	a->blksize = 4096;
+	if (node == FUSE_NODE) {
+		a->mode = S_IFREG | 0644;
+		a->size = FUSE_FILE_SIZE;
+		a->blocks = FUSE_FILE_SIZE / 512;
+	} else {
+		a->mode = S_IFDIR | 0755;
+		a->nlink = 2;
+	}
+}
+
+static void fuse_reply(struct fuse_srv *f, uint64_t unique, int error,
+		       const void *arg, size_t len)
+{
+	struct fuse_out_header oh = { .len = sizeof(oh) + (error ? 0 : len),
+				      .error = error, .unique = unique };
+	struct iovec iov[2] = { { &oh, sizeof(oh) }, { (void *)arg, len } };
+
+	/* a reply to an interrupted request fails with ENOENT: fine */
+	if (writev(f->fd, iov, error || !len ? 1 : 2) < 0 && errno != ENOENT)
+		snprintf(f->err, sizeof(f->err), "reply: %s", strerror(errno));
+}
+
+static void *fuse_srv_thread(void *arg)
+{
+	struct fuse_srv *f = arg;
+	const size_t cap = 1 * MiB + 4096;
+	uint8_t *req = malloc(cap);
+
+	while (req) {
+		ssize_t n = read(f->fd, req, cap);
+		struct fuse_in_header *ih = (struct fuse_in_header *)req;
+		void *in = req + sizeof(*ih);
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT || errno == EAGAIN))
+			continue;
+		if (n < (ssize_t)sizeof(*ih))
+			break;	/* ENODEV: unmounted, or /dev/fuse closed */
+		switch (ih->opcode) {
+		case FUSE_INIT: {
+			const struct fuse_init_in *ii = in;
+			struct fuse_init_out o = {
+				.major = FUSE_KERNEL_VERSION,
+				.minor = ii->minor < 31 ? ii->minor : 31,
+				.max_readahead = ii->max_readahead,
+				.max_background = 16, .congestion_threshold = 12,
+				.max_write = 128 * KiB, .time_gran = 1,
+			};
+
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out o = { .nodeid = FUSE_NODE,
+						    .generation = 1,
+						    .entry_valid = 3600,
+						    .attr_valid = 3600 };
+
+			if (ih->nodeid != FUSE_ROOT_ID || strcmp(in, FUSE_NAME)) {
+				fuse_reply(f, ih->unique, -ENOENT, NULL, 0);
+				break;
+			}
+			fuse_attr_of(FUSE_NODE, &o.attr);
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETATTR:
+		case FUSE_SETATTR: {
+			struct fuse_attr_out o = { .attr_valid = 3600 };
+
+			fuse_attr_of(ih->nodeid, &o.attr);
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = { .fh = 1,
+						   .open_flags = f->open_flags };
+
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_READ: {
+			const struct fuse_read_in *ri = in;
+			uint64_t off = ri->offset, len = ri->size;
+
+			if (off > FUSE_FILE_SIZE)
+				off = FUSE_FILE_SIZE;
+			if (len > FUSE_FILE_SIZE - off)
+				len = FUSE_FILE_SIZE - off;
+			__atomic_add_fetch(&f->reads, 1, __ATOMIC_RELAXED);
+			fuse_reply(f, ih->unique, 0, f->data + off, len);
+			break;
+		}
+		case FUSE_WRITE: {
+			/* writeback of the oracle's flips through the mapping */
+			const struct fuse_write_in *wi = in;
+			struct fuse_write_out o = { .size = wi->size };
+
+			if (wi->offset + wi->size <= FUSE_FILE_SIZE)
+				memcpy(f->data + wi->offset, (const uint8_t *)(wi + 1),
+				       wi->size);
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_STATFS: {
+			struct fuse_statfs_out o = { .st = { .bsize = 4096,
+							     .namelen = 255,
+							     .frsize = 4096 } };
+
+			fuse_reply(f, ih->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+		case FUSE_INTERRUPT:
+			break;	/* no reply */
+		case FUSE_FLUSH:
+		case FUSE_RELEASE:
+		case FUSE_FSYNC:
+		case FUSE_ACCESS:
+		case FUSE_DESTROY:
+			fuse_reply(f, ih->unique, 0, NULL, 0);
+			break;
+		default:
+			fuse_reply(f, ih->unique, -ENOSYS, NULL, 0);
+			break;
+		}
+	}
+	free(req);
+	return NULL;
+}
+
+FIXTURE(fuse) {
+	struct world w;	/* w.fd: the FUSE file, read-only (what is sent) */
+	struct fuse_srv srv;
+	char mnt[64], fpath[128];
+	bool mounted;
+	int rw;		/* the FUSE file O_RDWR: flipped through its mapping */
+};
+
+FIXTURE_VARIANT(fuse) {
+	uint32_t open_flags;
+	bool direct;
+};
+
+FIXTURE_VARIANT_ADD(fuse, cached) { .open_flags = FOPEN_KEEP_CACHE };
+FIXTURE_VARIANT_ADD(fuse, direct_io) { .open_flags = FOPEN_DIRECT_IO, .direct = true };
+
+FIXTURE_SETUP(fuse)
+{
+	char opts[128];
+
+	self->rw = -1;
+	self->srv.fd = -1;
+	WORLD_SETUP(&self->w, false);
+	self->srv.open_flags = variant->open_flags;
+	self->srv.data = malloc(FUSE_FILE_SIZE);
+	ASSERT_NE(NULL, self->srv.data);
+	zc_payload_fill(self->srv.data, 0, FUSE_FILE_SIZE);
+	run("modprobe fuse");
+	self->srv.fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (self->srv.fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/fuse on this kernel");
+	ASSERT_LE(0, self->srv.fd) TH_LOG("open /dev/fuse: %s", strerror(errno));
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/zcw-fuse-%d", getpid());
+	snprintf(self->fpath, sizeof(self->fpath), "%s/" FUSE_NAME, self->mnt);
+	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0",
+		 self->srv.fd);
+	ASSERT_EQ(0, mount("zcworld", self->mnt, "fuse", MS_NOSUID | MS_NODEV, opts))
+		TH_LOG("mount fuse %s: %s", opts, strerror(errno));
+	self->mounted = true;
+	/* (/dev/fuse reads fail with EPERM until it is mounted) */
+	ASSERT_EQ(0, pthread_create(&self->srv.th, NULL, fuse_srv_thread, &self->srv));
+	self->srv.started = true;
+	self->w.fd = open(self->fpath, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->w.fd) TH_LOG("open %s: %s (server: %s)", self->fpath,
+					strerror(errno), self->srv.err);
+	if (!variant->direct) {
+		self->rw = open(self->fpath, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, self->rw) TH_LOG("open %s O_RDWR: %s", self->fpath,
+					      strerror(errno));
+	}
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(fuse)
+{
+	struct timespec ts;
+
+	if (self->rw >= 0)
+		close(self->rw);
+	world_fini(&self->w);
+	if (self->mounted)
+		umount2(self->mnt, MNT_DETACH);
+	if (self->srv.started) {
+		/* the unmount aborts the connection: the server's read ends */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_timedjoin_np(self->srv.th, NULL, &ts))
+			TH_LOG("the FUSE server thread did not end");
+	}
+	if (self->srv.fd >= 0)
+		close(self->srv.fd);
+	rmdir(self->mnt);
+	free(self->srv.data);
+	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
+}
+
+/*
+ * read(2)'s bytes; with the page cache (cached), the oracle flips the
+ * file's cached pages through a shared mapping and the report agrees with
+ * it, and with sendfile(2)'s oracle; with FOPEN_DIRECT_IO there is no page
+ * cache: copied, ZCDEV_WHY_NO_PAGECACHE, and exactly the server's bytes.
+ */
+TEST_F_TIMEOUT(fuse, report_is_true, 60)
+{
+	const uint64_t off = 100, len = 96 * KiB + 1000;
+	uint64_t sff = 0;
+	struct shot s;
+	char w[128];
+	ssize_t n;
+
+	zc_payload_fill(self->w.exp, off, len);
+	n = pread(self->w.fd, self->w.buf, len, off);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("read(2): %s", strerror(errno));
+	ASSERT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+		TH_LOG("read(2): %s", zc_errmsg());
+	if (variant->direct) {
+		struct zcdev_sendfile in = { .file_fd = self->w.fd,
+					     .sock_fd = self->w.p.snd,
+					     .offset = off, .len = len };
+		struct zcdev_sendfile r = in;
+		struct zcdev_probe pr;
+		int pe = 0;
+
+		if (zc_probe_args(self->w.dev, self->w.p.snd, self->w.fd, 0, &pr))
+			pe = errno;
+		ASSERT_EQ(0, zct_sendfile(self->w.dev, &r)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(0, zc_report_check(&in, &r, len)) TH_LOG("%s", zc_errmsg());
+		TH_LOG("FUSE direct_io: %s", zc_report_str(&r));
+		ASSERT_EQ(len, r.sent) TH_LOG("%s", zc_report_str(&r));
+		ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf, len,
+						      IDLE_MS)) TH_LOG("%s", zc_errmsg());
+		EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+			TH_LOG("%s", zc_errmsg());
+		EXPECT_EQ(0ULL, r.zc_bytes) TH_LOG("%s", zc_report_str(&r));
+		EXPECT_NE(0U, r.why & ZCDEV_WHY_NO_PAGECACHE)
+			TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
+		EXPECT_EQ(0, pe) TH_LOG("probe: %s", strerror(pe));
+		if (!pe) {
+			EXPECT_EQ(0, probe_agrees(&pr, &r)) TH_LOG("%s", zc_errmsg());
+		}
+		/*
+		 * The server's file changes: direct I/O reads see it at once,
+		 * and so must the next send (no page cache to go stale).
+		 */
+		for (uint64_t i = 0; i < len; i++) {
+			self->srv.data[off + i] ^= 0xff;
+			self->w.exp[i] ^= 0xff;
+		}
+		ASSERT_EQ((ssize_t)len, pread(self->w.fd, self->w.buf, len, off));
+		ASSERT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+			TH_LOG("read(2) after the change: %s", zc_errmsg());
+		r = in;
+		ASSERT_EQ(0, zct_sendfile(self->w.dev, &r)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(len, r.sent) TH_LOG("%s", zc_report_str(&r));
+		ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf, len,
+						      IDLE_MS)) TH_LOG("%s", zc_errmsg());
+		EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+			TH_LOG("after the server's file changed, not read(2)'s bytes: %s",
+			       zc_errmsg());
+	} else {
+		two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->rw,
+			  off, len, self->w.exp, self->w.buf, "FUSE, page cache", &s,
+			  &sff);
+		if (_metadata->exit_code)
+			return;
+		EXPECT_EQ(sff, s.flipped)
+			TH_LOG("sendfile(2) lent %" PRIu64 " bytes, zcdev %" PRIu64,
+			       sff, s.flipped);
+	}
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	EXPECT_STREQ("", self->srv.err);
+}
+
+/* ===================================================================== */
+/* route: the cached route reset or made stale right before a send        */
+/* ===================================================================== */
+
+FIXTURE(route) {
+	struct world w;
+	char undo[512];
+};
+
+FIXTURE_VARIANT(route) {
+	enum zc_fam fam;
+	enum zc_net net;
+	const char *ifname;
+	const char *peer;
+	bool nosg;
+};
+
+FIXTURE_VARIANT_ADD(route, nosg4) {
+	.fam = ZC_TCP4, .net = ZC_NET_NOSG, .ifname = "zc1",
+	.peer = "203.0.113.2", .nosg = true };
+FIXTURE_VARIANT_ADD(route, nosg6) {
+	.fam = ZC_TCP6, .net = ZC_NET_NOSG, .ifname = "zc1",
+	.peer = "2001:db8:2::2", .nosg = true };
+FIXTURE_VARIANT_ADD(route, veth4) {
+	.fam = ZC_TCP4, .net = ZC_NET_VETH, .ifname = "zc0",
+	.peer = "198.51.100.2" };
+FIXTURE_VARIANT_ADD(route, veth6) {
+	.fam = ZC_TCP6, .net = ZC_NET_VETH, .ifname = "zc0",
+	.peer = "2001:db8:1::2" };
+
+FIXTURE_SETUP(route)
+{
+	self->undo[0] = 0;
+	WORLD_SETUP(&self->w, true);
+	ASSERT_EQ(0, zc_net_available(variant->net)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, variant->fam, variant->net, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(route)
+{
+	if (self->undo[0])
+		run("%s", self->undo);
+	WORLD_TEARDOWN(&self->w);
+}
+
+/* what a send over this route must report, besides agreeing with the oracle */
+static void route_expect(struct __test_metadata *_metadata,
+			 const FIXTURE_VARIANT(route) *variant,
+			 const struct shot *s, const char *what)
+{
+	char w[128];
+
+	SHOT_CHECKS(s, what);
+	if (variant->nosg) {
+		EXPECT_EQ(0ULL, s->r.zc_bytes)
+			TH_LOG("%s: zero copy claimed over a device without SG: %s",
+			       what, zc_report_str(&s->r));
+		EXPECT_NE(0U, s->r.why & (WHY_DEV_FEAT | ZCDEV_WHY_ROUTE))
+			TH_LOG("%s: why=%s", what, zct_why_str(s->r.why, w, sizeof(w)));
+		EXPECT_EQ(0ULL, s->flipped) TH_LOG("%s: the no-SG veth lent bytes", what);
+	}
+}
+
+static void route_shot(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(route) *self,
+		       const FIXTURE_VARIANT(route) *variant, uint64_t off,
+		       const char *what)
+{
+	struct shot s;
+
+	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, off, WORLD_LEN,
+			     self->w.exp + off, self->w.buf, &s))
+		TH_LOG("%s: %s", what, zc_errmsg());
+	route_expect(_metadata, variant, &s, what);
+}
+
+static int set_tos(int fd, enum zc_fam fam, int v)
+{
+	if (fam == ZC_TCP4)
+		return setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v));
+}
+
+/* IP_TOS / IPV6_TCLASS reset the cached route (sk_dst_reset) */
+TEST_F_TIMEOUT(route, tos_reset_before_send, 60)
+{
+	int v = 0x10;
+
+	route_shot(_metadata, self, variant, 0, "before");
+	ASSERT_EQ(0, set_tos(self->w.p.snd, variant->fam, v)) TH_LOG("%s", strerror(errno));
+	route_shot(_metadata, self, variant, 4096, "right after IP_TOS/IPV6_TCLASS");
+	v = 0;
+	ASSERT_EQ(0, set_tos(self->w.p.snd, variant->fam, v)) TH_LOG("%s", strerror(errno));
+	route_shot(_metadata, self, variant, 8192, "after resetting it back");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* SO_BINDTODEVICE to the device the socket uses anyway */
+TEST_F_TIMEOUT(route, bindtodevice_same_dev, 60)
+{
+	ASSERT_EQ(0, setsockopt(self->w.p.snd, SOL_SOCKET, SO_BINDTODEVICE,
+				variant->ifname, strlen(variant->ifname) + 1))
+		TH_LOG("SO_BINDTODEVICE %s: %s", variant->ifname, strerror(errno));
+	route_shot(_metadata, self, variant, 100, "right after SO_BINDTODEVICE");
+	route_shot(_metadata, self, variant, 200, "the next send");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ip route replace / change between sends: the cached dst goes stale */
+TEST_F_TIMEOUT(route, route_replace_change, 60)
+{
+	const char *ip = variant->fam == ZC_TCP4 ? "ip" : "ip -6";
+	const char *plen = variant->fam == ZC_TCP4 ? "32" : "128";
+
+	route_shot(_metadata, self, variant, 0, "before");
+	snprintf(self->undo, sizeof(self->undo), "%s route del %s/%s dev %s",
+		 ip, variant->peer, plen, variant->ifname);
+	ASSERT_EQ(0, run("%s route replace %s/%s dev %s", ip, variant->peer, plen,
+			 variant->ifname)) TH_LOG("%s", run_out);
+	route_shot(_metadata, self, variant, 4096, "after ip route replace");
+	ASSERT_EQ(0, run("%s route change %s/%s dev %s mtu 1400", ip, variant->peer,
+			 plen, variant->ifname)) TH_LOG("%s", run_out);
+	route_shot(_metadata, self, variant, 8192, "after ip route change");
+	ASSERT_EQ(0, run("%s", self->undo)) TH_LOG("%s", run_out);
+	self->undo[0] = 0;
+	route_shot(_metadata, self, variant, 12288, "after ip route del");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* midway: scatter-gather turned off on the egress device mid-connection  */
+/* ===================================================================== */
+
+FIXTURE(midway) {
+	struct world w;
+	bool sg_off;
+};
+
+FIXTURE_VARIANT(midway) {
+	enum zc_fam fam;
+};
+
+FIXTURE_VARIANT_ADD(midway, veth4) { .fam = ZC_TCP4 };
+FIXTURE_VARIANT_ADD(midway, veth6) { .fam = ZC_TCP6 };
+
+FIXTURE_SETUP(midway)
+{
+	WORLD_SETUP(&self->w, true);
+	ASSERT_EQ(0, zc_net_available(ZC_NET_VETH)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, variant->fam, ZC_NET_VETH, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(midway)
+{
+	if (self->sg_off)
+		run("ethtool -K zc0 sg on");
+	WORLD_TEARDOWN(&self->w);
+}
+
+TEST_F_TIMEOUT(midway, sg_off_on_zc0, 60)
+{
+	struct shot s;
+	char w[128];
+
+	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 0, WORLD_LEN,
+			     self->w.exp, self->w.buf, &s)) TH_LOG("%s", zc_errmsg());
+	SHOT_CHECKS(&s, "sg on");
+	self->sg_off = true;
+	ASSERT_EQ(0, run("ethtool -K zc0 sg off && ethtool -k zc0 | grep -q '^scatter-gather: off'"))
+		TH_LOG("%s", run_out);
+	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 4096, WORLD_LEN,
+			     self->w.exp + 4096, self->w.buf, &s)) TH_LOG("%s", zc_errmsg());
+	SHOT_CHECKS(&s, "after ethtool -K zc0 sg off");
+	EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+	EXPECT_NE(0U, s.r.why & ZCDEV_WHY_NO_SG)
+		TH_LOG("why=%s", zct_why_str(s.r.why, w, sizeof(w)));
+	EXPECT_EQ(0ULL, s.flipped);
+	ASSERT_EQ(0, run("ethtool -K zc0 sg on")) TH_LOG("%s", run_out);
+	self->sg_off = false;
+	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 8192, WORLD_LEN,
+			     self->w.exp + 8192, self->w.buf, &s)) TH_LOG("%s", zc_errmsg());
+	SHOT_CHECKS(&s, "sg on again");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* dev: upper and tunnel devices over a veth with and without SG          */
+/* ===================================================================== */
+
+enum dev_kind { DK_VLAN, DK_MACVLAN, DK_BRIDGE, DK_BOND, DK_IPIP, DK_GRE,
+		DK_IP6TNL, DK_SIT, DK_WIREGUARD, DK_MACSEC, DK_TEAM };
+
+/*
+ * A fresh veth pair per case, zw0 here and zw0p in the peer namespace
+ * ("veth" or "nosg"; only the name), zw0 with sg/tx off for the no-SG
+ * variants; the upper device "zwu" over zw0 and its far end over zw0p.
+ * Underlay 10.99.0.0/24 and fd00:99::/64, overlay 10.98.0.0/24 and
+ * fd00:98::/64; the receiver listens on the far overlay address.
+ */
+#define MAC_NEAR "02:00:00:00:99:01"
+#define MAC_FAR  "02:00:00:00:99:02"
+#define MACSEC_K1 "81cb8c93a7d9f1cde9b7a8b6a3e1d2c1"
+#define MACSEC_K2 "5c1a6e3b7d2f9a0b4c8e1d7f3a6b9c2e"
+
+FIXTURE(dev) {
+	struct world w;
+	bool made;
+	/*
+	 * the device cannot carry the connection here (no wg; team has no
+	 * mode without teamd): the pair is connected over the veth, then the
+	 * peer is routed through the device, where the data is dropped
+	 */
+	bool unrouted;
+};
+
+FIXTURE_VARIANT(dev) {
+	enum dev_kind kind;
+	bool nosg;
+	const char *mod;
+};
+
+#define DEV_VARIANTS(name_, kind_, mod_)				\
+	FIXTURE_VARIANT_ADD(dev, name_##_sg) { .kind = kind_, .mod = mod_ }; \
+	FIXTURE_VARIANT_ADD(dev, name_##_nosg) {			\
+		.kind = kind_, .nosg = true, .mod = mod_ }
+
+#define DEV_VARIANT(name_, kind_, mod_, nosg_)				\
+	FIXTURE_VARIANT_ADD(dev, name_) {				\
+		.kind = kind_, .nosg = nosg_, .mod = mod_ }
+
+/*
+ * Both lowers where the lower's features decide or could (vlan, macvlan,
+ * bridge, bond, ipip); the other tunnels over the no-SG veth only, where
+ * a zero-copy claim is refuted (over the SG veth they behave as ipip does);
+ * WireGuard and macsec over the SG veth only (they copy to encrypt over
+ * either).  Every process costs under TCG: each case sets up ~10.
+ */
+DEV_VARIANTS(vlan, DK_VLAN, "8021q");
+DEV_VARIANTS(macvlan, DK_MACVLAN, "macvlan");
+DEV_VARIANTS(bridge, DK_BRIDGE, "bridge");
+DEV_VARIANTS(bond, DK_BOND, "bonding");
+DEV_VARIANTS(ipip, DK_IPIP, "ipip");
+DEV_VARIANT(gre_nosg, DK_GRE, "ip_gre", true);
+DEV_VARIANT(ip6tnl_nosg, DK_IP6TNL, "ip6_tunnel", true);
+DEV_VARIANT(sit_nosg, DK_SIT, "sit", true);
+DEV_VARIANT(wireguard_sg, DK_WIREGUARD, "wireguard", false);
+DEV_VARIANT(macsec_sg, DK_MACSEC, "macsec", false);
+/* team: the data never reaches the veth (no mode): one variant */
+DEV_VARIANT(team, DK_TEAM, "team", false);
+
+/* the upper device's ip -batch lines: near (here) and far (peer netns) */
+static void dev_lines(enum dev_kind k, bool far, char *b, size_t n)
+{
+	const char *lo = far ? "zw0p" : "zw0";
+	const char *me4 = far ? "10.99.0.2" : "10.99.0.1";
+	const char *him4 = far ? "10.99.0.1" : "10.99.0.2";
+	const char *me6 = far ? "fd00:99::2" : "fd00:99::1";
+	const char *him6 = far ? "fd00:99::1" : "fd00:99::2";
+	const char *o4 = far ? "10.98.0.2" : "10.98.0.1";
+	const char *o6 = far ? "fd00:98::2" : "fd00:98::1";
+	const char *himmac = far ? MAC_NEAR : MAC_FAR;
+	/* key ids 01 (near's transmit key) and 02 (far's) */
+	const char *k_me = far ? "02 " MACSEC_K2 : "01 " MACSEC_K1;
+	const char *k_him = far ? "01 " MACSEC_K1 : "02 " MACSEC_K2;
+
+	switch (k) {
+	case DK_VLAN:
+		snprintf(b, n, "link add link %s name zwu type vlan id 99\n"
+			 "addr add %s/24 dev zwu\nlink set zwu up\n", lo, o4);
+		break;
+	case DK_MACVLAN:
+		/* the far end is the veth itself */
+		if (far)
+			snprintf(b, n, "addr add %s/24 dev %s\n", o4, lo);
+		else
+			snprintf(b, n, "link add link %s name zwu type macvlan mode bridge\n"
+				 "addr add %s/24 dev zwu\nlink set zwu up\n", lo, o4);
+		break;
+	case DK_BRIDGE:
+	case DK_BOND:
+		if (far)
+			snprintf(b, n, "addr add %s/24 dev %s\n", o4, lo);
+		else
+			snprintf(b, n, "link add zwu type %s\nlink set %s down\n"
+				 "link set %s master zwu\nlink set %s up\n"
+				 "addr add %s/24 dev zwu\nlink set zwu up\n",
+				 k == DK_BRIDGE ? "bridge" : "bond mode active-backup",
+				 lo, lo, lo, o4);
+		break;
+	case DK_IPIP:
+	case DK_GRE:
+	case DK_IP6TNL:
+	case DK_SIT: {
+		/* underlay IPv6 for ip6tnl, overlay IPv6 for ip6tnl and sit */
+		bool u6 = k == DK_IP6TNL, v6 = k == DK_IP6TNL || k == DK_SIT;
+		const char *type = k == DK_IPIP ? "ipip" : k == DK_GRE ? "gre" :
+				   k == DK_SIT ? "sit" : "ip6tnl mode ip6ip6";
+
+		snprintf(b, n, "addr add %s/%s dev %s%s\n"
+			 "link add zwu type %s local %s remote %s\n"
+			 "addr add %s/%s dev zwu%s\nlink set zwu up\n",
+			 u6 ? me6 : me4, u6 ? "64" : "24", lo, u6 ? " nodad" : "",
+			 type, u6 ? me6 : me4, u6 ? him6 : him4,
+			 v6 ? o6 : o4, v6 ? "64" : "24", v6 ? " nodad" : "");
+		break;
+	}
+	case DK_WIREGUARD:
+		snprintf(b, n, "addr add %s/24 dev %s\nlink add zwu type wireguard\n"
+			 "addr add %s/24 dev zwu\n", me4, lo, o4);
+		break;
+	case DK_TEAM:
+		/* no mode without teamd (genetlink): routed through, unconfigured */
+		snprintf(b, n, "addr add %s/24 dev %s\n%s", me4, lo,
+			 far ? "" : "link add zwu type team\n");
+		break;
+	case DK_MACSEC:
+		snprintf(b, n, "link add link %s zwu type macsec port 1 encrypt on\n"
+			 "macsec add zwu tx sa 0 pn 1 on key %s\n"
+			 "macsec add zwu rx port 1 address %s\n"
+			 "macsec add zwu rx port 1 address %s sa 0 pn 1 on key %s\n"
+			 "addr add %s/24 dev zwu\nlink set zwu up\n",
+			 lo, k_me, himmac, himmac, k_him, o4);
+		break;
+	}
+}
+
+static const char *dev_ns(const FIXTURE_VARIANT(dev) *v)
+{
+	return v->nosg ? "nosg" : "veth";
+}
+
+FIXTURE_SETUP(dev)
+{
+	const char *ns = dev_ns(variant);
+	char near[1024], far[1024];
+	bool v6 = variant->kind == DK_IP6TNL || variant->kind == DK_SIT;
+	int r;
+
+	WORLD_SETUP(&self->w, true);
+	ASSERT_EQ(0, zc_net_available(variant->nosg ? ZC_NET_NOSG : ZC_NET_VETH))
+		TH_LOG("%s", zc_errmsg());
+
+	/* one shell for it all: every process costs under TCG */
+	self->made = true;
+	dev_lines(variant->kind, false, near, sizeof(near));
+	dev_lines(variant->kind, true, far, sizeof(far));
+	r = run("modprobe %s 2>/dev/null || true\n"
+		"ip link add zw0 address %s type veth peer name zw0p address %s netns %s\n"
+		"%sip -batch - <<'EOF'\nlink set zw0 up\n%sEOF\n"
+		"ip -n %s -batch - <<'EOF'\nlink set zw0p up\n%sEOF",
+		variant->mod, MAC_NEAR, MAC_FAR, ns,
+		variant->nosg ? "ethtool -K zw0 sg off tx off\n"
+		"ethtool -k zw0 | grep -q '^scatter-gather: off'\n" : "",
+		near, ns, far);
+	ASSERT_EQ(0, r) TH_LOG("creating the %s device: %s", variant->mod, run_out);
+
+	self->unrouted = variant->kind == DK_TEAM;
+	if (variant->kind == DK_WIREGUARD) {
+		if (run("command -v wg")) {
+			self->unrouted = true;
+		} else {
+			ASSERT_EQ(0, run(
+				"cd /tmp && umask 077 && wg genkey > zwk1 && wg genkey > zwk2 &&"
+				" wg pubkey < zwk1 > zwp1 && wg pubkey < zwk2 > zwp2 &&"
+				" wg set zwu private-key zwk1 listen-port 51820 peer $(cat zwp2)"
+				" endpoint 10.99.0.2:51820 allowed-ips 10.98.0.2/32 &&"
+				" ip netns exec %s wg set zwu private-key zwk2 listen-port 51820"
+				" peer $(cat zwp1) endpoint 10.99.0.1:51820 allowed-ips 10.98.0.1/32 &&"
+				" ip link set zwu up && ip -n %s link set zwu up", ns, ns))
+				TH_LOG("configuring WireGuard: %s", run_out);
+		}
+	}
+
+	if (self->unrouted) {
+		/* connect over the veth, then route the peer through the device */
+		ASSERT_EQ(0, zc_pair_open_at(&self->w.p, zc_netns_path(variant->nosg ?
+								       ZC_NET_NOSG : ZC_NET_VETH),
+					     "10.99.0.2", &bufs)) TH_LOG("%s", zc_errmsg());
+		ASSERT_EQ(0, run("ip link set zwu up && ip route add 10.99.0.2/32 dev zwu"))
+			TH_LOG("%s", run_out);
+	} else {
+		ASSERT_EQ(0, zc_pair_open_at(&self->w.p, zc_netns_path(variant->nosg ?
+								       ZC_NET_NOSG : ZC_NET_VETH),
+					     v6 ? "fd00:98::2" : "10.98.0.2", &bufs))
+			TH_LOG("%s", zc_errmsg());
+	}
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	if (self->made)
+		run("ip -force -batch - 2>/dev/null <<'EOF' || true\n"
+		    "link del zwu\nlink del zw0\nEOF\n"
+		    "ip -n %s link del zwu 2>/dev/null || true", dev_ns(variant));
+	WORLD_TEARDOWN(&self->w);
+}
+
+static const char *const dev_names[] = {
+	[DK_VLAN] = "vlan", [DK_MACVLAN] = "macvlan", [DK_BRIDGE] = "bridge",
+	[DK_BOND] = "bond", [DK_IPIP] = "ipip", [DK_GRE] = "gre",
+	[DK_IP6TNL] = "ip6tnl", [DK_SIT] = "sit", [DK_WIREGUARD] = "wireguard",
+	[DK_MACSEC] = "macsec", [DK_TEAM] = "team",
+};
+
+TEST_F_TIMEOUT(dev, report_is_true, 60)
+{
+	bool judged = variant->kind == DK_VLAN || variant->kind == DK_MACVLAN;
+	uint64_t sff = 0;
+	char what[96], w[128];
+	struct shot s;
+
+	snprintf(what, sizeof(what), "%s over the %s veth", dev_names[variant->kind],
+		 variant->nosg ? "no-SG" : "SG");
+	if (self->unrouted) {
+		/*
+		 * nothing reaches the peer: only the report can be judged.  The
+		 * socket's cached route still names zw0: it is stale (the new
+		 * route), and the send goes out through the device.
+		 */
+		struct zcdev_sendfile in = { .file_fd = self->w.fd,
+					     .sock_fd = self->w.p.snd, .len = WORLD_LEN };
+		struct zcdev_sendfile r = in;
+		struct zcdev_probe pr;
+
+		ASSERT_EQ(0, zc_probe_args(self->w.dev, self->w.p.snd, self->w.fd, 0, &pr))
+			TH_LOG("probe: %s", strerror(errno));
+		ASSERT_EQ(0, zct_sendfile(self->w.dev, &r)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(0, zc_report_check(&in, &r, WORLD_LEN)) TH_LOG("%s", zc_errmsg());
+		TH_LOG("%s, unconfigured, routed through after connecting: %s", what,
+		       zc_report_str(&r));
+		EXPECT_EQ(0ULL, r.zc_bytes) TH_LOG("%s", zc_report_str(&r));
+		EXPECT_NE(0U, r.why & ZCDEV_WHY_DEVICE)
+			TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
+		EXPECT_EQ(0, probe_agrees(&pr, &r)) TH_LOG("%s", zc_errmsg());
+		return;
+	}
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->w.fd,
+		  4096, WORLD_LEN, self->w.exp + 4096, self->w.buf, what, &s, &sff);
+	if (_metadata->exit_code)
+		return;
+	if (judged && variant->nosg) {
+		EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+		EXPECT_NE(0U, s.r.why & ZCDEV_WHY_NO_SG)
+			TH_LOG("the lower device has no SG: why=%s",
+			       zct_why_str(s.r.why, w, sizeof(w)));
+	} else if (!judged) {
+		EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+		EXPECT_NE(0U, s.r.why & ZCDEV_WHY_DEVICE)
+			TH_LOG("why=%s", zct_why_str(s.r.why, w, sizeof(w)));
+	}
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* sock: sockets whose send path copies                                   */
+/* ===================================================================== */
+
+FIXTURE(sock) {
+	struct world w;
+	int map_fd, prog_fd;
+};
+
+FIXTURE_SETUP(sock)
+{
+	self->map_fd = self->prog_fd = -1;
+	WORLD_SETUP(&self->w, true);
+}
+
+FIXTURE_TEARDOWN(sock)
+{
+	if (self->prog_fd >= 0)
+		close(self->prog_fd);
+	if (self->map_fd >= 0)
+		close(self->map_fd);
+	WORLD_TEARDOWN(&self->w);
+}
+
+static void sock_expect_socket(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(sock) *self, const char *what)
+{
+	uint64_t sff = 0;
+	struct shot s;
+	char w[128];
+
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->w.fd,
+		  4096, WORLD_LEN, self->w.exp + 4096, self->w.buf, what, &s, &sff);
+	if (_metadata->exit_code)
+		return;
+	EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+	EXPECT_NE(0U, s.r.why & ZCDEV_WHY_SOCKET)
+		TH_LOG("why=%s", zct_why_str(s.r.why, w, sizeof(w)));
+	EXPECT_EQ(0ULL, s.flipped) TH_LOG("%s: the oracle saw bytes lent", what);
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+TEST_F_TIMEOUT(sock, mptcp, 60)
+{
+	struct zc_pair_opts o = bufs;
+	char val[16] = "";
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	if (fd < 0)
+		SKIP(return, "no MPTCP sockets: %s", strerror(errno));
+	close(fd);
+	fd = open("/proc/sys/net/mptcp/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, val, sizeof(val) - 1);
+
+		close(fd);
+		if (n > 0 && val[0] == '0')
+			SKIP(return, "net.mptcp.enabled is 0");
+	}
+	o.proto = IPPROTO_MPTCP;
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_VETH, &o))
+		TH_LOG("%s", zc_errmsg());
+	sock_expect_socket(_metadata, self, "MPTCP over the veth");
+}
+
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(__NR_bpf, cmd, a, sizeof(*a));
+}
+
+/*
+ * A sockmap holding the sender, with an SK_MSG verdict program
+ * (r0 = SK_PASS; exit): the sender's proto is tcp_bpf's from then on.
+ */
+TEST_F_TIMEOUT(sock, sockmap_sk_msg, 60)
+{
+	struct bpf_insn prog[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = SK_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static char log[4096];
+	union bpf_attr a;
+	uint32_t key = 0, val;
+
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_VETH, &bufs))
+		TH_LOG("%s", zc_errmsg());
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_SOCKMAP;
+	a.key_size = 4;
+	a.value_size = 4;
+	a.max_entries = 1;
+	self->map_fd = sys_bpf(BPF_MAP_CREATE, &a);
+	if (self->map_fd < 0 && (errno == ENOSYS || errno == EPERM))
+		SKIP(return, "no bpf(2) here: %s", strerror(errno));
+	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE sockmap: %s", strerror(errno));
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SK_MSG;
+	a.insns = (uintptr_t)prog;
+	a.insn_cnt = 2;
+	a.license = (uintptr_t)"GPL";
+	a.log_buf = (uintptr_t)log;
+	a.log_size = sizeof(log);
+	a.log_level = 1;
+	self->prog_fd = sys_bpf(BPF_PROG_LOAD, &a);
+	ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD SK_MSG: %s: %s",
+					   strerror(errno), log);
+
+	memset(&a, 0, sizeof(a));
+	a.target_fd = self->map_fd;
+	a.attach_bpf_fd = self->prog_fd;
+	a.attach_type = BPF_SK_MSG_VERDICT;
+	ASSERT_EQ(0, sys_bpf(BPF_PROG_ATTACH, &a))
+		TH_LOG("BPF_PROG_ATTACH sk_msg verdict: %s", strerror(errno));
+
+	val = self->w.p.snd;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = self->map_fd;
+	a.key = (uintptr_t)&key;
+	a.value = (uintptr_t)&val;
+	a.flags = BPF_ANY;
+	ASSERT_EQ(0, sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+		TH_LOG("sender into the sockmap: %s", strerror(errno));
+	sock_expect_socket(_metadata, self, "TCP in a sockmap with SK_MSG");
+}
+
+TEST_HARNESS_MAIN
