@@ -2019,6 +2019,7 @@ TEST_F(fallback, odirect_ext4)
 {
 	const uint64_t size = 256 * KiB, off = 64 * KiB, len = 128 * KiB;
 	struct zcdev_sendfile r;
+	uint8_t *exp;
 	char w[128];
 	int dfd;
 
@@ -2027,11 +2028,15 @@ TEST_F(fallback, odirect_ext4)
 	self->fd = zc_make_payload_file(zc_ext4_dir(), size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
+	exp = malloc(len);
+	ASSERT_NE(NULL, exp);
 	dfd = zc_reopen(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT open: %s", strerror(errno));
-	zc_payload_fill(self->buf, off, len);
-	oracle_once(_metadata, self, dfd, self->fd, off, len, self->buf, &r);
+	/* the expected bytes apart from the receive buffer (self->buf) */
+	zc_payload_fill(exp, off, len);
+	oracle_once(_metadata, self, dfd, self->fd, off, len, exp, &r);
 	close(dfd);
+	free(exp);
 	if (_metadata->exit_code)
 		return;
 	ASSERT_EQ(len, r.copied_bytes) TH_LOG("%s", zc_report_str(&r));
