@@ -16,6 +16,9 @@ PKGS=(
 	# checkpatch.pl is Perl; module BTF on 6.12 needs pahole (the kbuild
 	# package depends on it, listed for clarity).
 	perl pahole
+	# make deb, make dkms, the fresh-clone check (vm/deb.sh, vm/dkms.sh,
+	# vm/fresh-clone.sh); openssl makes dkms's throwaway signing key.
+	dkms dh-dkms debhelper dpkg-dev lintian openssl git
 )
 
 # One dpkg-query for all: prints "ii name" for each installed package.
