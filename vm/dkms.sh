@@ -82,22 +82,25 @@ for k in $kvers; do
 		"${dk[@]}" install --no-depmod -m zcdev -v "$ver" -k "$rel" || return 1
 		local f=("$top/root/lib/modules/$rel/updates/dkms/zcdev.ko"*)
 		[[ ${#f[@]} == 1 ]] || { echo "no single zcdev.ko* in $top/root/lib/modules/$rel/updates/dkms/"; return 1; }
-		case $f in
-		*.xz) xz -dc "$f" > "$top/zcdev-$k.ko" ;;
-		*.zst) zstd -qdc "$f" > "$top/zcdev-$k.ko" ;;
-		*.gz) gzip -dc "$f" > "$top/zcdev-$k.ko" ;;
-		*) cp "$f" "$top/zcdev-$k.ko" ;;
+		case ${f[0]} in
+		*.xz) xz -dc "${f[0]}" > "$top/zcdev-$k.ko" ;;
+		*.zst) zstd -qdc "${f[0]}" > "$top/zcdev-$k.ko" ;;
+		*.gz) gzip -dc "${f[0]}" > "$top/zcdev-$k.ko" ;;
+		*) cp "${f[0]}" "$top/zcdev-$k.ko" ;;
 		esac
 		local vm signer
 		vm=$(modinfo -F vermagic "$top/zcdev-$k.ko")
 		signer=$(modinfo -F signer "$top/zcdev-$k.ko")
-		echo "installed: $f; vermagic: $vm; signer: $signer"
+		echo "installed: ${f[0]}; vermagic: $vm; signer: $signer"
 		[[ $vm == "$rel "* ]] || { echo "vermagic is not $rel"; return 1; }
 		[[ -n $signer ]] || { echo "the module is not signed"; return 1; }
 		depmod -b "$top/root" "$rel" || return 1
 		grep -q '^updates/dkms/zcdev.ko' "$top/root/lib/modules/$rel/modules.dep" ||
 			{ echo "depmod -b did not list updates/dkms/zcdev.ko"; return 1; }
-		"${dk[@]}" status -m zcdev -v "$ver" -k "$rel" | grep -q ': installed' ||
+		local st
+		st=$("${dk[@]}" status -m zcdev -v "$ver" -k "$rel")
+		echo "dkms status: $st"
+		grep -q ': installed' <<< "$st" ||
 			{ echo "dkms status does not say installed"; return 1; }
 	}
 	note_ok="updates/dkms, signed"
