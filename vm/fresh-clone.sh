@@ -4,7 +4,7 @@
 # a temporary directory, which therefore has no build/, and runs there, in
 # order, each step of FRESH_STEPS (default "run"):
 #   run     make run RUNCMD="$FRESH_RUNCMD"  (boots the 6.12 guest)
-#   check   make check KVER=6.12 T=none LINT=0 HOST_CHECK=0 FRESH=0 DKMS=0 DEB=0
+#   check   make check KVER=6.12 T=none LINT=0 HOST_CHECK=0 FRESH=0 DEB=0
 #           (every step of make check, the guest without programs)
 # so `FRESH_STEPS="check run"` and `"run check"` prove either order.
 # Prints one KTAP line per step, "ok N fresh.make_run # 93s"; a failing
@@ -51,7 +51,7 @@ for s in $steps; do
 		if [[ $runcmd == demo ]]; then cmd=(make run); else cmd=(make run RUNCMD="$runcmd"); fi
 		;;
 	check)
-		cmd=(make check KVER=6.12 T=none LINT=0 HOST_CHECK=0 FRESH=0 DKMS=0 DEB=0)
+		cmd=(make check KVER=6.12 T=none LINT=0 HOST_CHECK=0 FRESH=0 DEB=0)
 		;;
 	*) die "FRESH_STEPS: unknown step $s (run, check)" ;;
 	esac
