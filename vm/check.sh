@@ -15,7 +15,8 @@
 #
 # Environment: KVER (6.1, 6.12 or "6.1 6.12"), T, TARGS, LINT=0, V=1,
 # HOST_CHECK=0 (skip userlib/tests/host-check.sh), FRESH=0 (skip
-# vm/fresh-clone.sh), DEB=0 (skip vm/deb.sh),
+# vm/fresh-clone.sh), DEB=0 (skip vm/deb.sh; both run by default only
+# without T=),
 # BUILD_GUEST=0 (use build/guest as it is),
 # PARALLEL=0 (one guest at a time; default: both at once), and
 # run-guest.sh's variables.
@@ -93,12 +94,15 @@ fi
 # (vm/fresh-clone.sh; FRESH=0 skips it), [deb] the Debian packages, lintian,
 # DKMS for each kernel from the packaged source and the packages in a
 # guest (vm/deb.sh; DEB=0 skips it): on the host, while the guests run.
+# Both are on by default when every program runs (no T=): targeted runs
+# stay quick.  FRESH=1 / DEB=1 force them.
+[[ -z ${T:-} ]] && bgdef=1 || bgdef=0
 declare -A bgpid=()
-if [[ ${FRESH:-1} != 0 ]]; then
+if [[ ${FRESH:-$bgdef} != 0 ]]; then
 	"$ROOT/vm/fresh-clone.sh" > "$out/fresh.txt" 2>&1 &
 	bgpid[fresh]=$!
 fi
-if [[ ${DEB:-1} != 0 ]]; then
+if [[ ${DEB:-$bgdef} != 0 ]]; then
 	DEB_GUEST=1 KVER="${kvers//$'\n'/ }" "$ROOT/vm/deb.sh" > "$out/deb.txt" 2>&1 &
 	bgpid[deb]=$!
 fi
