@@ -58,7 +58,7 @@ for s in $steps; do
 	log=$tmp/make-$s.log
 	start=$SECONDS
 	# (a clean environment for make: none of this run's knobs leak in)
-	(cd "$tmp/zcdev" && env -u BUILD -u KVER -u T -u TARGS -u RUNCMD -u MODE -u ZC_KO \
+	(cd "$tmp/zcdev" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u KVER -u T -u TARGS -u RUNCMD -u MODE -u ZC_KO \
 		-u CHECK_OUT -u RUN_SUFFIX timeout -k 10 "$tmo" "${cmd[@]}") > "$log" 2>&1
 	st=$?
 	secs=$((SECONDS - start))
