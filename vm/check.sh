@@ -4,8 +4,9 @@
 #   2. [build] the guest programs and zcdev.ko for each kernel
 #   3. [lint]  checkpatch, W=1 + sparse builds      (skipped with LINT=0)
 #   4. [6.1] [6.12] a QEMU guest per kernel runs the selftests; meanwhile
-#      [host] (libzc, zcsend), [fresh] (make run on a fresh clone) and
-#      [deb] (packages, lintian, DKMS builds and guests) run on the host
+#      [host] (libzc, zcsend) runs on the host, and from the start (in full
+#      runs) [fresh] (make run on a fresh clone) and [deb] (packages,
+#      lintian, DKMS builds and guests)
 # Every KTAP result line is printed prefixed with its group (with V=1 every
 # line, diagnostics included; else diagnostics only for failures); the last
 # line is "N passed, N failed" (", N skipped" when any), counted over every
@@ -46,6 +47,25 @@ emit() {
 		sed -u "s/^/[$1] /" | tee -a "$all" | "$ROOT/vm/ktap-compact"
 	fi
 }
+
+# [fresh] the quick start's `make run` on a clone of HEAD without build/
+# (vm/fresh-clone.sh; FRESH=0 skips it), [deb] the Debian packages, lintian,
+# DKMS for each kernel from the packaged source and the packages in a
+# guest (vm/deb.sh; DEB=0 skips it): on the host from the start, at nice 5,
+# behind the builds, lint and the selftest guests (whose timeouts are the
+# tighter ones); their lines are printed after the guests'.  Both are on by
+# default when every program runs (no T=): targeted runs stay quick.
+# FRESH=1 / DEB=1 force them.
+[[ -z ${T:-} ]] && bgdef=1 || bgdef=0
+declare -A bgpid=()
+if [[ ${FRESH:-$bgdef} != 0 ]]; then
+	nice -n 5 "$ROOT/vm/fresh-clone.sh" > "$out/fresh.txt" 2>&1 &
+	bgpid[fresh]=$!
+fi
+if [[ ${DEB:-$bgdef} != 0 ]]; then
+	DEB_GUEST=1 KVER="${kvers//$'\n'/ }" nice -n 5 "$ROOT/vm/deb.sh" > "$out/deb.txt" 2>&1 &
+	bgpid[deb]=$!
+fi
 
 # ---- [build] ------------------------------------------------------------------
 n=0
@@ -89,23 +109,6 @@ hostpid=
 if [[ ${HOST_CHECK:-1} != 0 ]]; then
 	"$ROOT/userlib/tests/host-check.sh" > "$out/host.txt" 2> "$out/host.err" &
 	hostpid=$!
-fi
-# [fresh] the quick start's `make run` on a clone of HEAD without build/
-# (vm/fresh-clone.sh; FRESH=0 skips it), [deb] the Debian packages, lintian,
-# DKMS for each kernel from the packaged source and the packages in a
-# guest (vm/deb.sh; DEB=0 skips it): on the host, while the guests run.
-# Both are on by default when every program runs (no T=): targeted runs
-# stay quick.  FRESH=1 / DEB=1 force them.  At nice 5: the selftest
-# guests, which have the tighter timeouts, come first for the CPUs.
-[[ -z ${T:-} ]] && bgdef=1 || bgdef=0
-declare -A bgpid=()
-if [[ ${FRESH:-$bgdef} != 0 ]]; then
-	nice -n 5 "$ROOT/vm/fresh-clone.sh" > "$out/fresh.txt" 2>&1 &
-	bgpid[fresh]=$!
-fi
-if [[ ${DEB:-$bgdef} != 0 ]]; then
-	DEB_GUEST=1 KVER="${kvers//$'\n'/ }" nice -n 5 "$ROOT/vm/deb.sh" > "$out/deb.txt" 2>&1 &
-	bgpid[deb]=$!
 fi
 declare -A gp=()
 for k in "${kernels_to_run[@]}"; do
