@@ -94,6 +94,11 @@ for k in $kvers; do
 		echo "installed: ${f[0]}; vermagic: $vm; signer: $signer"
 		[[ $vm == "$rel "* ]] || { echo "vermagic is not $rel"; return 1; }
 		[[ -n $signer ]] || { echo "the module is not signed"; return 1; }
+		# (the kernel's own lists, so depmod -b sees what a host's sees)
+		local l
+		for l in modules.order modules.builtin modules.builtin.modinfo; do
+			[[ -f /lib/modules/$rel/$l ]] && cp "/lib/modules/$rel/$l" "$top/root/lib/modules/$rel/"
+		done
 		depmod -b "$top/root" "$rel" || return 1
 		grep -q '^updates/dkms/zcdev.ko' "$top/root/lib/modules/$rel/modules.dep" ||
 			{ echo "depmod -b did not list updates/dkms/zcdev.ko"; return 1; }
