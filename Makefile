@@ -11,6 +11,12 @@
 #   make check-debug      the selftests on a KASAN/lockdep/kmemleak kernel
 #   make bench            zcbench in both guests (quick; bench-full: all sizes)
 #   make check-harness    prove that a broken module fails `make check`
+#   make deb              Debian packages (zcdev-dkms, libzc1, libzc-dev,
+#                         zcdev-tools) into build/deb/, then lintian
+#   make dkms             dkms add/build/install for the 6.1 and 6.12 kernels
+#                         (private trees in build/dkms/), a send in each guest
+#   make fresh            `make run` on a fresh clone of HEAD (FRESH_STEPS=
+#                         "run check" for both README commands)
 #   make deps             apt-get install what the above need (idempotent)
 #   make install          modules_install (+ depmod) for KDIR's kernel
 #   make clean            build outputs; make distclean: all of build/
@@ -20,7 +26,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KVER T TARGS V LINT PARALLEL
 
-.PHONY: all modules install check check-debug lint run bench bench-full check-harness deps guest clean distclean help
+.PHONY: all modules install check check-debug lint run bench bench-full check-harness deb dkms fresh deps guest clean distclean help
 
 all: modules
 
@@ -62,6 +68,15 @@ run:
 check-harness:
 	@vm/selftest-harness.sh
 
+deb:
+	@vm/deps.sh && vm/deb.sh
+
+dkms:
+	@vm/deps.sh && vm/dkms.sh
+
+fresh:
+	@vm/fresh-clone.sh
+
 deps:
 	@vm/deps.sh
 
@@ -77,7 +92,7 @@ clean:
 	find kmod \( -name '*.o' -o -name '.*.cmd' -o -name '*.o.d' -o -name '.*.o.d' \) -delete
 	rm -rf .tmp_versions build/6.1 build/6.12 build/guest build/check \
 	       build/.locks build/lint.txt build/run-build.txt \
-	       build/bench build/bench-exp
+	       build/bench build/bench-exp build/deb build/dkms
 	-@[ ! -f tools/Makefile ] || $(MAKE) --no-print-directory -C tools clean
 	-@[ ! -f userlib/Makefile ] || $(MAKE) --no-print-directory -C userlib clean
 
@@ -85,4 +100,4 @@ distclean: clean
 	rm -rf build
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,25p' Makefile | sed 's/^# \{0,1\}//'

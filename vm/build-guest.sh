@@ -4,14 +4,19 @@
 #   build/guest/bin/         make -C tools O=build/guest OUTBIN=bin (zcsend),
 #                            and vm/demo.c as zcdemo
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo) with the compiler output on failure; exits 1 if any failed.
+# build.zcdemo; GUEST_PARTS="tools zcdemo" builds only those) with the
+# compiler output on failure; exits 1 if any failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$BUILD/guest
-"$ROOT/vm/ksft-headers.sh" || exit 1
+# GUEST_PARTS: which components (default all: "selftests tools zcdemo");
+# make run needs only "tools zcdemo".
+want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo} " == *" $1 "* ]]; }
+# (the kselftest headers are for the selftests only)
+if want selftests; then "$ROOT/vm/ksft-headers.sh" || exit 1; fi
 mkdir -p "$out/selftests" "$out/bin"
 with_lock guest
 
@@ -34,7 +39,9 @@ step() { # name log-file command...
 	fi
 }
 
-if [[ -f $ROOT/selftests/Makefile ]]; then
+if ! want selftests; then
+	:
+elif [[ -f $ROOT/selftests/Makefile ]]; then
 	step build.selftests "$out/selftests.log" \
 		make --no-print-directory -k -C "$ROOT/selftests" O="$out"
 else
@@ -51,7 +58,7 @@ else
 	step build.selftests "$out/selftests.log" build_selftests_fallback
 fi
 
-if [[ -f $ROOT/tools/Makefile ]]; then
+if want tools && [[ -f $ROOT/tools/Makefile ]]; then
 	step build.tools "$out/tools.log" \
 		make --no-print-directory -C "$ROOT/tools" O="$out" OUTBIN=bin
 fi
@@ -60,5 +67,5 @@ build_demo() {
 	local src=$ROOT/vm/demo.c bin=$out/bin/zcdemo
 	gcc -static -O2 -Wall -Wextra -I "$ROOT/uapi" -pthread -o "$bin" "$src"
 }
-step build.zcdemo "$out/zcdemo.log" build_demo
+want zcdemo && step build.zcdemo "$out/zcdemo.log" build_demo
 exit $rc

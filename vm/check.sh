@@ -3,7 +3,10 @@
 #   1. vm/deps.sh (no-op when everything is installed)
 #   2. [build] the guest programs and zcdev.ko for each kernel
 #   3. [lint]  checkpatch, W=1 + sparse builds      (skipped with LINT=0)
-#   4. [6.1] [6.12] a QEMU guest per kernel runs the selftests
+#   4. [6.1] [6.12] a QEMU guest per kernel runs the selftests; meanwhile
+#      [host] (libzc, zcsend) runs on the host, and from the start (in full
+#      runs) [fresh] (make run on a fresh clone) and [deb] (packages,
+#      lintian, DKMS builds and guests)
 # Every KTAP result line is printed prefixed with its group (with V=1 every
 # line, diagnostics included; else diagnostics only for failures); the last
 # line is "N passed, N failed" (", N skipped" when any), counted over every
@@ -12,7 +15,9 @@
 # as passed.  Exit status 1 when anything failed or a kernel is missing.
 #
 # Environment: KVER (6.1, 6.12 or "6.1 6.12"), T, TARGS, LINT=0, V=1,
-# HOST_CHECK=0 (skip userlib/tests/host-check.sh),
+# HOST_CHECK=0 (skip userlib/tests/host-check.sh), FRESH=0 (skip
+# vm/fresh-clone.sh), DEB=0 (skip vm/deb.sh; both run by default only
+# without T=),
 # BUILD_GUEST=0 (use build/guest as it is),
 # PARALLEL=0 (one guest at a time; default: both at once), and
 # run-guest.sh's variables (ZC_KO=path/@SERIES@/zcdev.ko: the guests load
@@ -43,6 +48,25 @@ emit() {
 		sed -u "s/^/[$1] /" | tee -a "$all" | "$ROOT/vm/ktap-compact"
 	fi
 }
+
+# [fresh] the quick start's `make run` on a clone of HEAD without build/
+# (vm/fresh-clone.sh; FRESH=0 skips it), [deb] the Debian packages, lintian,
+# DKMS for each kernel from the packaged source and the packages in a
+# guest (vm/deb.sh; DEB=0 skips it): on the host from the start, at nice 5,
+# behind the builds, lint and the selftest guests (whose timeouts are the
+# tighter ones); their lines are printed after the guests'.  Both are on by
+# default when every program runs (no T=): targeted runs stay quick.
+# FRESH=1 / DEB=1 force them.
+[[ -z ${T:-} ]] && bgdef=1 || bgdef=0
+declare -A bgpid=()
+if [[ ${FRESH:-$bgdef} != 0 ]]; then
+	nice -n 5 "$ROOT/vm/fresh-clone.sh" > "$out/fresh.txt" 2>&1 &
+	bgpid[fresh]=$!
+fi
+if [[ ${DEB:-$bgdef} != 0 ]]; then
+	DEB_GUEST=1 KVER="${kvers//$'\n'/ }" nice -n 5 "$ROOT/vm/deb.sh" > "$out/deb.txt" 2>&1 &
+	bgpid[deb]=$!
+fi
 
 # ---- [build] ------------------------------------------------------------------
 n=0
@@ -112,6 +136,11 @@ if [[ -n $hostpid ]]; then
 	wait "$hostpid"
 	emit host < "$out/host.txt"
 fi
+for g in fresh deb; do
+	[[ -n ${bgpid[$g]:-} ]] || continue
+	wait "${bgpid[$g]}"
+	emit "$g" < "$out/$g.txt"
+done
 # A guest that never got to boot (run-guest.sh died before QEMU) printed no
 # verdict of its own: count it as a failure, with what it said.
 for k in "${kernels_to_run[@]}"; do

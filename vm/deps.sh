@@ -18,6 +18,9 @@ PKGS=(
 	perl pahole
 	# wg, for zcdev_world's WireGuard devices in the guest
 	wireguard-tools
+	# make deb, make dkms, the fresh-clone check (vm/deb.sh, vm/dkms.sh,
+	# vm/fresh-clone.sh); openssl makes dkms's throwaway signing key.
+	dkms dh-dkms debhelper dpkg-dev lintian openssl git
 )
 
 # One dpkg-query for all: prints "ii name" for each installed package.

@@ -15,6 +15,8 @@
 #   ZC_KO=path         module to load instead of build/SERIES/mod/zcdev.ko
 #                      (@SERIES@ in it is replaced by SERIES)
 #   EXTRA_GUEST_PROGS  more executables for the guest's /selftests/
+#   GUEST_OVERLAY_CPIO a newc archive unpacked over the guest's root after
+#                      the payload (vm/deb.sh: the packages' files)
 #   GUEST_TIMEOUT=s    wall-clock limit of the whole guest (default 1800:
 #                      the check suite takes about 7 min on a quiet machine,
 #                      several times that when other guests load it)
@@ -73,7 +75,7 @@ if [[ $MODE == check ]]; then
 	done
 fi
 (cd "$p" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$run/payload.cpio"
-cat "$base" "$run/payload.cpio" > "$run/initrd.cpio"
+cat "$base" "$run/payload.cpio" ${GUEST_OVERLAY_CPIO:+"$GUEST_OVERLAY_CPIO"} > "$run/initrd.cpio"
 
 # ---- a clean ext4 disk for every run -----------------------------------------
 # 2 GiB sparse (only what the guest writes takes space): larger than the
