@@ -577,6 +577,11 @@ TEST(log_lines)
 
 			if (in < 0 || tcp_pair(&s, &peer, 1))
 				_exit(2);
+			/* the same descriptor number for both sockets */
+			if (dup2(s, 100) != 100)
+				_exit(3);
+			close(s);
+			s = 100;
 			zc_rx_start(&rx, peer, 2 * FSIZE, 2000);
 			while (off < FSIZE)
 				if (sendfile(s, in, &off, FSIZE) <= 0)

@@ -3,8 +3,9 @@
 #   build/guest/selftests/   make -C selftests O=build/guest
 #   build/guest/bin/         make -C tools O=build/guest OUTBIN=bin (zcsend),
 #                            and vm/demo.c as zcdemo
+#   build/guest/root/        copied over the guest's / (vm/guest-preload.sh)
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo) with the compiler output on failure; exits 1 if any failed.
+# build.zcdemo, build.preload) with the compiler output on failure; exits 1 if any failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
 set -uo pipefail
@@ -61,4 +62,6 @@ build_demo() {
 	gcc -static -O2 -Wall -Wextra -I "$ROOT/uapi" -pthread -o "$bin" "$src"
 }
 step build.zcdemo "$out/zcdemo.log" build_demo
+# libzc-preload.so, Debian's nginx and curl for libzc_preload{,_nginx}
+step build.preload "$out/preload.log" "$ROOT/vm/guest-preload.sh"
 exit $rc

@@ -59,6 +59,8 @@ mkdir -p "$BUILD/.locks"
 	for f in "$BUILD"/guest/bin/*; do
 		if [[ -f $f && -x $f ]]; then install -m 0755 "$f" "$p/usr/bin/"; fi
 	done
+	# libzc-preload.so, nginx, curl and their libraries (vm/guest-preload.sh)
+	if [[ -d $BUILD/guest/root ]]; then cp -a "$BUILD/guest/root/." "$p/"; fi
 ) 9> "$BUILD/.locks/guest"
 for f in ${EXTRA_GUEST_PROGS:-}; do
 	install -m 0755 "$f" "$p/selftests/"

@@ -57,12 +57,14 @@ enum fb {
 	FB_NOT_SOCKET,	/* output is not a stream socket */
 	FB_NOT_FILE,	/* input is not a regular file */
 	FB_COUNT0,	/* count 0: only the checks */
+	FB_AGAIN,	/* the module: EAGAIN (nonblocking socket full) */
 	FB_REFUSED,	/* the module returned an error: sendfile decides */
 	FB_NOTHING,	/* the module sent nothing (EOF...): sendfile decides */
 	FB_NR
 };
 static const char *const fb_names[FB_NR] = {
-	"no_module", "not_socket", "not_file", "count0", "refused", "nothing",
+	"no_module", "not_socket", "not_file", "count0", "eagain", "refused",
+	"nothing",
 };
 
 struct counts {
@@ -442,7 +444,8 @@ static ssize_t preload_sendfile(int out_fd, int in_fd, int64_t *offset,
 		return -1;
 	}
 	if (n < 0)
-		return fallback(out_fd, in_fd, offset, count, seq, FB_REFUSED);
+		return fallback(out_fd, in_fd, offset, count, seq,
+				n == -EAGAIN ? FB_AGAIN : FB_REFUSED);
 	if (n == 0)
 		return fallback(out_fd, in_fd, offset, count, seq, FB_NOTHING);
 
