@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -547,6 +548,117 @@ CASE_TEST(35) CASE_TEST(36) CASE_TEST(37) CASE_TEST(38) CASE_TEST(39)
 TEST(table_covered)
 {
 	ASSERT_EQ(40, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A blocking send on a full socket, interrupted by a signal (no SA_RESTART). */
+static void eintr_run(int preload, ssize_t *ret, int *err, int64_t *off)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { 0, 200000 } };
+	char junk[4096];
+	int s, peer, in, small = 4096;
+
+	*ret = -2;
+	*err = 0;
+	*off = 0;
+	make_source();
+	in = open(srcpath, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || tcp_pair(&s, &peer, 1))
+		return;
+	setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	memset(junk, 'j', sizeof(junk));
+	for (int k = 0; k < 3; k++) {
+		while (send(s, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+		zc_sleep_ms(50);
+	}
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = 0;
+	if (preload)
+		*ret = sendfile(s, in, (off_t *)off, 65536);
+	else
+		*ret = syscall(SYS_sendfile, s, in, off, 65536);
+	*err = *ret < 0 ? errno : 0;
+	signal(SIGALRM, SIG_DFL);
+	close(s);
+	close(peer);
+	close(in);
+}
+
+TEST(eintr_blocking_full_socket)
+{
+	ssize_t r, p;
+	int re, pe;
+	int64_t ro, po;
+
+	eintr_run(0, &r, &re, &ro);
+	eintr_run(1, &p, &pe, &po);
+	TH_LOG("real: ret=%zd errno=%d off=%lld; preload: ret=%zd errno=%d off=%lld",
+	       r, re, (long long)ro, p, pe, (long long)po);
+	ASSERT_EQ(-1, r);
+	ASSERT_EQ(EINTR, re);
+	EXPECT_EQ(r, p);
+	EXPECT_EQ(re, pe);
+	EXPECT_EQ(ro, po);
+}
+
+/* Threads sending at once on their own connections: every byte arrives. */
+#define NTHREADS 4
+#define NROUNDS 5
+
+static void *sender(void *arg)
+{
+	long bad = 0;
+
+	(void)arg;
+	for (int k = 0; k < NROUNDS; k++) {
+		struct zc_rx rx = { 0 };
+		int s, peer, in = open(srcpath, O_RDONLY | O_CLOEXEC);
+		off_t off = 0;
+
+		if (in < 0 || tcp_pair(&s, &peer, 1))
+			return (void *)1L;
+		zc_rx_start(&rx, peer, 2 * FSIZE, 5000);
+		while (off < FSIZE)
+			if (sendfile(s, in, &off, FSIZE - off) <= 0)
+				break;
+		close(s);
+		if (zc_rx_join(&rx) || rx.len != FSIZE || zc_verify(rx.buf, rx.len, 0) != -1)
+			bad++;
+		zc_rx_free(&rx);
+		close(peer);
+		close(in);
+	}
+	return (void *)bad;
+}
+
+TEST(threads)
+{
+	pthread_t t[NTHREADS];
+	uint64_t before, after;
+	void *ret;
+	long bad = 0;
+
+	make_source();
+	before = stat_bytes_sent();
+	for (int i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, sender, NULL));
+	for (int i = 0; i < NTHREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &ret));
+		bad += (long)ret;
+	}
+	after = stat_bytes_sent();
+	EXPECT_EQ(0, bad);
+	if (module_present()) {
+		EXPECT_EQ((uint64_t)NTHREADS * NROUNDS * FSIZE, after - before);
+	}
 }
 
 /*
