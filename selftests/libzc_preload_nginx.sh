@@ -18,7 +18,7 @@ LOG=/tmp/ngx/zc-preload.log
 STATS=/sys/class/misc/zcdev/stats
 SIZE=2097152
 N=0 FAILED=0
-PLAN=16
+PLAN=19
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -74,19 +74,33 @@ http {
 EOF
 
 # ---- start --------------------------------------------------------------
-rm -f $LOG
-env LD_PRELOAD=$SO ZC_PRELOAD_LOG=$LOG ZC_PRELOAD_LOG_EVERY=1 \
-	/usr/sbin/nginx -p $NGX -c $NGX/nginx.conf -e $NGX/error.log \
-	> $NGX/stdout 2>&1 &
-NGINX_PID=$!
-i=0
-while [ $i -lt 100 ]; do
-	grep -q ':1F90 00000000:0000 0A' /proc/net/tcp 2>/dev/null &&
-		grep -q ':20FB 00000000:0000 0A' /proc/net/tcp 2>/dev/null && break
-	sleep 0.1
-	i=$((i + 1))
-done
-if grep -q ':1F90 00000000:0000 0A' /proc/net/tcp; then
+# start_nginx LOG: nginx under the preload, logging to LOG; 0 once it listens
+start_nginx() {
+	rm -f "$1"
+	env LD_PRELOAD=$SO ZC_PRELOAD_LOG=$1 ZC_PRELOAD_LOG_EVERY=1 \
+		/usr/sbin/nginx -p $NGX -c $NGX/nginx.conf -e $NGX/error.log \
+		> $NGX/stdout 2>&1 &
+	NGINX_PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q ':1F90 00000000:0000 0A' /proc/net/tcp 2>/dev/null &&
+			grep -q ':20FB 00000000:0000 0A' /proc/net/tcp 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# stop_nginx: SIGQUIT (graceful: the worker's destructor writes its totals)
+stop_nginx() {
+	kill -QUIT $NGINX_PID
+	i=0
+	while kill -0 $NGINX_PID 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	if kill -0 $NGINX_PID 2>/dev/null; then
+		kill -KILL $NGINX_PID
+		return 1
+	fi
+}
+if start_nginx $LOG; then
 	ok preload_nginx.starts "$(/usr/sbin/nginx -v 2>&1)"
 else
 	diag $NGX/error.log $NGX/stdout
@@ -176,15 +190,7 @@ else
 fi
 
 # ---- quit: per-connection lines and the worker's exit totals -------------------
-kill -QUIT $NGINX_PID
-i=0
-while kill -0 $NGINX_PID 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-if kill -0 $NGINX_PID 2>/dev/null; then
-	kill -KILL $NGINX_PID
-	nok preload_nginx.quit "nginx did not exit on SIGQUIT"
-else
-	ok preload_nginx.quit
-fi
+stop_nginx && ok preload_nginx.quit || nok preload_nginx.quit "nginx did not exit on SIGQUIT"
 echo "# the preload's log without progress lines:"
 grep -v ' progress ' $LOG | sed 's/^/#   /'
 nconn=$(grep -c ': conn ' $LOG)
@@ -199,4 +205,31 @@ if has "bytes=$((4 * SIZE))" && has "zc=$((2 * SIZE))" && has "copied=$((2 * SIZ
 else
 	nok preload_nginx.log_exit_totals "${LINE:-no exit line}"
 fi
+
+# ---- without the module: the real sendfile(2), silently ------------------------
+LOG=/tmp/ngx/zc-preload-nomod.log
+if rmmod zcdev 2>/tmp/ngx/rmmod.err && start_nginx $LOG; then
+	fetch no_module http://127.0.0.1:8080/f.bin ""
+	stop_nginx
+	LINE=$(grep ': exit ' $LOG | sed 's/^zc-preload\[[0-9]*\]: //' | tail -n 1)
+	echo "# no_module: exit: $LINE"
+	if has "bytes=$SIZE" && has "zc=0" && has "unknown=$SIZE" && has "path=unknown" &&
+	   has "device=absent"; then
+		ok preload_nginx.no_module.log_unknown
+	else
+		nok preload_nginx.no_module.log_unknown "${LINE:-no exit line}"
+	fi
+	if grep -qv '^zc-preload\[' $NGX/stdout 2>/dev/null; then
+		nok preload_nginx.no_module.silent "$(head -c 200 $NGX/stdout)"
+	else
+		ok preload_nginx.no_module.silent
+	fi
+else
+	diag /tmp/ngx/rmmod.err
+	nok preload_nginx.no_module.byte_exact "rmmod or nginx start failed"
+	nok preload_nginx.no_module.log_unknown
+	nok preload_nginx.no_module.silent
+	kill $NGINX_PID 2>/dev/null
+fi
+[ -e /sys/module/zcdev ] || insmod ${ZC_MODULE:-/zcdev.ko}
 exit $FAILED
