@@ -215,32 +215,37 @@ static void make_source(void)
 	done = 1;
 }
 
-static int tcp_pair(int *snd, int *rcv, int connect_it)
+/*
+ * A TCP pair over lo (zc_util's), without the send timeout zc_pair_open()
+ * sets by default: a plain socket, as a server has.
+ */
+static int tcp_pair(int *snd, int *rcv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof(a);
-	int l, s;
+	struct zc_pair_opts o = { .sndtimeo_ms = -1 };
+	struct zc_pair p;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l < 0 || bind(l, (void *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (void *)&a, &al))
+	if (zc_pair_open(&p, ZC_TCP4, ZC_NET_LO, &o))
 		return -1;
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	if (!connect_it) {
-		close(l);
-		*snd = s;
-		*rcv = -1;
-		return 0;
+	*snd = p.snd;
+	*rcv = p.rcv;
+	return 0;
+}
+
+/* Fill @s (small buffers at both ends) until the stack takes no more. */
+static void fill_socket(int s, int peer)
+{
+	int small = 4096;
+	char junk[4096];
+
+	memset(junk, 'j', sizeof(junk));
+	setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	/* until the stack refuses, three times, letting it settle */
+	for (int k = 0; k < 3; k++) {
+		while (send(s, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;
+		zc_sleep_ms(50);
 	}
-	if (connect(s, (void *)&a, sizeof(a)))
-		return -1;
-	*rcv = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	close(l);
-	*snd = s;
-	return *rcv < 0 ? -1 : 0;
 }
 
 /* Read everything @fd delivers until EOF (or 2 s of nothing). */
@@ -322,24 +327,13 @@ static void run_case(const struct tcase *c, int preload, struct outcome *o)
 	case OUT_TCP:
 	case OUT_TCP_FULL:
 	case OUT_TCP_SHUT:
-		if (tcp_pair(&out, &peer, 1)) {
+		if (tcp_pair(&out, &peer)) {
 			snprintf(o->what, sizeof(o->what), "tcp: %s", strerror(errno));
 			goto out;
 		}
 		if (c->out == OUT_TCP_FULL) {
-			int small = 4096;
-			char junk[4096];
-
-			memset(junk, 'j', sizeof(junk));
-			setsockopt(out, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-			setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 			zc_set_nonblock(out, true);
-			/* fill until the stack refuses, then let it settle */
-			for (int k = 0; k < 3; k++) {
-				while (send(out, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-					;
-				zc_sleep_ms(50);
-			}
+			fill_socket(out, peer);
 		} else if (c->out == OUT_TCP_SHUT) {
 			shutdown(out, SHUT_WR);
 		} else {
@@ -348,7 +342,8 @@ static void run_case(const struct tcase *c, int preload, struct outcome *o)
 		}
 		break;
 	case OUT_TCP_UNCONN:
-		if (tcp_pair(&out, &peer, 0))
+		out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (out < 0)
 			snprintf(o->what, sizeof(o->what), "tcp: %s", strerror(errno));
 		break;
 	case OUT_UNIX: {
@@ -560,24 +555,16 @@ static void eintr_run(int preload, ssize_t *ret, int *err, int64_t *off)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct itimerval it = { .it_value = { 0, 200000 } };
-	char junk[4096];
-	int s, peer, in, small = 4096;
+	int s, peer, in;
 
 	*ret = -2;
 	*err = 0;
 	*off = 0;
 	make_source();
 	in = open(srcpath, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || tcp_pair(&s, &peer, 1))
+	if (in < 0 || tcp_pair(&s, &peer))
 		return;
-	setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	memset(junk, 'j', sizeof(junk));
-	for (int k = 0; k < 3; k++) {
-		while (send(s, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-			;
-		zc_sleep_ms(50);
-	}
+	fill_socket(s, peer);
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	errno = 0;
@@ -623,7 +610,7 @@ static void *sender(void *arg)
 		int s, peer, in = open(srcpath, O_RDONLY | O_CLOEXEC);
 		off_t off = 0;
 
-		if (in < 0 || tcp_pair(&s, &peer, 1))
+		if (in < 0 || tcp_pair(&s, &peer))
 			return (void *)1L;
 		zc_rx_start(&rx, peer, 2 * FSIZE, 5000);
 		while (off < FSIZE)
@@ -687,7 +674,7 @@ TEST(log_lines)
 			struct zc_rx rx = { 0 };
 			off_t off = 0;
 
-			if (in < 0 || tcp_pair(&s, &peer, 1))
+			if (in < 0 || tcp_pair(&s, &peer))
 				_exit(2);
 			/* the same descriptor number for both sockets */
 			if (dup2(s, 100) != 100)

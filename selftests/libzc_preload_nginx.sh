@@ -142,23 +142,20 @@ fetch() {
 has() { case " $LINE " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---- lo, the veth, the veth without scatter-gather --------------------------
+# expect_zerocopy NAME: the last fetch went by reference, log and counters
+expect_zerocopy() {
+	if has "bytes=$SIZE" && has "zc=$SIZE" && has "copied=0" && has "path=zerocopy"; then
+		ok "preload_nginx.$1.log_zerocopy"
+	else
+		nok "preload_nginx.$1.log_zerocopy" "$LINE"
+	fi
+	[ $DZC = $SIZE ] && [ $DCP = 0 ] && ok "preload_nginx.$1.module_counters" ||
+		nok "preload_nginx.$1.module_counters" "+$DZC zc +$DCP copied"
+}
 fetch lo http://127.0.0.1:8080/f.bin ""
-if has "bytes=$SIZE" && has "zc=$SIZE" && has "copied=0" && has "path=zerocopy"; then
-	ok preload_nginx.lo.log_zerocopy
-else
-	nok preload_nginx.lo.log_zerocopy "$LINE"
-fi
-[ $DZC = $SIZE ] && [ $DCP = 0 ] && ok preload_nginx.lo.module_counters ||
-	nok preload_nginx.lo.module_counters "+$DZC zc +$DCP copied"
-
+expect_zerocopy lo
 fetch veth http://198.51.100.1:8080/f.bin veth
-if has "bytes=$SIZE" && has "zc=$SIZE" && has "copied=0" && has "path=zerocopy"; then
-	ok preload_nginx.veth.log_zerocopy
-else
-	nok preload_nginx.veth.log_zerocopy "$LINE"
-fi
-[ $DZC = $SIZE ] && [ $DCP = 0 ] && ok preload_nginx.veth.module_counters ||
-	nok preload_nginx.veth.module_counters "+$DZC zc +$DCP copied"
+expect_zerocopy veth
 
 fetch nosg http://203.0.113.1:8080/f.bin nosg
 case " $LINE " in *" why="*no_sg*) why_ok=1 ;; *) why_ok=0 ;; esac
