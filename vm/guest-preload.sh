@@ -43,6 +43,8 @@ copy_with_libs() {
 		die "$bin: $(grep 'not found' <<< "$libs" | tr '\n' ' ')"
 	fi
 	for lib in $(grep -oE '/[^ ]+' <<< "$libs"); do
+		# libc and the loader are in the base initramfs already (dash)
+		case $lib in */libc.so.6|*/ld-linux-x86-64.so.2) continue ;; esac
 		[[ -e $root$lib ]] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"

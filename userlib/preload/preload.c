@@ -302,18 +302,31 @@ static struct zc *device(void)
 	int st = __atomic_load_n(&dev_state, __ATOMIC_ACQUIRE);
 	int expect = 0;
 	struct zc *zc = NULL;
+	int i;
 
 	if (st == 2)
 		return dev_zc;
-	if (st != 0 || !__atomic_compare_exchange_n(&dev_state, &expect, 1, 0,
-						    __ATOMIC_ACQ_REL,
-						    __ATOMIC_ACQUIRE))
-		return NULL;	/* absent, or another thread is opening it */
-	if (zc_open(&zc, dev_path, ZC_OPEN_NOFALLBACK) < 0)
-		zc = NULL;
-	dev_zc = zc;
-	__atomic_store_n(&dev_state, zc ? 2 : 3, __ATOMIC_RELEASE);
-	return zc;
+	if (st == 0 && __atomic_compare_exchange_n(&dev_state, &expect, 1, 0,
+						   __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE)) {
+		if (zc_open(&zc, dev_path, ZC_OPEN_NOFALLBACK) < 0)
+			zc = NULL;
+		dev_zc = zc;
+		__atomic_store_n(&dev_state, zc ? 2 : 3, __ATOMIC_RELEASE);
+		return zc;
+	}
+	/*
+	 * Another thread is opening it: wait for that, boundedly (a signal
+	 * handler that interrupted the opener in this thread must not spin
+	 * forever: it gets the real sendfile).
+	 */
+	for (i = 0; i < 100000; i++) {
+		st = __atomic_load_n(&dev_state, __ATOMIC_ACQUIRE);
+		if (st != 1)
+			return st == 2 ? dev_zc : NULL;
+		sched_yield();
+	}
+	return NULL;
 }
 
 /* ---- sendfile ---------------------------------------------------------- */
