@@ -194,7 +194,8 @@ nconn=$(grep -c ': conn ' $LOG)
 [ "$nconn" -ge 3 ] && ok preload_nginx.log_conn_lines "$nconn" ||
 	nok preload_nginx.log_conn_lines "$nconn conn lines"
 LINE=$(grep ': exit ' $LOG | sed 's/^zc-preload\[[0-9]*\]: //' | tail -n 1)
-# (errors: the EAGAINs of nginx's nonblocking sockets, sendfile=eagain:N/0)
+# (errors: the EAGAINs of nginx's nonblocking sockets, eagain=N; unknown=0:
+# no byte went by the real sendfile)
 if has "bytes=$((4 * SIZE))" && has "zc=$((2 * SIZE))" && has "copied=$((2 * SIZE))" &&
    has "unknown=0" && has "path=mixed"; then
 	case " $LINE " in *" copied_why="*no_sg:$SIZE*ktls:$SIZE*) ok preload_nginx.log_exit_totals ;;

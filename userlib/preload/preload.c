@@ -57,14 +57,12 @@ enum fb {
 	FB_NOT_SOCKET,	/* output is not a stream socket */
 	FB_NOT_FILE,	/* input is not a regular file */
 	FB_COUNT0,	/* count 0: only the checks */
-	FB_AGAIN,	/* the module: EAGAIN (nonblocking socket full) */
 	FB_REFUSED,	/* the module returned an error: sendfile decides */
 	FB_NOTHING,	/* the module sent nothing (EOF...): sendfile decides */
 	FB_NR
 };
 static const char *const fb_names[FB_NR] = {
-	"no_module", "not_socket", "not_file", "count0", "eagain", "refused",
-	"nothing",
+	"no_module", "not_socket", "not_file", "count0", "refused", "nothing",
 };
 
 struct counts {
@@ -88,6 +86,7 @@ struct conn {
 struct totals {
 	struct counts c;
 	uint64_t errors;		/* calls that returned -1 */
+	uint64_t again;			/* of them, EAGAIN from the module */
 	uint64_t conns;			/* connections seen */
 	uint64_t why_bytes[32];		/* copied bytes by reason bit */
 	uint64_t fb_calls[FB_NR], fb_bytes[FB_NR];
@@ -450,15 +449,21 @@ static ssize_t preload_sendfile(int out_fd, int in_fd, int64_t *offset,
 		count = PRELOAD_MAX_COUNT;
 
 	n = zc_sendfile(zc, out_fd, in_fd, (uint64_t)pos, count, 0, &r);
-	if (n == -EINTR) {
-		/* a signal before anything was sent: as sendfile(2) says it */
+	if (n == -EINTR || n == -EAGAIN) {
+		/*
+		 * A signal, or a full socket (non-blocking, or SO_SNDTIMEO),
+		 * before anything was sent: what sendfile(2) says in that
+		 * state.  (The real call now could send what fits by then,
+		 * and those bytes would go unreported.)
+		 */
+		if (n == -EAGAIN)
+			ADD(&totals.again, 1);
 		account(out_fd, seq, &r, -1, -1);
-		errno = EINTR;
+		errno = (int)-n;
 		return -1;
 	}
 	if (n < 0)
-		return fallback(out_fd, in_fd, offset, count, seq,
-				n == -EAGAIN ? FB_AGAIN : FB_REFUSED);
+		return fallback(out_fd, in_fd, offset, count, seq, FB_REFUSED);
 	if (n == 0)
 		return fallback(out_fd, in_fd, offset, count, seq, FB_NOTHING);
 
@@ -573,7 +578,7 @@ __attribute__((destructor)) static void preload_fini(void)
 			       (unsigned long long)LOAD(&totals.fb_bytes[b]));
 	}
 	n = snprintf(line, sizeof(line),
-		     "zc-preload[%d]: exit conns=%llu calls=%llu bytes=%llu zc=%llu copied=%llu unknown=%llu errors=%llu path=%s copied_why=%s sendfile=%s device=%s\n",
+		     "zc-preload[%d]: exit conns=%llu calls=%llu bytes=%llu zc=%llu copied=%llu unknown=%llu errors=%llu eagain=%llu path=%s copied_why=%s sendfile=%s device=%s\n",
 		     (int)getpid(), (unsigned long long)LOAD(&totals.conns),
 		     (unsigned long long)LOAD(&totals.c.calls),
 		     (unsigned long long)LOAD(&totals.c.bytes),
@@ -581,6 +586,7 @@ __attribute__((destructor)) static void preload_fini(void)
 		     (unsigned long long)LOAD(&totals.c.copied),
 		     (unsigned long long)LOAD(&totals.c.unknown),
 		     (unsigned long long)LOAD(&totals.errors),
+		     (unsigned long long)LOAD(&totals.again),
 		     counts_path(&totals.c), wl ? why : "-", fl ? fb : "-",
 		     LOAD(&dev_state) == 2 ? "open" :
 		     LOAD(&dev_state) == 3 ? "absent" : "unused");
