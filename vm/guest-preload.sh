@@ -22,7 +22,8 @@ make --no-print-directory -C "$ROOT/userlib" O="$out/libzc" preload
 install -m 0755 "$out/libzc/libzc-preload.so" "$root/usr/lib/zcdev/"
 install -m 0755 "$ROOT/selftests/libzc_preload_nginx.sh" "$out/selftests/libzc_preload_nginx"
 
-# fetch PKG BIN: BIN from the Debian package PKG, extracted under build/debs
+# fetch PKG: extract the Debian package PKG (downloaded once) under
+# build/debs and print the directory
 fetch() {
 	local pkg=$1 deb
 	deb=$(ls "$debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
