@@ -109,6 +109,7 @@ enum out_kind {
 	OUT_TCP,		/* connected TCP over lo, a reader at the peer */
 	OUT_TCP_FULL,		/* nonblocking, send buffer filled, no reader */
 	OUT_TCP_SHUT,		/* shutdown(SHUT_WR): EPIPE */
+	OUT_TCP_RESET,		/* the peer reset the connection */
 	OUT_TCP_UNCONN,		/* never connected */
 	OUT_UNIX,		/* AF_UNIX stream pair */
 	OUT_UDP,		/* connected UDP over lo */
@@ -166,6 +167,7 @@ static const struct tcase cases[] = {
 	{ "tcp_full_nonblock_eagain", OUT_TCP_FULL, IN_REG, 1, 0, 0, 65536, 0, 0 },
 	{ "tcp_shutdown_epipe", OUT_TCP_SHUT, IN_REG, 1, 0, 0, 4096, 0, 0 },
 	{ "tcp_unconnected", OUT_TCP_UNCONN, IN_REG, 1, 0, 0, 4096, 0, 0 },
+	{ "tcp_peer_reset", OUT_TCP_RESET, IN_REG, 1, 0, 0, 4096, 0, 0 },
 	{ "unix_stream", OUT_UNIX, IN_REG, 1, 3, 0, 30000, 1, 0 },
 	{ "udp_not_stream", OUT_UDP, IN_REG, 1, 0, 0, 1000, 0, 0 },
 	{ "out_pipe", OUT_PIPE, IN_REG, 1, 10, 0, 20000, 0, 0 },
@@ -336,6 +338,7 @@ static void run_case(const struct tcase *c, int preload, struct outcome *o)
 	case OUT_TCP:
 	case OUT_TCP_FULL:
 	case OUT_TCP_SHUT:
+	case OUT_TCP_RESET:
 		if (tcp_pair(&out, &peer)) {
 			snprintf(o->what, sizeof(o->what), "tcp: %s", strerror(errno));
 			goto out;
@@ -345,6 +348,14 @@ static void run_case(const struct tcase *c, int preload, struct outcome *o)
 			fill_socket(out, peer);
 		} else if (c->out == OUT_TCP_SHUT) {
 			shutdown(out, SHUT_WR);
+		} else if (c->out == OUT_TCP_RESET) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			/* close with unread data... none: linger 0 sends RST */
+			setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(peer);
+			peer = -1;
+			zc_sleep_ms(50);
 		} else {
 			zc_rx_start(&rx, peer, 2 * FSIZE, 2000);
 			have_rx = 1;
@@ -547,11 +558,12 @@ CASE_TEST(20) CASE_TEST(21) CASE_TEST(22) CASE_TEST(23) CASE_TEST(24)
 CASE_TEST(25) CASE_TEST(26) CASE_TEST(27) CASE_TEST(28) CASE_TEST(29)
 CASE_TEST(30) CASE_TEST(31) CASE_TEST(32) CASE_TEST(33) CASE_TEST(34)
 CASE_TEST(35) CASE_TEST(36) CASE_TEST(37) CASE_TEST(38) CASE_TEST(39)
+CASE_TEST(40)
 
 /* Every case has a test above. */
 TEST(table_covered)
 {
-	ASSERT_EQ(40, sizeof(cases) / sizeof(cases[0]));
+	ASSERT_EQ(41, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void on_alarm(int sig)

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,25 @@ static ssize_t fallback(int out_fd, int in_fd, int64_t *offset, size_t count,
 	return n;
 }
 
+/* Errors of the connection itself (a socket error, or EPIPE). */
+static int conn_error(int err)
+{
+	switch (err) {
+	case EPIPE:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case ENETRESET:
+		return 1;
+	}
+	return 0;
+}
+
 static ssize_t preload_sendfile(int out_fd, int in_fd, int64_t *offset,
 				size_t count)
 {
@@ -459,6 +479,20 @@ static ssize_t preload_sendfile(int out_fd, int in_fd, int64_t *offset,
 		if (n == -EAGAIN)
 			ADD(&totals.again, 1);
 		account(out_fd, seq, &r, -1, -1);
+		errno = (int)-n;
+		return -1;
+	}
+	if (n < 0 && conn_error(-n)) {
+		/*
+		 * The connection's own error: the module's call consumed it
+		 * (sk_err is reported once), so the real call would say
+		 * something else (EPIPE after ECONNRESET).  Say it, with the
+		 * SIGPIPE that sendfile(2) raises for EPIPE (process-directed,
+		 * as the kernel's send_sig()).
+		 */
+		account(out_fd, seq, &r, -1, -1);
+		if (n == -EPIPE)
+			kill(getpid(), SIGPIPE);
 		errno = (int)-n;
 		return -1;
 	}
