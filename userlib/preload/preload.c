@@ -6,11 +6,13 @@
  * sendfile() and sendfile64() are interposed.  A call whose output is a
  * stream socket and whose input is a regular file goes through libzc's
  * zc_sendfile() (ZCDEV_IOC_SENDFILE) with sendfile(2)'s offset rules; every
- * other call, every call the module refuses (any error but EINTR) and
- * every call that sends nothing goes to the real sendfile(2) (dlsym
- * RTLD_NEXT), so that errors, EOF and EOVERFLOW come from the kernel's own
- * sendfile and callers' fallbacks still trigger.  No /dev/zcdev: the real
- * sendfile(2), silently.
+ * other call, every call the module refuses with an error and every call
+ * that sends nothing goes to the real sendfile(2) (dlsym RTLD_NEXT), so
+ * that argument errors, EOF and EOVERFLOW come from the kernel's own
+ * sendfile and callers' fallbacks still trigger.  EINTR, EAGAIN and the
+ * connection's own errors (EPIPE, ECONNRESET...) are returned as the module
+ * said them (nothing was sent; a socket error is reported once), EPIPE with
+ * sendfile's SIGPIPE.  No /dev/zcdev: the real sendfile(2), silently.
  *
  * What happened is counted per process (bytes by page reference, copied
  * and by reason, sent by the real sendfile(2) and why) and per output
