@@ -3,18 +3,19 @@
 #   build/guest/selftests/   make -C selftests O=build/guest
 #   build/guest/bin/         make -C tools O=build/guest OUTBIN=bin (zcsend),
 #                            and vm/demo.c as zcdemo
+#   build/guest/root/        copied over the guest's / (vm/guest-preload.sh)
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo; GUEST_PARTS="tools zcdemo" builds only those) with the
-# compiler output on failure; exits 1 if any failed.
+# build.zcdemo, build.preload; GUEST_PARTS="tools zcdemo" builds only
+# those) with the compiler output on failure; exits 1 if any failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$BUILD/guest
-# GUEST_PARTS: which components (default all: "selftests tools zcdemo");
+# GUEST_PARTS: which components (default all: "selftests tools zcdemo preload");
 # make run needs only "tools zcdemo".
-want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo} " == *" $1 "* ]]; }
+want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo preload} " == *" $1 "* ]]; }
 # (the kselftest headers are for the selftests only)
 if want selftests; then "$ROOT/vm/ksft-headers.sh" || exit 1; fi
 mkdir -p "$out/selftests" "$out/bin"
@@ -68,4 +69,6 @@ build_demo() {
 	gcc -static -O2 -Wall -Wextra -I "$ROOT/uapi" -pthread -o "$bin" "$src"
 }
 want zcdemo && step build.zcdemo "$out/zcdemo.log" build_demo
+# libzc-preload.so, Debian's nginx and curl for libzc_preload{,_nginx}
+want preload && step build.preload "$out/preload.log" "$ROOT/vm/guest-preload.sh"
 exit $rc

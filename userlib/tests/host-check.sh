@@ -162,7 +162,8 @@ check install.prefix "${MAKE[@]}" -C "$ROOT/userlib" O="$TMP/lib" PREFIX="$PFX" 
 missing=
 for f in lib/libzc.so.1 lib/libzc.so lib/libzc.a lib/pkgconfig/libzc.pc \
 	 include/zc.h include/zcdev/linux/zcdev.h share/man/man3/zc_sendfile.3 \
-	 share/man/man4/zcdev.4 share/man/man7/libzc.7; do
+	 share/man/man4/zcdev.4 share/man/man7/libzc.7 lib/libzc-preload.so \
+	 share/man/man8/libzc-preload.8; do
 	[[ -e $PFX/$f ]] || missing+=" $f"
 done
 [[ -z $missing ]] && ok install.files || fail install.files "missing:$missing"
@@ -297,9 +298,39 @@ else
 	fail libzc.exit_status "not built"
 fi
 
+# ---- libzc-preload.so (no device: every call reaches the real sendfile) ---
+PRE=$TMP/lib/libzc-preload.so
+if [[ -e $PRE ]]; then
+	got=$(nm -D --defined-only "$PRE" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+	[[ $got == "sendfile sendfile64 " ]] && ok preload.exports_only_sendfile ||
+		fail preload.exports_only_sendfile "got: $got"
+	if [[ -f $ROOT/build/ksft/kselftest_harness.h ]] &&
+	   "${MAKE[@]}" -C "$ROOT/selftests" O="$TMP/st" "$TMP/st/selftests/libzc_preload" \
+		>"$TMP/st.log" 2>&1 && ! grep -q 'warning:' "$TMP/st.log"; then
+		ok preload.build_test
+		note "running libzc_preload (sendfile(2) against the preload, no device)"
+		( cd "$TMP" && ZC_PRELOAD_SO=$PRE ZC_PRELOAD_DEVICE=$DEV_ABSENT \
+			timeout 120 "$TMP/st/selftests/libzc_preload" ) >"$TMP/pre.log" 2>&1
+		rc=$?
+		while read -r a b c d; do
+			if [[ $a == ok ]]; then
+				[[ $d == "# SKIP"* ]] && skip "preload.${c#global.}" "${d#\# SKIP }" ||
+					ok "preload.${c#global.}"
+			elif [[ $a == not && $b == ok ]]; then
+				fail "preload.${d#global.}" "$(grep -m2 "${d#global.}:.*Expected" "$TMP/pre.log" | tr '\n' ' ')"
+			fi
+		done < <(grep -E '^(not )?ok [0-9]+ ' "$TMP/pre.log")
+		[[ $rc == 0 ]] && ok preload.exit_status || fail preload.exit_status "rc=$rc"
+	else
+		fail preload.build_test "$(grep -m3 -E 'error|warning|missing' "$TMP/st.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+else
+	fail preload.built "no $PRE"
+fi
+
 # ---- man pages ------------------------------------------------------------
 if command -v man >/dev/null 2>&1; then
-	for p in "$ROOT"/userlib/man/*.[347] "$ROOT"/tools/zcsend/zcsend.1; do
+	for p in "$ROOT"/userlib/man/*.[3478] "$ROOT"/tools/zcsend/zcsend.1; do
 		out=$(MANWIDTH=80 man -l --warnings "$p" 2>&1 >/dev/null)
 		if [[ -z $out ]] && [[ -n $(MANWIDTH=80 man -l "$p" 2>/dev/null | head -c 1) ]]; then
 			ok "man.$(basename "$p")"

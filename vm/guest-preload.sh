@@ -1,0 +1,74 @@
+#!/bin/bash
+# vm/guest-preload.sh: stage libzc-preload.so and the nginx test for the
+# guests, into build/guest/root/ (copied over the guest's / by
+# vm/run-guest.sh) and build/guest/selftests/libzc_preload_nginx:
+#   /usr/lib/zcdev/libzc-preload.so   userlib's LD_PRELOAD shim
+#   /usr/sbin/nginx                   Debian's nginx (apt-get download, dpkg -x;
+#                                     cached in build/debs/)
+#   /usr/bin/curl                     Debian's curl
+#   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
+#   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
+# Called by vm/build-guest.sh (its "build.preload" step).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$BUILD/guest
+root=$out/root
+debs=$BUILD/debs
+mkdir -p "$root/usr/lib/zcdev" "$root/usr/sbin" "$root/usr/bin" "$root/etc/zc-nginx" \
+	"$out/selftests" "$debs"
+
+make --no-print-directory -C "$ROOT/userlib" O="$out/libzc" preload
+install -m 0755 "$out/libzc/libzc-preload.so" "$root/usr/lib/zcdev/"
+install -m 0755 "$ROOT/selftests/libzc_preload_nginx.sh" "$out/selftests/libzc_preload_nginx"
+
+# fetch PKG: extract the Debian package PKG (downloaded once) under
+# build/debs and print the directory
+fetch() {
+	local pkg=$1 deb
+	deb=$(ls "$debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)
+	if [[ -z $deb ]]; then
+		(cd "$debs" && apt-get download "$pkg" >/dev/null 2>&1) ||
+			die "apt-get download $pkg failed"
+		deb=$(ls "$debs/${pkg}"_*.deb | head -n 1)
+	fi
+	[[ -d $debs/x-$pkg ]] || dpkg -x "$deb" "$debs/x-$pkg"
+	echo "$debs/x-$pkg"
+}
+# copy_with_libs BIN DST: the binary and the libraries ldd finds for it
+copy_with_libs() {
+	local bin=$1 dst=$2 lib libs
+	cp -L "$bin" "$root$dst"
+	libs=$(ldd "$bin") || die "ldd $bin failed"
+	if grep -q 'not found' <<< "$libs"; then
+		die "$bin: $(grep 'not found' <<< "$libs" | tr '\n' ' ')"
+	fi
+	for lib in $(grep -oE '/[^ ]+' <<< "$libs"); do
+		# libc and the loader are in the base initramfs already (dash)
+		case $lib in */libc.so.6|*/ld-linux-x86-64.so.2) continue ;; esac
+		[[ -e $root$lib ]] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+x=$(fetch nginx)
+copy_with_libs "$x/usr/sbin/nginx" /usr/sbin/nginx
+# curl: the installed Debian package's binary when there (its libraries
+# are then the matching installed ones), else downloaded.  The certificate
+# is made here with the host's openssl: the guest needs none.
+for b in curl; do
+	if dpkg -S "/usr/bin/$b" >/dev/null 2>&1; then
+		copy_with_libs "/usr/bin/$b" "/usr/bin/$b"
+	else
+		x=$(fetch "$b")
+		copy_with_libs "$x/usr/bin/$b" "/usr/bin/$b"
+	fi
+done
+
+if [[ ! -s $root/etc/zc-nginx/key.pem ]]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=zcdev-test \
+		-keyout "$root/etc/zc-nginx/key.pem" -out "$root/etc/zc-nginx/cert.pem" \
+		>/dev/null 2>&1
+fi
+echo "staged: $(du -sh "$root" | cut -f1) in $root"
