@@ -19,17 +19,21 @@
 #define _ZCDEV_COMPAT_H
 
 #include <linux/bvec.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/net.h>
+#include <linux/page-flags.h>
 #include <linux/socket.h>
 #include <linux/uio.h>
+
+/* route.c: the socket's protocol operations are TCP's own (no ULP, BPF) */
+struct sock;
+bool zc_sk_plain_tcp(struct sock *sk);
 
 #ifdef MSG_SENDPAGE_NOTLAST
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/transp_v6.h>
-
-/* zc_sk_plain_tcp(): the socket's protocol operations are TCP's own */
-#include "engine.h"
 
 /**
  * zc_sendpages() - send bio_vecs by page reference
@@ -144,9 +148,6 @@ static inline void zc_ubuf_set_ops(struct ubuf_info *uarg,
  *    ->read_iter() there.
  * The probe (Kbuild) is generic_file_splice_read() in <linux/fs.h>.
  */
-#include <linux/fs.h>
-#include <linux/magic.h>
-
 static inline bool zc_splice_reads_as_read(const struct super_block *sb)
 {
 #ifdef ZC_HAVE_GENERIC_FILE_SPLICE_READ
@@ -155,6 +156,22 @@ static inline bool zc_splice_reads_as_read(const struct super_block *sb)
 	return sb->s_magic != FUSE_SUPER_MAGIC;
 #endif
 }
+
+/*
+ * PG_error went away in 6.12 (errors are !uptodate alone); before, a read
+ * retried after an error clears it first, as filemap_read_folio() does.
+ * The probe (Kbuild) is PG_error in <linux/page-flags.h>.
+ */
+#ifdef ZC_HAVE_PG_ERROR
+static inline void zc_folio_clear_error(struct folio *folio)
+{
+	folio_clear_error(folio);
+}
+#else
+static inline void zc_folio_clear_error(struct folio *folio)
+{
+}
+#endif
 
 /*
  * __assign_str() lost its source argument in 6.10 (it is taken from

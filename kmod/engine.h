@@ -97,9 +97,7 @@ void zc_src_accessed(struct zc_src *src, loff_t start);
 void zc_batch_release(struct zc_batch *b);
 u32 zc_src_probe_why(struct file *file, loff_t pos);
 
-/* route.c */
-struct sock;
-bool zc_sk_plain_tcp(struct sock *sk);
+/* route.c (and zc_sk_plain_tcp(), declared in compat.h) */
 int zc_check_socket(struct socket *sock, bool *by_ref);
 bool zc_sock_can_notify(struct socket *sock);
 u32 zc_sock_why(struct zc_req *req);

@@ -148,7 +148,7 @@ static bool zc_dev_known(const struct net_device *dev)
 		return false;
 	if (dev->rtnl_link_ops)
 		return !strcmp(dev->rtnl_link_ops->kind, "veth");
-	return dev->dev.parent;
+	return !!dev->dev.parent;
 }
 
 /*
@@ -204,7 +204,7 @@ static struct dst_entry *zc_dst_valid(struct sock *sk)
 
 	if (!dst)
 		return NULL;
-	if (!dst->obsolete)
+	if (!READ_ONCE(dst->obsolete))
 		return dst;
 #if IS_ENABLED(CONFIG_IPV6)
 	if (dst->ops->family == AF_INET6)

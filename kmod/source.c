@@ -6,7 +6,7 @@
  * the way its filesystem reads it:
  *
  *  - ZC_SRC_CACHE: filesystems whose ->read_iter() is the generic page cache
- *    (an explicit list: ext2/3/4, xfs, btrfs, tmpfs).  The module looks the
+ *    (an explicit list: ext2/3/4, btrfs, tmpfs).  The module looks the
  *    folios up itself, reads missing ones in through ->read_folio() under
  *    the mapping's invalidate_lock as filemap_read() does, and lends them.
  *    tmpfs has no ->read_folio(): swapped-out pages are swapped in through
@@ -49,10 +49,12 @@
  * Filesystems whose regular files are read by the generic page cache
  * (filemap_read(), or shmem_file_read_iter() for tmpfs) with nothing of
  * their own in between that the module would have to know about: no
- * revalidation, no caps, no lower file.
+ * revalidation, no caps, no lower file, no lock of their own (xfs reads
+ * under its IOLOCK, which a module cannot take: it goes through its
+ * splice_read, which takes it).
  */
 static const char * const zc_cache_fs[] = {
-	"ext4", "ext3", "ext2", "xfs", "btrfs", "tmpfs",
+	"ext4", "ext3", "ext2", "btrfs", "tmpfs",
 };
 
 static bool zc_cache_fs_known(struct super_block *sb)
@@ -209,7 +211,8 @@ static int zc_fill_copy(struct zc_req *req, struct zc_src *src, size_t max,
  * A page the filesystem gave from a page cache (its own or a backing
  * file's), rather than one it filled for this read: lending it is zero
  * copy.  Anonymous, swap-cache, slab and freshly allocated pages (and the
- * zero page) have no mapping.
+ * zero page) have no mapping.  (The zero page is counted as copied: no file
+ * page is lent.)
  */
 static bool zc_page_in_cache(struct page *page)
 {
@@ -224,8 +227,8 @@ struct zc_splice {
 };
 
 /*
- * Take the pipe's buffers into the batch: a page reference each
- * (pipe_buf_get(), as tee(2) does), then the pipe's own is released so the
+ * Take the pipe's buffers into the batch: a page reference each (taken
+ * here, see below), then the pipe's own is released so the
  * pipe is empty for the next ->splice_read().  A batch holds pages of one
  * kind only (lent or copied): the actor stops at the first page of the
  * other kind, and the next batch reads from there again.
@@ -252,7 +255,14 @@ static int zc_splice_actor(struct pipe_inode_info *pipe,
 		if (b->nr_bv && why != b->why)
 			break;
 		if (buf->len) {
-			if (!pipe_buf_get(pipe, buf)) {
+			/*
+			 * A page reference of our own, whatever the buffer's
+			 * ->get() does: shmem's zero_pipe_buf_ops (6.12 tmpfs
+			 * holes, e.g. through overlayfs) take none for the
+			 * zero page, and the batch drops what it holds with
+			 * folio_put().
+			 */
+			if (!try_get_page(buf->page)) {
 				sp->err = -ENOMEM;
 				break;
 			}
@@ -354,9 +364,10 @@ static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
 		return;
 	if (folio_trylock(folio)) {
 		/* ->read_folio() unlocks the folio when the read is done */
-		if (folio->mapping == mapping && !folio_test_uptodate(folio))
+		if (folio->mapping == mapping && !folio_test_uptodate(folio)) {
+			zc_folio_clear_error(folio);
 			mapping->a_ops->read_folio(src->file, folio);
-		else
+		} else
 			folio_unlock(folio);
 	}
 	filemap_invalidate_unlock_shared(mapping);
@@ -378,8 +389,14 @@ static enum zc_shmem_slot zc_shmem_slot(struct zc_src *src, pgoff_t index)
 	return xa_is_value(entry) ? ZC_SHMEM_SWAPPED : ZC_SHMEM_PRESENT;
 }
 
-/* zc_folio_miss(): a folio appeared at the index, look it up again */
+/*
+ * zc_folio_miss() result: a folio appeared at the index, look it up again
+ * (at most ZC_RETRIES_MAX times in a row; then ZC_COPY_PAGE: the page is
+ * read through ->read_iter() and copied)
+ */
 #define ZC_RETRY	3
+#define ZC_COPY_PAGE	4
+#define ZC_RETRIES_MAX	16
 
 /*
  * tmpfs and CACHED_ONLY: swap the page in from a worker, so that the retry
@@ -401,11 +418,18 @@ static void zc_swapin_work(struct work_struct *work)
 	struct zc_swapin *s = container_of(work, struct zc_swapin, work);
 	struct address_space *mapping = s->file->f_mapping;
 	struct page *page;
+	void *entry;
 
-	page = shmem_read_mapping_page_gfp(mapping, s->index,
-					   mapping_gfp_mask(mapping));
-	if (!IS_ERR(page))
-		put_page(page);
+	/* still in swap? (a hole punched meanwhile must stay a hole) */
+	rcu_read_lock();
+	entry = xa_load(&mapping->i_pages, s->index);
+	rcu_read_unlock();
+	if (xa_is_value(entry)) {
+		page = shmem_read_mapping_page_gfp(mapping, s->index,
+						   mapping_gfp_mask(mapping));
+		if (!IS_ERR(page))
+			put_page(page);
+	}
 	fput(s->file);
 	kfree(s);
 	atomic_dec(&zc_swapins);
@@ -500,7 +524,7 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 	pgoff_t last = (end - 1) >> PAGE_SHIFT;
 	struct folio_batch fbatch;
 	struct folio *folio, *pending;
-	unsigned int i, nr;
+	unsigned int i, nr, retries = 0;
 	int ret;
 
 	last = min_t(pgoff_t, last, index + b->cap - 1);
@@ -552,8 +576,12 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 
 		ret = zc_folio_miss(req, src, index, last, pending, &folio);
 		if (ret == ZC_RETRY) {
+			/* a folio keeps coming and going: read(2) it instead */
+			if (++retries > ZC_RETRIES_MAX)
+				return ZC_COPY_PAGE;
 			if (fatal_signal_pending(current))
 				return -EINTR;
+			cond_resched();
 			continue;
 		}
 		if (ret)
@@ -636,12 +664,13 @@ int zc_src_fill(struct zc_req *req, struct zc_src *src)
 	switch (src->kind) {
 	case ZC_SRC_CACHE:
 		ret = zc_fill_cache(req, src);
-		if (ret != ZC_HOLE)
+		if (ret != ZC_HOLE && ret != ZC_COPY_PAGE)
 			return ret;
 		/* a tmpfs hole: its zeros are copied, a page at a time */
 		return zc_fill_copy(req, src,
 				    PAGE_SIZE - offset_in_page(src->pos),
-				    ZCDEV_WHY_HOLE);
+				    ret == ZC_HOLE ? ZCDEV_WHY_HOLE :
+						     ZCDEV_WHY_NO_PAGECACHE);
 	case ZC_SRC_SPLICE:
 		return zc_fill_splice(req, src);
 	default:
