@@ -53,11 +53,17 @@ for k in $(kvers_selected); do
 	make -C "/lib/modules/$rel/build" M="$dir" modules > "$dir/build.log" 2>&1 ||
 		{ cat "$dir/build.log"; die "building $name for $k failed"; }
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
+	# the file suite's modules (overlay for its overlay cell)
+	# shellcheck disable=SC2046 # a list of module names
+	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $(bench_suite_modules file) ||
+		die "the file suite's modules are not all available for $k"
+	ovl=$BUILD/bench/mods-$k/overlay.ko
+	[[ -s $ovl ]] || ovl=
 	nodebug=$(bench_cmdline "$k")
 	echo "# $k: zcdevx = zcdev + $name"
 	MODE=run RUN_SUFFIX=-bench GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
-	EXTRA_GUEST_PROGS="$out/zcbench $dir/zcdevx.ko" CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="insmod /selftests/zcdevx.ko && /selftests/zcbench --kernel $k --table-only ${args[*]}; rmmod zcdevx" \
+	EXTRA_GUEST_PROGS="$out/zcbench $dir/zcdevx.ko $ovl" CMDLINE_EXTRA="$nodebug" \
+	RUNCMD="insmod /selftests/overlay.ko 2> /dev/null; insmod /selftests/zcdevx.ko && /selftests/zcbench --kernel $k --table-only ${args[*]}; rmmod zcdevx" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 || rc=1
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | tee "$out/$k.txt"
 	grep -q '^# zcbench done' "$out/$k.txt" || { rc=1; tail -n 30 "$out/guest-$k.ktap"; }

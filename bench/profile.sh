@@ -21,12 +21,17 @@ out=$BENCH/results/profile-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 for k in $(KVER=$kv kvers_selected); do
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
+	# shellcheck disable=SC2046 # a list of module names
+	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $(bench_suite_modules file) ||
+		die "the file suite's modules are not all available for $k"
+	ovl=$BUILD/bench/mods-$k/overlay.ko
+	[[ -s $ovl ]] || ovl=
 	nodebug=$(bench_cmdline "$k")
 	echo "# $k: profile $methods $size $fs $net depth $depth, $n transfers"
 	MODE=run RUN_SUFFIX=-bench GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
-	EXTRA_GUEST_PROGS="$BUILD/bench/zcbench $BENCH/profile-guest.sh $BENCH/fgraph.awk" \
+	EXTRA_GUEST_PROGS="$BUILD/bench/zcbench $BENCH/profile-guest.sh $BENCH/fgraph.awk $ovl" \
 	CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="/selftests/profile-guest.sh '$methods' $size $fs $net $depth $n" \
+	RUNCMD="insmod /selftests/overlay.ko 2> /dev/null; /selftests/profile-guest.sh '$methods' $size $fs $net $depth $n" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | tee "$out/$k.txt"
 	grep -q '^ok [0-9]* run' "$out/guest-$k.ktap" || { echo "# guest failed:"; tail -n 30 "$out/guest-$k.ktap"; }

@@ -80,13 +80,20 @@ kvers=$(kvers_selected) || exit 1
 for k in $kvers; do
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
 done
-# the cold suite: null_blk (+ configfs) for each kernel, and an empty ext4
-# image that the guest writes to its null_blk disk
+# the modules the suites need beyond the harness's (bench/lib.sh
+# bench_suite_modules: overlay for the file suite, null_blk for cold)
+mods=
+for s in $suites; do
+	mods+=" $(bench_suite_modules "$s")"
+done
+for k in $kvers; do
+	# shellcheck disable=SC2086 # a list of module names
+	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $mods ||
+		die "modules$mods: not all available for $k"
+done
+# the cold suite: an empty ext4 image that the guest writes to its null_blk
+# disk
 if [[ " $suites " == *" cold "* ]]; then
-	for k in $kvers; do
-		bench_guest_modules "$k" "$BUILD/bench/mods-$k" configfs null_blk ||
-			die "no null_blk module for $k"
-	done
 	# 4 KiB blocks: null_blk has 4 KiB sectors (bs=4096), and mke2fs
 	# would pick 1 KiB blocks for a file system this small
 	img=$BUILD/bench/zccold.img
@@ -140,9 +147,11 @@ for k in $kvers; do
 	fi
 	: > "$out/guest-$k.ktap"	# before tail -f looks for it
 	progs="$out/zcbench $out/zccold $out/guest.sh"
-	if [[ " $suites " == *" cold "* ]]; then
-		progs+=" $BUILD/bench/mods-$k/configfs.ko $BUILD/bench/mods-$k/null_blk.ko $img.gz"
-	fi
+	for m in $mods; do
+		# (a module the kernel has built in has no file)
+		[[ -s $BUILD/bench/mods-$k/$m.ko ]] && progs+=" $BUILD/bench/mods-$k/$m.ko"
+	done
+	[[ " $suites " == *" cold "* ]] && progs+=" $img.gz"
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
 	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
