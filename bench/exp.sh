@@ -10,7 +10,9 @@
 # "zcdev" and sendfile(2) from the same repetitions.  Nothing in kmod/ is
 # touched; the copies live in build/bench-exp/.
 #
-# Environment: KVER (default both), and zcbench arguments after PATCH
+# Environment: KVER (default both), BENCH_RUN_SUFFIX (the guest work dir
+# build/<kver>/run<x>, default -bench, as in run.sh: another suffix lets it
+# run next to a benchmark), and zcbench arguments after PATCH
 # (default: --methods sendfile,zcdev,zcdevx --conns 1 --sizes 4K,64K,1M,16M
 # --vs zcdev: the table's last ratio column is zcdevx's CPU/byte over zcdev's).
 # BENCH_CLOCK as in run.sh (icount by default: deterministic, so a few
@@ -61,7 +63,7 @@ for k in $(kvers_selected); do
 	[[ -s $ovl ]] || ovl=
 	nodebug=$(bench_cmdline "$k")
 	echo "# $k: zcdevx = zcdev + $name"
-	MODE=run RUN_SUFFIX=-bench GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
+	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
 	EXTRA_GUEST_PROGS="$out/zcbench $dir/zcdevx.ko $ovl" CMDLINE_EXTRA="$nodebug" \
 	RUNCMD="insmod /selftests/overlay.ko 2> /dev/null; insmod /selftests/zcdevx.ko && /selftests/zcbench --kernel $k --table-only ${args[*]}; rmmod zcdevx" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 || rc=1

@@ -8,6 +8,7 @@
 #   defaults:         both   "sendfile zcdev" 1M tmpfs lo 0 64 (depth 0: no limit)
 #
 # Example: bench/profile.sh 6.12 "sendfile splice zcdev" 4K tmpfs veth 5 512
+# BENCH_RUN_SUFFIX: the guest work dir build/<kver>/run<x> (default -bench).
 set -uo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH/../vm/lib.sh"
@@ -28,7 +29,7 @@ for k in $(KVER=$kv kvers_selected); do
 	[[ -s $ovl ]] || ovl=
 	nodebug=$(bench_cmdline "$k")
 	echo "# $k: profile $methods $size $fs $net depth $depth, $n transfers"
-	MODE=run RUN_SUFFIX=-bench GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
+	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
 	EXTRA_GUEST_PROGS="$BUILD/bench/zcbench $BENCH/profile-guest.sh $BENCH/fgraph.awk $ovl" \
 	CMDLINE_EXTRA="$nodebug" \
 	RUNCMD="insmod /selftests/overlay.ko 2> /dev/null; /selftests/profile-guest.sh '$methods' $size $fs $net $depth $n" \
