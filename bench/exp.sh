@@ -10,7 +10,9 @@
 # "zcdev" and sendfile(2) from the same repetitions.  Nothing in kmod/ is
 # touched; the copies live in build/bench-exp/.
 #
-# Environment: KVER (default both), and zcbench arguments after PATCH
+# Environment: KVER (default both), BENCH_RUN_SUFFIX (the guest work dir
+# build/<kver>/run<x>, default -bench, as in run.sh: another suffix lets it
+# run next to a benchmark), and zcbench arguments after PATCH
 # (default: --methods sendfile,zcdev,zcdevx --conns 1 --sizes 4K,64K,1M,16M
 # --vs zcdev: the table's last ratio column is zcdevx's CPU/byte over zcdev's).
 # BENCH_CLOCK as in run.sh (icount by default: deterministic, so a few
@@ -53,11 +55,17 @@ for k in $(kvers_selected); do
 	make -C "/lib/modules/$rel/build" M="$dir" modules > "$dir/build.log" 2>&1 ||
 		{ cat "$dir/build.log"; die "building $name for $k failed"; }
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
+	# the file suite's modules (overlay for its overlay cell)
+	# shellcheck disable=SC2046 # a list of module names
+	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $(bench_suite_modules file) ||
+		die "the file suite's modules are not all available for $k"
+	ovl=$BUILD/bench/mods-$k/overlay.ko
+	[[ -s $ovl ]] || ovl=
 	nodebug=$(bench_cmdline "$k")
 	echo "# $k: zcdevx = zcdev + $name"
-	MODE=run RUN_SUFFIX=-bench GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
-	EXTRA_GUEST_PROGS="$out/zcbench $dir/zcdevx.ko" CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="insmod /selftests/zcdevx.ko && /selftests/zcbench --kernel $k --table-only ${args[*]}; rmmod zcdevx" \
+	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_TIMEOUT=1500 PROG_TIMEOUT=1400 \
+	EXTRA_GUEST_PROGS="$out/zcbench $dir/zcdevx.ko $ovl" CMDLINE_EXTRA="$nodebug" \
+	RUNCMD="insmod /selftests/overlay.ko 2> /dev/null; insmod /selftests/zcdevx.ko && /selftests/zcbench --kernel $k --table-only ${args[*]}; rmmod zcdevx" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 || rc=1
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | tee "$out/$k.txt"
 	grep -q '^# zcbench done' "$out/$k.txt" || { rc=1; tail -n 30 "$out/guest-$k.ktap"; }

@@ -20,6 +20,9 @@ mount -o remount,size="${tmpfs_mb}m" /mnt/tmpfs || rc=1
 for s in $suites; do
 	case $s in
 	file)
+		# the overlay cell (overlayfs may be built in or loaded already;
+		# without it zcbench skips that cell and says so)
+		[ -e /selftests/overlay.ko ] && insmod /selftests/overlay.ko 2> /dev/null
 		/selftests/zcbench "--$mode" --kernel "$k" --reps "$reps" "$@" || rc=1
 		;;
 	hdr)

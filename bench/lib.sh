@@ -55,6 +55,18 @@ bench_other_guests() {
 	echo "$n"
 }
 
+# bench_suite_modules SUITE: the kernel modules a bench guest needs for
+# SUITE beyond the harness's (vm/initramfs.sh MODULES), in load order:
+# the file suite's overlay cell needs overlayfs, the cold suite null_blk
+# (and configfs, which null_blk uses).  bench_guest_modules copies them,
+# guest.sh (and exp.sh, profile.sh) insmod them from /selftests/.
+bench_suite_modules() {
+	case $1 in
+	file) echo overlay ;;
+	cold) echo configfs null_blk ;;
+	esac
+}
+
 # bench_guest_modules SERIES DIR MODULE...: the kernel's MODULEs (and what
 # they depend on) as plain .ko files in DIR, for EXTRA_GUEST_PROGS: the
 # base initramfs carries only the harness's modules.  The guest insmods

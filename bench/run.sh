@@ -30,6 +30,13 @@
 #   BENCH_RUN_SUFFIX=x   guest work dir build/<kver>/run<x> (default -bench);
 #                        another suffix lets two benchmark runs go at once
 #   V=1                  also print the CSV lines while the guest runs
+#   BENCH_PARALLEL=1     boot the kernels' guests at the same time (each its
+#                        own work dir build/<kver>/; no live view, the tables
+#                        print as each guest ends).  Under icount the figures
+#                        do not change; with BENCH_CLOCK=real they would.
+#   BENCH_GUEST_TIMEOUT=s  a guest's wall-clock limit (quick 1800, full 9000):
+#                        on a loaded host an icount guest runs many times
+#                        slower than on an idle one
 #   BENCH_CLOCK=icount   (default) instruction-counted guest time, 1 vCPU:
 #                        deterministic; =real: 2 vCPUs, host time (see lib.sh)
 # Exit status: 0 when every guest ran zcbench to the end.
@@ -41,12 +48,12 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-${BENCH_MODE:-quick}}
 case $mode in
 quick)
-	mem=1024 tmpfs_mb=512 guest_timeout=1800
+	mem=1024 tmpfs_mb=512 guest_timeout=${BENCH_GUEST_TIMEOUT:-1800}
 	lats=${BENCH_DISK_LAT:-1000000}
 	;;
 full)
 	# two 1 GiB files (tmpfs + ext4 page cache) and the mappings
-	mem=3584 tmpfs_mb=1200 guest_timeout=9000
+	mem=3584 tmpfs_mb=1200 guest_timeout=${BENCH_GUEST_TIMEOUT:-9000}
 	lats=${BENCH_DISK_LAT:-100000 1000000 10000000}
 	;;
 *) die "usage: bench/run.sh [quick|full]" ;;
@@ -80,13 +87,20 @@ kvers=$(kvers_selected) || exit 1
 for k in $kvers; do
 	"$ROOT/vm/build-module.sh" "$k" > /dev/null || die "building zcdev.ko for $k failed"
 done
-# the cold suite: null_blk (+ configfs) for each kernel, and an empty ext4
-# image that the guest writes to its null_blk disk
+# the modules the suites need beyond the harness's (bench/lib.sh
+# bench_suite_modules: overlay for the file suite, null_blk for cold)
+mods=
+for s in $suites; do
+	mods+=" $(bench_suite_modules "$s")"
+done
+for k in $kvers; do
+	# shellcheck disable=SC2086 # a list of module names
+	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $mods ||
+		die "modules$mods: not all available for $k"
+done
+# the cold suite: an empty ext4 image that the guest writes to its null_blk
+# disk
 if [[ " $suites " == *" cold "* ]]; then
-	for k in $kvers; do
-		bench_guest_modules "$k" "$BUILD/bench/mods-$k" configfs null_blk ||
-			die "no null_blk module for $k"
-	done
 	# 4 KiB blocks: null_blk has 4 KiB sectors (bs=4096), and mke2fs
 	# would pick 1 KiB blocks for a file system this small
 	img=$BUILD/bench/zccold.img
@@ -117,6 +131,7 @@ echo "$clock_note" > "$out/CLOCK"
 	echo "tree: $(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)"
 	echo "kmod sources: $(cd "$ROOT" && cat Kbuild kmod/*.[ch] uapi/linux/zcdev.h | sha256sum | cut -c1-16)"
 	echo "suites: $suites"
+	echo "guests: $( ((${BENCH_PARALLEL:-0})) && echo "the kernels at the same time, ")wall-clock limit ${guest_timeout} s"
 	echo "zcbench args: --$mode --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}"
 	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}"
 	[[ " $suites " == *" cold "* ]] && echo "cold: null_blk completion_nsec $lats"
@@ -126,35 +141,41 @@ echo "# zcbench $mode: results in ${out#"$ROOT"/}"
 echo "# clock $clock_note"
 rc=0
 start=$SECONDS
-for k in $kvers; do
+par=${BENCH_PARALLEL:-0}
+((par)) && echo "# BENCH_PARALLEL=1: the kernels' guests run at the same time (no live view)"
+declare -A gpids=() t0s=() others_at=()
+# launch K: boot K's guest in the background (gpids[K])
+launch() {
+	local k=$1 rel nodebug progs m
 	rel=$(kver_full "$k")
 	echo "# booting a $rel guest (QEMU, TCG) for zcbench --$mode ..."
 	# The test guests boot with slab debugging and (6.12) KFENCE: right for
 	# tests, wrong for timing.  The later parameter wins; check in the table
 	# header's calibration line, and console.log for the command line.
 	nodebug=$(bench_cmdline "$k")
-	t0=$SECONDS
-	others=$(bench_other_guests)
-	if [[ $BENCH_CLOCK == real && $others != 0 ]]; then
-		echo "# note: $others other QEMU guest(s) running on this host: expect noise"
+	t0s[$k]=$SECONDS
+	others_at[$k]=$(bench_other_guests)
+	if [[ $BENCH_CLOCK == real && ${others_at[$k]} != 0 ]]; then
+		echo "# note: ${others_at[$k]} other QEMU guest(s) running on this host: expect noise"
 	fi
 	: > "$out/guest-$k.ktap"	# before tail -f looks for it
 	progs="$out/zcbench $out/zccold $out/guest.sh"
-	if [[ " $suites " == *" cold "* ]]; then
-		progs+=" $BUILD/bench/mods-$k/configfs.ko $BUILD/bench/mods-$k/null_blk.ko $img.gz"
-	fi
+	for m in $mods; do
+		# (a module the kernel has built in has no file)
+		[[ -s $BUILD/bench/mods-$k/$m.ko ]] && progs+=" $BUILD/bench/mods-$k/$m.ko"
+	done
+	[[ " $suites " == *" cold "* ]] && progs+=" $img.gz"
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
 	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
 	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' ${ZCBENCH_ARGS:-}" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 &
-	gpid=$!
-	# live view: the guest's table (the CSV only with V=1)
-	tail -n +1 -s 0.3 -f --pid=$gpid "$out/guest-$k.ktap" |
-		sed -u -n 's/^  //p' |
-		if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhc],'; fi
-	wait $gpid
-	grc=$?
+	gpids[$k]=$!
+}
+# collect K STATUS: K's CSVs and table from its guest stream, and whether
+# every suite finished
+collect() {
+	local k=$1 grc=$2 f s want got missing='' others=${others_at[$1]}
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcb,' > "$out/$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zch,' > "$out/hdr-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcc,' > "$out/cold-$k.csv"
@@ -165,7 +186,6 @@ for k in $kvers; do
 		echo "# clock $clock_note${others:+; other guests on the host at start: $others}"
 		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhc],'
 	} > "$out/table-$k.txt"
-	missing=
 	for s in $suites; do
 		# cold: one "done" per disk latency
 		want=1
@@ -180,8 +200,30 @@ for k in $kvers; do
 		echo "# console: $BUILD/$k/run${BENCH_RUN_SUFFIX:--bench}/console.log"
 		rc=1
 	fi
-	echo "# $k: $((SECONDS - t0)) s"
-done
+	echo "# $k: $((SECONDS - ${t0s[$k]})) s"
+}
+if ((par)); then
+	for k in $kvers; do
+		launch "$k"
+	done
+	for k in $kvers; do
+		wait "${gpids[$k]}"
+		grc=$?
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhc],'
+		collect "$k" $grc
+	done
+else
+	for k in $kvers; do
+		launch "$k"
+		# live view: the guest's table (the CSV only with V=1)
+		tail -n +1 -s 0.3 -f --pid="${gpids[$k]}" "$out/guest-$k.ktap" |
+			sed -u -n 's/^  //p' |
+			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhc],'; fi
+		wait "${gpids[$k]}"
+		grc=$?
+		collect "$k" $grc
+	done
+fi
 
 # ---- 4. combined CSV, goals summary, plots -------------------------------------------
 # combine PREFIX OUT: the kernels' CSVs, one header
