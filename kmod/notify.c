@@ -53,8 +53,8 @@ struct zc_notif {
 	struct ubuf_info	ubuf;
 	struct zcdev_ctx	*ctx;
 	struct list_head	node;
-	/* freeing from the stack's completion (see zc_notif_complete()) */
-	struct work_struct	free_work;
+	/* the stack's last reference (see zc_notif_complete()) */
+	struct work_struct	done_work;
 	u64			id;
 	/* the stack (or the module) copied some of the bytes */
 	bool			copied;
@@ -195,22 +195,16 @@ __poll_t zcdev_ctx_poll(struct zcdev_ctx *ctx, struct file *file,
 }
 
 /*
- * The ubuf_info completion: called for each reference the stack drops, with
- * @success false when it copied the frags (skb_copy_ubufs()).  It may run
- * in softirq context.
+ * The last reference is gone: queue the record (or drop the notif when
+ * nothing was sent or the file was closed).  Runs in the ioctl (the send's
+ * own last reference) or on zc_wq (the stack's), never where module text
+ * could be gone once it returns.
  */
-static void zc_notif_complete(struct sk_buff *skb, struct ubuf_info *uarg,
-			      bool success)
+static void zc_notif_done(struct zc_notif *n)
 {
-	struct zc_notif *n = container_of(uarg, struct zc_notif, ubuf);
 	struct zcdev_ctx *ctx = n->ctx;
 	unsigned long flags;
 	bool queued = false;
-
-	if (!success)
-		WRITE_ONCE(n->copied, true);
-	if (!refcount_dec_and_test(&uarg->refcnt))
-		return;
 
 	/* once queued, a reader may free @n at any time */
 	if (!n->silent)
@@ -224,19 +218,32 @@ static void zc_notif_complete(struct sk_buff *skb, struct ubuf_info *uarg,
 	}
 	spin_unlock_irqrestore(&ctx->lock, flags);
 
-	/*
-	 * Not the last act here: zc_notif_free() drops the module reference
-	 * the notif holds, and module text must not run after that.  From a
-	 * work item of zc_wq it can: module exit waits for the work to have
-	 * returned (destroy_workqueue()).
-	 */
 	if (!queued)
-		queue_work(zc_wq, &n->free_work);
+		zc_notif_free(n);
 }
 
-static void zc_notif_free_work(struct work_struct *work)
+static void zc_notif_done_work(struct work_struct *work)
 {
-	zc_notif_free(container_of(work, struct zc_notif, free_work));
+	zc_notif_done(container_of(work, struct zc_notif, done_work));
+}
+
+/*
+ * The ubuf_info completion: called for each reference the stack drops, with
+ * @success false when it copied the frags (skb_copy_ubufs()).  It may run
+ * in softirq context.  The last reference's work goes to zc_wq, and
+ * queueing it is the last thing done here: the notif holds the module
+ * reference, a reader or the work may drop it at once, and module exit
+ * waits for zc_wq's work to have returned (destroy_workqueue()).
+ */
+static void zc_notif_complete(struct sk_buff *skb, struct ubuf_info *uarg,
+			      bool success)
+{
+	struct zc_notif *n = container_of(uarg, struct zc_notif, ubuf);
+
+	if (!success)
+		WRITE_ONCE(n->copied, true);
+	if (refcount_dec_and_test(&uarg->refcnt))
+		queue_work(zc_wq, &n->done_work);
 }
 
 static const struct ubuf_info_ops zc_ubuf_ops = {
@@ -266,7 +273,7 @@ struct zc_notif *zc_notif_alloc(struct zcdev_ctx *ctx)
 		atomic_dec(&ctx->pending);
 		return ERR_PTR(-ENOMEM);
 	}
-	INIT_WORK(&n->free_work, zc_notif_free_work);
+	INIT_WORK(&n->done_work, zc_notif_done_work);
 	zc_ubuf_set_ops(&n->ubuf, &zc_ubuf_ops);
 	refcount_set(&n->ubuf.refcnt, 1);
 	n->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
@@ -312,6 +319,11 @@ u64 zc_notif_finish(struct zc_notif *n, bool sent)
 
 	if (!sent)
 		n->silent = true;
-	net_zcopy_put(&n->ubuf);
+	/*
+	 * The send's own reference: if it is the last (nothing in flight,
+	 * or a copy), the record is queued before the call returns.
+	 */
+	if (refcount_dec_and_test(&n->ubuf.refcnt))
+		zc_notif_done(n);
 	return sent ? id : 0;
 }
