@@ -367,8 +367,9 @@ static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
 		if (folio->mapping == mapping && !folio_test_uptodate(folio)) {
 			zc_folio_clear_error(folio);
 			mapping->a_ops->read_folio(src->file, folio);
-		} else
+		} else {
 			folio_unlock(folio);
+		}
 	}
 	filemap_invalidate_unlock_shared(mapping);
 }
