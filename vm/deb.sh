@@ -176,7 +176,7 @@ if modprobe zcdev 2>/dev/null; then echo "deb: modprobe still loads zcdev"; exit
 echo "deb: removed: modprobe zcdev fails"
 insmod $ZC_MODULE'
 ZC_KO=$dk/zcdev-$k.ko MODE=run RUNCMD=$guestcmd RUN_SUFFIX=-deb GUEST_OVERLAY_CPIO=$out/overlay.cpio \
-	GUEST_TIMEOUT=${DEB_GUEST_TIMEOUT:-240} "$ROOT/vm/run-guest.sh" "$k" > "$out/guest.txt" 2>&1
+	GUEST_TIMEOUT=${DEB_GUEST_TIMEOUT:-900} "$ROOT/vm/run-guest.sh" "$k" > "$out/guest.txt" 2>&1
 st=$?
 t=$(grep -oE 'guest\.complete # [0-9]+s' "$out/guest.txt" | grep -oE '[0-9]+s$')
 if ((st == 0)) && grep -q '^  deb: zcsend sent intact' "$out/guest.txt" &&

@@ -126,7 +126,7 @@ if [[ ${DKMS_GUEST:-1} != 0 ]]; then
 		[[ -n ${kos[$k]:-} ]] || continue
 		# DKMS_GUEST_SKIP="6.12": vm/deb.sh boots that kernel itself
 		[[ " ${DKMS_GUEST_SKIP:-} " == *" $k "* ]] && continue
-		ZC_KO=${kos[$k]} MODE=run RUNCMD=$send RUN_SUFFIX=-dkms GUEST_TIMEOUT=${DKMS_GUEST_TIMEOUT:-240} \
+		ZC_KO=${kos[$k]} MODE=run RUNCMD=$send RUN_SUFFIX=-dkms GUEST_TIMEOUT=${DKMS_GUEST_TIMEOUT:-900} \
 			"$ROOT/vm/run-guest.sh" "$k" > "$top/guest-$k.txt" 2>&1 &
 		gp[$k]=$!
 	done
