@@ -100,7 +100,10 @@ struct zcdev_sendfile {
  * ZCDEV_STATUS_NOT_CACHED (or fail with -EBUSY if nothing was sent).
  * Like FreeBSD's SF_NODISKIO.  Allocating page-cache pages and submitting
  * the readahead I/O may still sleep briefly; waiting for it never happens.
- * A file opened with O_DIRECT is never read from the cache: -EINVAL.
+ * A file opened with O_DIRECT is never read from the cache: -EINVAL.  So
+ * is a file whose page cache the module does not read itself (any
+ * filesystem but ext2/3/4, btrfs and tmpfs): its filesystem's read path
+ * cannot be asked not to wait for I/O.
  */
 #define ZCDEV_SEND_CACHED_ONLY	(1U << 3)
 /*
@@ -205,7 +208,13 @@ struct zcdev_sendfile {
  * @path:       out: ZCDEV_PATH_ZEROCOPY or ZCDEV_PATH_COPY: how a send made
  *              now would travel (ZCDEV_PATH_NONE when @sock_fd is -1).
  * @why:        out: ZCDEV_WHY_* - why it would be copied (0 if it would not).
- *              Holes (ZCDEV_WHY_HOLE) are only found by sending.
+ *              Holes (ZCDEV_WHY_HOLE) are only found by sending.  A file
+ *              read through its filesystem's splice path is asked by
+ *              reading its first page (nothing is sent; it is a read of
+ *              the file, with what a read does to it: atime, and whatever
+ *              reading that file does).  ZCDEV_SEND_STRICT sends of
+ *              ZCDEV_IOC_SENDV ask each such file segment the same way,
+ *              at its offset.
  * @send_flags: out: the ZCDEV_SEND_* flags this module knows.
  * @why_known:  out: the ZCDEV_WHY_* bits this module can report.
  * @reserved:   in: must be 0, else -EINVAL.
