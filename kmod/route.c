@@ -79,53 +79,36 @@ static bool zc_ulp_is_tls(struct sock *sk)
 	return ulp && !strcmp(ulp->name, "tls");
 }
 
-/* Is the send path of this TCP socket one whose copies the module knows? */
-static bool zc_tcp_known(struct sock *sk)
-{
-	struct tls_context *ctx;
-	bool known = false;
-
-	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops))
-		return zc_tcp_prot(READ_ONCE(sk->sk_prot));
-
-	lock_sock(sk);
-	if (zc_ulp_is_tls(sk)) {
-		ctx = tls_get_ctx(sk);
-		known = ctx && zc_tcp_prot(ctx->sk_proto);
-	}
-	release_sock(sk);
-	return known;
-}
-
-/* kTLS: does the TX side encrypt into new buffers? */
-static u32 zc_ktls_why(struct sock *sk)
+/*
+ * Why would this TCP socket's send path copy?  ZCDEV_WHY_SOCKET when its
+ * protocol operations are not known (sockmap/BPF, a ULP other than kTLS,
+ * kTLS over such operations); ZCDEV_WHY_KTLS when kTLS TX encrypts into
+ * new buffers.
+ */
+static u32 zc_tcp_path_why(struct sock *sk)
 {
 	struct tls_context *ctx;
 	u32 why = 0;
 
 	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops))
-		return 0;
+		return zc_tcp_prot(READ_ONCE(sk->sk_prot)) ? 0 : ZCDEV_WHY_SOCKET;
 
 	lock_sock(sk);
-	if (!zc_ulp_is_tls(sk)) {
+	ctx = zc_ulp_is_tls(sk) ? tls_get_ctx(sk) : NULL;
+	if (!ctx || !zc_tcp_prot(ctx->sk_proto))
 		why |= ZCDEV_WHY_SOCKET;
-	} else {
-		ctx = tls_get_ctx(sk);
-		if (ctx && !zc_tcp_prot(ctx->sk_proto))
-			why |= ZCDEV_WHY_SOCKET;
-		if (ctx) {
-			switch (ctx->tx_conf) {
-			case TLS_BASE:
-				break;
-			case TLS_HW:
-				/* the NIC encrypts from our pages only with this */
-				if (!ctx->zerocopy_sendfile)
-					why |= ZCDEV_WHY_KTLS;
-				break;
-			default:
+	if (ctx) {
+		switch (ctx->tx_conf) {
+		case TLS_BASE:
+			break;
+		case TLS_HW:
+			/* the NIC encrypts from our pages only with this */
+			if (!ctx->zerocopy_sendfile)
 				why |= ZCDEV_WHY_KTLS;
-				break;
-			}
+			break;
+		default:
+			why |= ZCDEV_WHY_KTLS;
+			break;
 		}
 	}
 	release_sock(sk);
@@ -310,11 +293,7 @@ u32 zc_sock_why(struct zc_req *req)
 		return ZCDEV_WHY_SOCKET;
 	if (sk->sk_family == AF_UNIX)
 		return req->notify_copy ? ZCDEV_WHY_NOTIFY : 0;
-	why = zc_ktls_why(sk);
-	if (!READ_ONCE(inet_csk(sk)->icsk_ulp_ops) &&
-	    !zc_tcp_prot(READ_ONCE(sk->sk_prot)))
-		why |= ZCDEV_WHY_SOCKET;
-	why |= zc_route_why(sk);
+	why = zc_tcp_path_why(sk) | zc_route_why(sk);
 	if (req->notify_copy && !(why & ZCDEV_WHY_KTLS))
 		why |= ZCDEV_WHY_NOTIFY;
 	return why;
@@ -344,7 +323,7 @@ int zc_check_socket(struct socket *sock, bool *by_ref)
 		    (state == TCP_CLOSE && !READ_ONCE(sk->sk_shutdown) &&
 		     !READ_ONCE(sk->sk_err)))
 			return -ENOTCONN;
-		*by_ref = zc_tcp_known(sk);
+		*by_ref = !(zc_tcp_path_why(sk) & ZCDEV_WHY_SOCKET);
 	} else if (sk->sk_family == AF_UNIX) {
 		/* AF_UNIX keeps TCP's state names: a stream is established */
 		if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)

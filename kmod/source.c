@@ -377,12 +377,13 @@ static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
 /* tmpfs: what is at @index now that the lookup found no folio there? */
 enum zc_shmem_slot { ZC_SHMEM_HOLE, ZC_SHMEM_SWAPPED, ZC_SHMEM_PRESENT };
 
-static enum zc_shmem_slot zc_shmem_slot(struct zc_src *src, pgoff_t index)
+static enum zc_shmem_slot zc_shmem_slot(struct address_space *mapping,
+					pgoff_t index)
 {
 	void *entry;
 
 	rcu_read_lock();
-	entry = xa_load(&src->mapping->i_pages, index);
+	entry = xa_load(&mapping->i_pages, index);
 	rcu_read_unlock();
 	if (!entry)
 		return ZC_SHMEM_HOLE;
@@ -419,13 +420,9 @@ static void zc_swapin_work(struct work_struct *work)
 	struct zc_swapin *s = container_of(work, struct zc_swapin, work);
 	struct address_space *mapping = s->file->f_mapping;
 	struct page *page;
-	void *entry;
 
 	/* still in swap? (a hole punched meanwhile must stay a hole) */
-	rcu_read_lock();
-	entry = xa_load(&mapping->i_pages, s->index);
-	rcu_read_unlock();
-	if (xa_is_value(entry)) {
+	if (zc_shmem_slot(mapping, s->index) == ZC_SHMEM_SWAPPED) {
 		page = shmem_read_mapping_page_gfp(mapping, s->index,
 						   mapping_gfp_mask(mapping));
 		if (!IS_ERR(page))
@@ -473,7 +470,7 @@ static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
 			folio_put(pending);
 			return ZC_HOLE;
 		}
-		switch (zc_shmem_slot(src, index)) {
+		switch (zc_shmem_slot(src->mapping, index)) {
 		case ZC_SHMEM_HOLE:
 			return ZC_HOLE;
 		case ZC_SHMEM_PRESENT:
