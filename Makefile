@@ -11,6 +11,8 @@
 #   make check-debug      the selftests on a KASAN/lockdep/kmemleak kernel
 #   make bench            zcbench in both guests (quick; bench-full: all sizes)
 #   make check-harness    prove that a broken module fails `make check`
+#   make check-mutants    prove that the selftests catch a module that lies
+#                         (vm/mutants/*.patch, both kernels, a kill matrix)
 #   make deb              Debian packages (zcdev-dkms, libzc1, libzc-dev,
 #                         zcdev-tools) into build/deb/, then lintian
 #   make dkms             dkms add/build/install for the 6.1 and 6.12 kernels
@@ -26,7 +28,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KVER T TARGS V LINT PARALLEL
 
-.PHONY: all modules install check check-debug lint run bench bench-full check-harness deb dkms fresh deps guest clean distclean help
+.PHONY: all modules install check check-debug lint run bench bench-full check-harness check-mutants deb dkms fresh deps guest clean distclean help
 
 all: modules
 
@@ -67,6 +69,9 @@ run:
 
 check-harness:
 	@vm/selftest-harness.sh
+
+check-mutants:
+	@vm/check-mutants.sh
 
 deb:
 	@vm/deps.sh && vm/deb.sh
