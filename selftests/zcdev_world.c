@@ -1262,6 +1262,60 @@ TEST_F_TIMEOUT(route, route_replace_change, 60)
 		TH_LOG("%s", zc_errmsg());
 }
 
+/*
+ * No route to the peer at all (a prohibit route added after connecting):
+ * the cached route goes stale, the rebuild finds nothing, so no device can
+ * be judged.  TCP queues the bytes (they leave once the route is back):
+ * the report must say ZCDEV_WHY_ROUTE, never zero copy; STRICT refuses;
+ * PROBE says the same.
+ */
+TEST_F_TIMEOUT(route, no_route_reported, 60)
+{
+	const char *ip = variant->fam == ZC_TCP4 ? "ip" : "ip -6";
+	const char *plen = variant->fam == ZC_TCP4 ? "32" : "128";
+	struct zcdev_sendfile r, st;
+	struct zcdev_probe pr;
+	char w[128];
+
+	route_shot(_metadata, self, variant, 0, "before");
+	snprintf(self->undo, sizeof(self->undo), "%s route del prohibit %s/%s",
+		 ip, variant->peer, plen);
+	ASSERT_EQ(0, run("%s route add prohibit %s/%s", ip, variant->peer, plen))
+		TH_LOG("%s", run_out);
+
+	ASSERT_EQ(0, zc_probe_args(self->w.dev, self->w.p.snd, -1, 0, &pr))
+		TH_LOG("probe: %s", strerror(errno));
+	EXPECT_NE(0U, pr.why & ZCDEV_WHY_ROUTE)
+		TH_LOG("probe without a route: why=%s", zct_why_str(pr.why, w, sizeof(w)));
+	EXPECT_NE(ZCDEV_PATH_ZEROCOPY, pr.path);
+
+	ASSERT_EQ(-1, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd, 4096,
+				       4096, ZCDEV_SEND_STRICT, &st));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0ULL, st.sent);
+	EXPECT_NE(0U, st.why & ZCDEV_WHY_ROUTE)
+		TH_LOG("STRICT without a route: %s", zc_report_str(&st));
+
+	ASSERT_EQ(0, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd, 4096,
+				      4096, 0, &r)) TH_LOG("%s", strerror(errno));
+	TH_LOG("without a route: %s", zc_report_str(&r));
+	EXPECT_EQ(4096ULL, r.sent);
+	EXPECT_EQ(0ULL, r.zc_bytes) TH_LOG("zero copy claimed without a route");
+	EXPECT_EQ(4096ULL, r.copied_bytes);
+	EXPECT_NE(0U, r.why & ZCDEV_WHY_ROUTE)
+		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
+
+	/* the route back: TCP's retransmission delivers the queued bytes */
+	ASSERT_EQ(0, run("%s", self->undo)) TH_LOG("%s", run_out);
+	self->undo[0] = 0;
+	ASSERT_EQ(4096, zc_recv_exact(self->w.p.rcv, self->w.buf, 4096, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(0, memcmp(self->w.buf, self->w.exp + 4096, 4096));
+	route_shot(_metadata, self, variant, 8192, "after the route is back");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
 /* ===================================================================== */
 /* midway: scatter-gather turned off on the egress device mid-connection  */
 /* ===================================================================== */

@@ -14,7 +14,7 @@ kdir=$("$ROOT/vm/debug-kernel.sh")
 mkdir -p "$BUILD/debug"
 echo "$kdir" > "$BUILD/debug/kdir"
 # Everything runs 5-20x slower under KASAN + lockdep + TCG.
-export KVER=debug LINT=0 HOST_CHECK=0 CHECK_OUT=${CHECK_OUT:-$BUILD/check-debug}
+export KVER=debug LINT=0 HOST_CHECK=0 FRESH=0 DEB=0 CHECK_OUT=${CHECK_OUT:-$BUILD/check-debug}
 export GUEST_MEM=${GUEST_MEM:-2048}
 export GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
 export PROG_TIMEOUT=${PROG_TIMEOUT:-1200}
