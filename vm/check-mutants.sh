@@ -20,7 +20,8 @@
 # KTAP (one line per mutant per kernel), the kill matrix, and "N passed,
 # N failed"; exit status 1 when a mutant survived or the baseline failed.
 #
-# Environment: KVER (default both), M="name ..." (only these mutants),
+# Environment: KVER (default both), M="name ..." (only these mutants; a name
+# or its number: M="03 10"),
 # MUTANT_TIMEOUT (per program, default 150 s), PARALLEL=0 (one kernel at a
 # time).
 set -uo pipefail
@@ -36,7 +37,9 @@ start=$SECONDS
 patches=()
 for p in "$ROOT"/vm/mutants/*.patch; do
 	name=$(basename "$p" .patch)
-	if [[ -n ${M:-} && " $M " != *" $name "* ]]; then continue; fi
+	if [[ -n ${M:-} && " $M " != *" $name "* && " $M " != *" ${name%%-*} "* ]]; then
+		continue
+	fi
 	patches+=("$p")
 done
 ((${#patches[@]})) || die "no mutants selected (vm/mutants/*.patch, M=${M:-})"
