@@ -179,7 +179,7 @@ FIXTURE_SETUP(send)
 	self->dev = -1;
 	self->fd = -1;
 	if (variant->net != ZC_NET_LO && zc_net_available(variant->net))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	ret = zc_open(&self->zc, NULL, ZC_OPEN_NOFALLBACK);
 	ASSERT_EQ(0, ret) TH_LOG("zc_open: %s (is zcdev loaded?)",
 				 strerror(-ret));
@@ -1076,7 +1076,7 @@ FIXTURE_SETUP(cold)
 	self->fd = -1;
 	self->p.snd = self->p.rcv = -1;
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	ASSERT_EQ(0, zc_open(&self->zc, NULL, ZC_OPEN_NOFALLBACK));
 	self->fd = zc_make_payload_file(zc_ext4_dir(), PAYLOAD_SIZE,
 					self->path, sizeof(self->path));

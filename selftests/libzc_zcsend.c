@@ -638,11 +638,11 @@ FIXTURE_SETUP(peer)
 	self->fd = -1;
 	self->nc.pid = 0;
 	if (!have_zcsend())
-		SKIP(return, "no zcsend at %s (set $ZCSEND)", zcsend_path());
+		ZC_NEED(return, "no zcsend at %s (set $ZCSEND)", zcsend_path());
 	if (!have_nc())
-		SKIP(return, "no nc");
+		ZC_NEED(return, "no nc");
 	if (variant->net != ZC_NET_LO && zc_net_available(variant->net))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), SMALL_SIZE, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -1006,11 +1006,11 @@ TEST(cached_only_cold)
 	int fd, rc;
 
 	if (!have_zcsend())
-		SKIP(return, "no zcsend at %s", zcsend_path());
+		ZC_NEED(return, "no zcsend at %s", zcsend_path());
 	if (!have_nc())
-		SKIP(return, "no nc");
+		ZC_NEED(return, "no nc");
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	fd = zc_make_payload_file(zc_ext4_dir(), SMALL_SIZE, path,
 				  sizeof(path));
 	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
@@ -1060,7 +1060,7 @@ TEST(bad_input)
 	int fd;
 
 	if (!have_zcsend())
-		SKIP(return, "no zcsend at %s", zcsend_path());
+		ZC_NEED(return, "no zcsend at %s", zcsend_path());
 	fd = zc_make_payload_file(zc_tmpfs_dir(), 8192, path, sizeof(path));
 	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
 	snprintf(missing, sizeof(missing), "%s.missing", path);
@@ -1192,9 +1192,9 @@ FIXTURE_SETUP(nomod)
 	int fd;
 
 	if (!have_zcsend())
-		SKIP(return, "no zcsend at %s", zcsend_path());
+		ZC_NEED(return, "no zcsend at %s", zcsend_path());
 	if (!have_nc())
-		SKIP(return, "no nc");
+		ZC_NEED(return, "no nc");
 	fd = zc_make_payload_file(zc_tmpfs_dir(), SMALL_SIZE, self->path,
 				  sizeof(self->path));
 	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());

@@ -161,6 +161,13 @@ int zc_check_fs(const char *dir, long fs_magic)
 	return 0;
 }
 
+bool zc_in_harness(void)
+{
+	const char *e = getenv("ZC_HARNESS");
+
+	return e && !strcmp(e, "1");
+}
+
 int zc_open_dev(void)
 {
 	const char *s = getenv("ZC_DEVICE");

@@ -67,6 +67,26 @@ int zc_check_fs(const char *dir, long fs_magic);
 #define ZC_TMPFS_MAGIC	0x01021994L
 #define ZC_EXT4_MAGIC	0xEF53L
 
+/*
+ * True inside the harness's own guests (vm/init exports ZC_HARNESS=1).
+ * There the environment is the harness's: anything it promises (a mount, a
+ * namespace, a kernel module, nc, zcsend, kTLS, the disk throttle) and
+ * lacks is a failure, not a skip.  Elsewhere (a developer's own VM) such a
+ * test skips.  Use ZC_NEED() instead of SKIP() for those; SKIP() stays for
+ * documented properties of a kernel (no fault injection, no configfs
+ * subsystem) and of a variant.
+ */
+bool zc_in_harness(void);
+#define ZC_NEED(statement, fmt, ...) do {				\
+	if (zc_in_harness()) {						\
+		TH_LOG("the harness's guest lacks what it promises: " fmt, \
+		       ##__VA_ARGS__);					\
+		_metadata->exit_code = KSFT_FAIL;			\
+		statement;						\
+	}								\
+	SKIP(statement, fmt, ##__VA_ARGS__);				\
+} while (0)
+
 /* open("/dev/zcdev") (path from $ZC_DEVICE if set) */
 int zc_open_dev(void);
 

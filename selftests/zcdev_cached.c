@@ -344,7 +344,7 @@ static void make_file(struct __test_metadata *_metadata,
 	const char *dir = ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
 
 	if (zc_check_fs(dir, ext4 ? ZC_EXT4_MAGIC : ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = size;
 	self->fd = zc_make_payload_file(dir, size, self->path,
 					sizeof(self->path));
@@ -772,7 +772,7 @@ TEST_F_TIMEOUT(cached, retry_slow_disk, 120)
 		return;
 	ret = throttle_start(&self->thr, self->fd, 1 * MiB);
 	if (ret > 0)
-		SKIP(return, "no disk throttle: %s", zc_errmsg());
+		ZC_NEED(return, "no disk throttle: %s", zc_errmsg());
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_rx_start(&self->rx, self->p.rcv, self->size + 64 * KiB,
 				 IDLE_MS)) TH_LOG("%s", zc_errmsg());
@@ -806,7 +806,7 @@ TEST_F(cached, tmpfs_holes)
 
 	ASSERT_NE(NULL, exp);
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->buf = malloc(size);
 	ASSERT_NE(NULL, self->buf);
 	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &big_bufs))
@@ -915,7 +915,7 @@ TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
 	int ro;
 
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	snprintf(swapfile, sizeof(swapfile), "%s/zc-swapfile", zc_ext4_dir());
 	snprintf(cmd, sizeof(cmd),
 		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
@@ -1295,7 +1295,7 @@ TEST_F_TIMEOUT(cached, event_loop_slow_disk, 120)
 		return;
 	ret = throttle_start(&self->thr, self->fd, 512 * KiB);
 	if (ret > 0)
-		SKIP(return, "no disk throttle: %s", zc_errmsg());
+		ZC_NEED(return, "no disk throttle: %s", zc_errmsg());
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
 	make_cold(_metadata, self);
 	event_loop(_metadata, self, &st);

@@ -298,7 +298,7 @@ static int open_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 		     const struct net_exp *v, const struct zc_pair_opts *o)
 {
 	if (zc_net_available(v->net))
-		SKIP(return -1, "%s", zc_errmsg());
+		ZC_NEED(return -1, "%s", zc_errmsg());
 	if (zc_pair_open(p, v->fam, v->net, o)) {
 		TH_LOG("pair: %s", zc_errmsg());
 		_metadata->exit_code = KSFT_FAIL;
@@ -306,7 +306,7 @@ static int open_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 	}
 	if (v->ktls && zc_ktls_setup(p)) {
 		if (zc_ktls_unavailable(errno))
-			SKIP(return -1, "kTLS unavailable: %s", zc_errmsg());
+			ZC_NEED(return -1, "kTLS unavailable: %s", zc_errmsg());
 		TH_LOG("kTLS: %s", zc_errmsg());
 		_metadata->exit_code = KSFT_FAIL;
 		return -1;
@@ -388,7 +388,7 @@ FIXTURE_SETUP(notify)
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_set_nonblock(self->dev, true));
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = NSIZE;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -713,7 +713,7 @@ FIXTURE_SETUP(unacked)
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_set_nonblock(self->dev, true));
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = USIZE;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1291,7 +1291,7 @@ TEST_F_TIMEOUT(compl, cached_only_ebusy_no_id, 60)
 	int fd;
 
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, sizeof(saved)))
 		saved[0] = 0;
 	fd = zc_make_payload_file(zc_ext4_dir(), 1 * MiB, path, sizeof(path));
@@ -1451,7 +1451,7 @@ TEST_F_TIMEOUT(compl, zz_close_with_pending, 90)
 	uint64_t sent;
 
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	if (zc_sysctl_write(ZC_SKB_DEFER_MAX, "0", saved, sizeof(saved)))
 		saved[0] = 0;
 	/* only this test's files hold the module */

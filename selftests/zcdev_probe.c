@@ -388,7 +388,7 @@ FIXTURE_SETUP(agree)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_net_available(variant->net))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	ASSERT_EQ(0, zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC)) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC)) TH_LOG("%s", zc_errmsg());
 	self->tmpfs_fd = zc_make_payload_file(zc_tmpfs_dir(), ASIZE,
@@ -407,7 +407,7 @@ FIXTURE_SETUP(agree)
 		TH_LOG("%s", zc_errmsg());
 	if (variant->ktls && zc_ktls_setup(&self->p)) {
 		if (zc_ktls_unavailable(errno))
-			SKIP(return, "kTLS unavailable: %s", zc_errmsg());
+			ZC_NEED(return, "kTLS unavailable: %s", zc_errmsg());
 		ASSERT_TRUE(false) TH_LOG("kTLS: %s", zc_errmsg());
 	}
 }

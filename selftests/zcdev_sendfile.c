@@ -103,7 +103,7 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 		      const struct zc_pair_opts *o)
 {
 	if (zc_net_available(net))
-		SKIP(return -1, "%s", zc_errmsg());
+		ZC_NEED(return -1, "%s", zc_errmsg());
 	if (zc_pair_open(p, fam, net, o)) {
 		TH_LOG("pair %s/%s: %s", zc_fam_name(fam), zc_net_name(net),
 		       zc_errmsg());
@@ -112,7 +112,7 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 	}
 	if (ktls && zc_ktls_setup(p)) {
 		if (zc_ktls_unavailable(errno))
-			SKIP(return -1, "kTLS unavailable: %s", zc_errmsg());
+			ZC_NEED(return -1, "kTLS unavailable: %s", zc_errmsg());
 		TH_LOG("kTLS setup: %s", zc_errmsg());
 		_metadata->exit_code = KSFT_FAIL;
 		return -1;
@@ -203,7 +203,7 @@ FIXTURE_SETUP(delivery)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(dir, variant->ext4 ? ZC_EXT4_MAGIC : ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	if (variant->cold)
 		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	self->size = variant->size;
@@ -439,7 +439,7 @@ FIXTURE_SETUP(truth)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_net_available(variant->net))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = TSIZE;
 	self->buf = malloc(self->size);
 	ASSERT_NE(NULL, self->buf);
@@ -465,7 +465,7 @@ static void truth_file(struct __test_metadata *_metadata,
 	const char *dir = ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
 
 	if (zc_check_fs(dir, ext4 ? ZC_EXT4_MAGIC : ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_payload_file(dir, self->size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -697,7 +697,7 @@ FIXTURE_SETUP(errors)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = ESIZE;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1033,7 +1033,7 @@ FIXTURE_SETUP(peer)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), 256 * KiB, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -1155,7 +1155,7 @@ FIXTURE_SETUP(nonblock)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = NSIZE;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1406,7 +1406,7 @@ FIXTURE_SETUP(intr)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = 1 * MiB;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1581,7 +1581,7 @@ FIXTURE_SETUP(concurrent)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = 2 * MiB + 1111;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1663,7 +1663,7 @@ FIXTURE_SETUP(abi)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), ESIZE, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -2026,7 +2026,7 @@ TEST_F(fallback, odirect_ext4)
 	int dfd;
 
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_payload_file(zc_ext4_dir(), size, self->path,
 					sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -2058,7 +2058,7 @@ TEST_F(fallback, tmpfs_hole)
 
 	ASSERT_NE(NULL, exp);
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_sparse_file(zc_tmpfs_dir(), size, doff, dlen,
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
@@ -2094,7 +2094,7 @@ TEST_F(fallback, strict_stops_at_hole)
 
 	ASSERT_NE(NULL, exp);
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->fd = zc_make_sparse_file(zc_tmpfs_dir(), size, 0, dlen,
 				       self->path, sizeof(self->path));
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());

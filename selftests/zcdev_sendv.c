@@ -156,7 +156,7 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 		      const struct zc_pair_opts *o)
 {
 	if (zc_net_available(net))
-		SKIP(return -1, "%s", zc_errmsg());
+		ZC_NEED(return -1, "%s", zc_errmsg());
 	if (zc_pair_open(p, fam, net, o)) {
 		TH_LOG("pair %s/%s: %s", zc_fam_name(fam), zc_net_name(net),
 		       zc_errmsg());
@@ -165,7 +165,7 @@ static int setup_pair(struct __test_metadata *_metadata, struct zc_pair *p,
 	}
 	if (ktls && zc_ktls_setup(p)) {
 		if (zc_ktls_unavailable(errno))
-			SKIP(return -1, "kTLS unavailable: %s", zc_errmsg());
+			ZC_NEED(return -1, "kTLS unavailable: %s", zc_errmsg());
 		TH_LOG("kTLS setup: %s", zc_errmsg());
 		_metadata->exit_code = KSFT_FAIL;
 		return -1;
@@ -275,9 +275,9 @@ FIXTURE_SETUP(deliver)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(dir, variant->ext4 ? ZC_EXT4_MAGIC : ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	if (zc_net_available(variant->net))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	if (variant->cold)
 		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	self->size = DSIZE;
@@ -800,7 +800,7 @@ FIXTURE_SETUP(sv)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	self->size = SSIZE;
 	self->fd = zc_make_payload_file(zc_tmpfs_dir(), self->size, self->path,
 					sizeof(self->path));
@@ -1575,7 +1575,7 @@ TEST_F(sv, no_pagecache_segments)
 
 	ASSERT_LE(0, proc);
 	if (zc_check_fs(zc_ext4_dir(), ZC_EXT4_MAGIC))
-		SKIP(return, "%s", zc_errmsg());
+		ZC_NEED(return, "%s", zc_errmsg());
 	efd = zc_make_payload_file(zc_ext4_dir(), 128 * KiB, epath, sizeof(epath));
 	ASSERT_LE(0, efd) TH_LOG("%s", zc_errmsg());
 	dfd = zc_reopen(efd, O_RDONLY | O_DIRECT);

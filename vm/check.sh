@@ -133,8 +133,15 @@ if [[ ${PARALLEL:-1} != 0 ]]; then
 	done
 fi
 if [[ -n $hostpid ]]; then
-	wait "$hostpid"
+	hostrc=0
+	wait "$hostpid" || hostrc=$?
 	emit host < "$out/host.txt"
+	# a host check that failed without a failing test line, or died before
+	# its totals (its tests would vanish from the count), is a failure too
+	if { ((hostrc)) && ! grep -q '^not ok' "$out/host.txt"; } ||
+	   ! grep -q '^# Totals:' "$out/host.txt"; then
+		emit host <<< "not ok 9999 host-check.sh # exit=$hostrc; $(tail -n 3 "$out/host.err" | tr '\n' ' ')"
+	fi
 fi
 for g in fresh deb; do
 	[[ -n ${bgpid[$g]:-} ]] || continue

@@ -37,6 +37,8 @@ MODULES=(
 	overlay fuse configfs netconsole
 	8021q macvlan bridge bonding team team_mode_activebackup
 	ipip ip_gre ip6_tunnel sit wireguard macsec
+	# IPsec between the namespaces (ip xfrm): ESP and its AEAD
+	xfrm_user esp4 seqiv echainiv authenc crypto_null cryptd crypto_simd gf128mul
 )
 BINARIES=(/usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/sbin/ethtool)
 # WireGuard's key configuration (wireguard-tools, vm/deps.sh): optional
