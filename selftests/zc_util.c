@@ -1361,15 +1361,24 @@ int zct_sendfile(int dev, struct zcdev_sendfile *a)
 	return ioctl(dev, ZCDEV_IOC_SENDFILE, a);
 }
 
+struct zcdev_sendfile zc_sendfile_in(int file_fd, int sock_fd, uint64_t off,
+				     uint64_t len, uint32_t flags)
+{
+	struct zcdev_sendfile in;
+
+	memset(&in, 0, sizeof(in));
+	in.file_fd = file_fd;
+	in.sock_fd = sock_fd;
+	in.offset = off;
+	in.len = len;
+	in.flags = flags;
+	return in;
+}
+
 int zc_sendfile_args(int dev, int file_fd, int sock_fd, uint64_t off,
 		     uint64_t len, uint32_t flags, struct zcdev_sendfile *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->file_fd = file_fd;
-	out->sock_fd = sock_fd;
-	out->offset = off;
-	out->len = len;
-	out->flags = flags;
+	*out = zc_sendfile_in(file_fd, sock_fd, off, len, flags);
 	return zct_sendfile(dev, out);
 }
 

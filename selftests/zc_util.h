@@ -306,6 +306,9 @@ void zc_rx_free(struct zc_rx *rx);
 void zc_poison_out(struct zcdev_sendfile *a);
 /* ioctl(dev, ZCDEV_IOC_SENDFILE, a) after poisoning the out fields. */
 int zct_sendfile(int dev, struct zcdev_sendfile *a);
+/* The struct zc_sendfile_args() passes in (for zc_report_check's @in). */
+struct zcdev_sendfile zc_sendfile_in(int file_fd, int sock_fd, uint64_t off,
+				     uint64_t len, uint32_t flags);
 /* Convenience: fill a struct and call zct_sendfile. */
 int zc_sendfile_args(int dev, int file_fd, int sock_fd, uint64_t off,
 		     uint64_t len, uint32_t flags, struct zcdev_sendfile *out);

@@ -563,6 +563,13 @@ TEST_F_TIMEOUT(notify, truth_after_completion, 60)
 	ASSERT_EQ(0ULL, flipped) TH_LOG("a change made after the completion "
 					"reached the peer");
 	ASSERT_EQ(len, same);
+	/*
+	 * The pages were released while every byte still sat unread at the
+	 * peer: the stack must have copied them (all receivers here are
+	 * local), so the completion has to say so.
+	 */
+	ASSERT_EQ((uint32_t)ZCDEV_COMPL_COPIED, fl)
+		TH_LOG("released before the peer read, yet not COPIED");
 	ASSERT_EQ(-1, zc_verify_file(self->fd, self->size)) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_marker_check(self->p.snd, self->p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
