@@ -418,8 +418,11 @@ static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 			NULL, (void *)1, (void *)-1L, (void *)0xffff800000000000UL,
 		};
 		arg = (void *)bad[zc_rng_range(r, 0, 3)];
+		/* nothing can be judged before the struct is read */
+		want_err = EFAULT;
 	} else if (mode < 16) {
 		arg = f->none_page;
+		want_err = EFAULT;
 	} else if (mode < 17) {
 		arg = f->ro_page;
 	} else if (mode < 19) {
@@ -433,6 +436,8 @@ static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 			FIONREAD, 0,
 		};
 		cmd = cmds[zc_rng_range(r, 0, 6)];
+		/* ioctl(2): a request the device does not have */
+		want_err = ENOTTY;
 	} else if (mode < 21) {
 		/* an odd alignment */
 		memmove(u.raw + 1, u.raw, sizeof(u.a));
@@ -446,8 +451,9 @@ static void one_sendfile(struct fuzz *f, struct zc_rng *r)
 	ret = ioctl(f->dev, cmd, arg);
 	e = errno;
 	if (want_err && !(ret == -1 && e == want_err)) {
-		set_fail(f, "sendfile size %u, garbage in the tail: want errno %d, got %d/%d",
-			 size, want_err, ret, ret ? e : 0);
+		set_fail(f, "sendfile mode %llu size %u cmd %#lx: want errno %d, got %d/%d",
+			 (unsigned long long)mode, size, cmd, want_err, ret,
+			 ret ? e : 0);
 		return;
 	}
 	if (ret == 0) {
