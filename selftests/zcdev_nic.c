@@ -40,6 +40,11 @@
  *   pausev.*   the same oracle for ZCDEV_IOC_SENDV (memory header + two
  *              file segments) and for ZCDEV_SEND_NOTIFY (the completion of
  *              a by-reference send has no ZCDEV_COMPL_COPIED)
+ *   bounce.*   swiotlb=force (the make check guest of each kernel booted
+ *              with it): the device reads bounce buffers filled at map
+ *              time, so sendfile(2) and zcdev arrive original; PROBE,
+ *              STRICT (-EOPNOTSUPP) and the report say ZCDEV_WHY_BOUNCE.
+ *              In the other guests the same case asserts the opposite.
  *   report.*   8139cp (SG) and ne2k-pci (no SG): these devices cannot be
  *              paused from the guest, so only the bytes (exact) and the
  *              report are checked: ZEROCOPY over 8139cp, COPY + NO_SG over
@@ -607,6 +612,135 @@ TEST_F(pausev, notify)
 		EXPECT_EQ(r.decided, r.same);
 		EXPECT_EQ(ZCDEV_PATH_COPY, r.a.path);
 		EXPECT_NE(0, r.c.flags & ZCDEV_COMPL_COPIED);
+	}
+}
+
+/* ---- bounce: swiotlb=force (the device reads bounce buffers) --------------- */
+
+/* Whether this guest was booted with swiotlb=force (vm/run-guest.sh
+ * CMDLINE_EXTRA; make check boots one such guest per kernel). */
+static bool swiotlb_forced(void)
+{
+	char buf[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	return strstr(buf, "swiotlb=force") != NULL;
+}
+
+FIXTURE(bounce) {
+	int dev;
+	struct nic n;
+	struct bar b;
+};
+
+FIXTURE_VARIANT(bounce) {
+	const char *drv;
+	bool ext4;
+};
+
+FIXTURE_VARIANT_ADD(bounce, e1000e_tmpfs) { "e1000e", false };
+FIXTURE_VARIANT_ADD(bounce, e1000_ext4) { "e1000", true };
+
+FIXTURE_SETUP(bounce)
+{
+	self->b.regs = NULL;
+	self->dev = zc_open_dev();
+	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_find(variant->drv, &self->n)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_settings(&self->n, SET_TSO_OFF)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, bql_min(&self->n, "4194304")) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, bar_map(&self->n, &self->b)) TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(bounce)
+{
+	if (self->b.regs) {
+		dma_set(&self->b, true);
+		munmap((void *)self->b.regs, self->b.len);
+	}
+	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", self->n.a);
+	bql_min(&self->n, "0");
+	close(self->dev);
+}
+
+/*
+ * In the swiotlb=force guest: the device reads bounce buffers filled at
+ * DMA-map time (before the overwrite), so sendfile(2) and zcdev both arrive
+ * original, and zcdev's probe, STRICT send and report say ZCDEV_WHY_BOUNCE.
+ * In every other guest: by reference, and no BOUNCE anywhere (the same
+ * checks the other way round).
+ */
+TEST_F(bounce, oracle_probe_strict_report)
+{
+	const char *dir = variant->ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
+	struct zc_pair_opts o = { .sndbuf = 4 << 20, .rcvbuf = 4 << 20 };
+	bool forced = swiotlb_forced();
+	uint64_t len = 8192;
+	struct zcdev_sendfile a;
+	struct zcdev_probe pr;
+	struct result s, z;
+	struct zc_pair p;
+	char path[256];
+	int fd, rc;
+
+	/* PROBE and STRICT on a pair of this device */
+	fd = zc_make_payload_file(dir, len, path, sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	unlink(path);
+	ASSERT_EQ(0, zc_pair_open_at(&p, self->n.ns, self->n.addr, &o))
+		TH_LOG("%s", zc_errmsg());
+	memset(&pr, 0, sizeof(pr));
+	pr.sock_fd = p.snd;
+	pr.file_fd = fd;
+	ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_PROBE, &pr));
+	EXPECT_NE(0, pr.why_known & ZCDEV_WHY_BOUNCE);
+	rc = zc_sendfile_args(self->dev, fd, p.snd, 0, len, ZCDEV_SEND_STRICT, &a);
+	TH_LOG("swiotlb forced %d: probe path %u why %#x; strict rc %d sent %llu why %#x",
+	       forced, pr.path, pr.why, rc, (unsigned long long)a.sent, a.why);
+	if (forced) {
+		EXPECT_EQ(ZCDEV_PATH_COPY, pr.path);
+		EXPECT_EQ(ZCDEV_WHY_BOUNCE, pr.why);
+		EXPECT_EQ(-1, rc);
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		EXPECT_EQ(0, a.sent);
+		EXPECT_EQ(ZCDEV_WHY_BOUNCE, a.why);
+	} else {
+		EXPECT_EQ(ZCDEV_PATH_ZEROCOPY, pr.path);
+		EXPECT_EQ(0, pr.why);
+		EXPECT_EQ(0, rc);
+		EXPECT_EQ(len, a.sent);
+	}
+	zc_pair_close(&p);
+	close(fd);
+
+	/* the oracle */
+	ASSERT_EQ(0, paused_send(self->dev, &self->n, &self->b, dir, len,
+				 SND_SENDFILE, &s)) TH_LOG("sendfile: %s", zc_errmsg());
+	ASSERT_EQ(0, paused_send(self->dev, &self->n, &self->b, dir, len,
+				 SND_ZCDEV, &z)) TH_LOG("zcdev: %s", zc_errmsg());
+	TH_LOG("decided sendfile %" PRIu64 " zcdev %" PRIu64 "; sendfile %" PRIu64
+	       " original; zcdev %" PRIu64 " original, path %u why %#x",
+	       s.decided, z.decided, s.same, z.same, z.a.path, z.a.why);
+	EXPECT_LT(0, s.decided);
+	EXPECT_LT(0, z.decided);
+	if (forced) {
+		/* the device read copies made at DMA-map time ... */
+		EXPECT_EQ(s.decided, s.same);
+		EXPECT_EQ(z.decided, z.same);
+		/* ... and the report says so */
+		EXPECT_EQ(ZCDEV_PATH_COPY, z.a.path);
+		EXPECT_EQ(ZCDEV_WHY_BOUNCE, z.a.why);
+		EXPECT_EQ(len, z.a.copied_bytes);
+	} else {
+		EXPECT_EQ(s.decided, s.flipped);
+		EXPECT_EQ(z.decided, z.flipped);
+		EXPECT_EQ(ZCDEV_PATH_ZEROCOPY, z.a.path);
+		EXPECT_EQ(0, z.a.why);
 	}
 }
 
