@@ -19,11 +19,13 @@
 #define _ZCDEV_COMPAT_H
 
 #include <linux/bvec.h>
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/net.h>
 #include <linux/page-flags.h>
 #include <linux/socket.h>
+#include <linux/swiotlb.h>
 #include <linux/uio.h>
 
 /* route.c: the socket's protocol operations are TCP's own (no ULP, BPF) */
@@ -183,5 +185,18 @@ static inline void zc_folio_clear_error(struct folio *folio)
 #else
 #define zc_assign_str(dst, src)	__assign_str(dst, src)
 #endif
+
+/*
+ * Whether @dev's streaming DMA goes through bounce buffers, asked the way
+ * the DMA API itself decides it (dma_direct_map_page()): swiotlb forced
+ * for the device, or a DMA mask that cannot reach all memory.  Both
+ * helpers exist on every supported kernel (is_swiotlb_force_bounce() is an
+ * inline with a !CONFIG_SWIOTLB stub; dma_addressing_limited() an inline
+ * before 6.11 and exported since): no probe is needed.
+ */
+static inline bool zc_dma_bounces(struct device *dev)
+{
+	return is_swiotlb_force_bounce(dev) || dma_addressing_limited(dev);
+}
 
 #endif /* _ZCDEV_COMPAT_H */

@@ -170,6 +170,8 @@ static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 #endif
 		if (!zc_dev_known(dev))
 			why |= ZCDEV_WHY_DEVICE;
+		if (dev->dev.parent && zc_dma_bounces(dev->dev.parent))
+			why |= ZCDEV_WHY_BOUNCE;
 		break;
 	}
 	return why;

@@ -45,6 +45,7 @@ enum zc_stat {
 	ZC_STAT_BYTES_WHY_NOTIFY,
 	ZC_STAT_BYTES_WHY_ROUTE,
 	ZC_STAT_BYTES_WHY_DEVICE,
+	ZC_STAT_BYTES_WHY_BOUNCE,
 	ZC_STAT_NOTIFY_COMPLETIONS,
 	ZC_STAT_NOTIFY_COPIED,
 	ZC_STAT_NR
@@ -66,6 +67,7 @@ static const struct {
 	{ ZCDEV_WHY_NOTIFY,		ZC_STAT_BYTES_WHY_NOTIFY },
 	{ ZCDEV_WHY_ROUTE,		ZC_STAT_BYTES_WHY_ROUTE },
 	{ ZCDEV_WHY_DEVICE,		ZC_STAT_BYTES_WHY_DEVICE },
+	{ ZCDEV_WHY_BOUNCE,		ZC_STAT_BYTES_WHY_BOUNCE },
 };
 
 struct zc_stats {
@@ -228,6 +230,7 @@ static struct device_attribute zc_stat_dev_attrs[ZC_STAT_NR] = {
 	ZC_STAT_ATTR(BYTES_WHY_NOTIFY, bytes_why_notify),
 	ZC_STAT_ATTR(BYTES_WHY_ROUTE, bytes_why_route),
 	ZC_STAT_ATTR(BYTES_WHY_DEVICE, bytes_why_device),
+	ZC_STAT_ATTR(BYTES_WHY_BOUNCE, bytes_why_bounce),
 	ZC_STAT_ATTR(NOTIFY_COMPLETIONS, notify_completions),
 	ZC_STAT_ATTR(NOTIFY_COPIED, notify_copied),
 };
@@ -253,6 +256,7 @@ static struct attribute *zc_stat_attrs[] = {
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_NOTIFY].attr,
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_ROUTE].attr,
 	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_DEVICE].attr,
+	&zc_stat_dev_attrs[ZC_STAT_BYTES_WHY_BOUNCE].attr,
 	&zc_stat_dev_attrs[ZC_STAT_NOTIFY_COMPLETIONS].attr,
 	&zc_stat_dev_attrs[ZC_STAT_NOTIFY_COPIED].attr,
 	NULL,

@@ -72,6 +72,7 @@ enum {
 	S_WHY_NOTIFY,
 	S_WHY_ROUTE,
 	S_WHY_DEVICE,
+	S_WHY_BOUNCE,
 	S_NOTIFY_COMPLETIONS,
 	S_NOTIFY_COPIED,
 	S_NR
@@ -98,11 +99,12 @@ static const char *const stat_names[S_NR] = {
 	[S_WHY_NOTIFY] = "bytes_why_notify",
 	[S_WHY_ROUTE] = "bytes_why_route",
 	[S_WHY_DEVICE] = "bytes_why_device",
+	[S_WHY_BOUNCE] = "bytes_why_bounce",
 	[S_NOTIFY_COMPLETIONS] = "notify_completions",
 	[S_NOTIFY_COPIED] = "notify_copied",
 };
 
-#define NR_WHY (S_WHY_DEVICE - S_WHY_NO_SG + 1)
+#define NR_WHY (S_WHY_BOUNCE - S_WHY_NO_SG + 1)
 _Static_assert(ZCDEV_WHY_ALL == (1U << NR_WHY) - 1,
 	       "a ZCDEV_WHY_* bit without its bytes_why_* counter here");
 

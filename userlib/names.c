@@ -41,6 +41,8 @@ static const struct bit_entry why_table[] = {
 	  "no valid route known: the egress device cannot be judged" },
 	{ ZCDEV_WHY_DEVICE, "device",
 	  "egress device may copy or transform (tunnel, bond, bridge...)" },
+	{ ZCDEV_WHY_BOUNCE, "bounce",
+	  "egress device's DMA is bounced (swiotlb): it reads a copy" },
 	{ ZC_WHY_NO_MODULE, "no_module",
 	  "zcdev module absent: sent with sendfile(2)" },
 };

@@ -26,6 +26,9 @@ MODULES=(
 	virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel
 	# network: veth pairs, qdiscs for experiments
 	veth sch_netem
+	# emulated NIC pairs (zcdev_nic, ../shared/nic-notes.md): SG e1000e,
+	# e1000, 8139cp (QEMU rtl8139); non-SG ne2k-pci
+	e1000e e1000 8139cp ne2k-pci
 	# kTLS and the AEAD/cipher implementations its tests may request
 	tls gcm ccm ctr ghash_generic ghash_clmulni_intel aesni_intel
 	chacha20poly1305 chacha_generic chacha_x86_64 poly1305_generic

@@ -28,6 +28,10 @@
 #   QEMU_SMP=n         guest vCPUs (default 2)
 #   QEMU_EXTRA="..."   more QEMU options, split at spaces (bench/lib.sh:
 #                      "-icount shift=0,sleep=off" for its icount clock)
+#   NICS=1|0           NIC pairs (default: 1 when T names zcdev_nic or
+#                      is empty): e1000e, e1000, rtl8139 (8139cp) and
+#                      ne2k_pci, two of each back to back on their own
+#                      QEMU hub; vm/init moves side B into netns nic<hub>
 #   V=1                also copy the guest console to stderr
 # Files: build/SERIES/run/{console.log,results.ktap,initrd.cpio,ext4.img}
 set -euo pipefail
@@ -106,6 +110,28 @@ cmdline+=" zc.mode=$MODE zc.timeout=$PROG_TIMEOUT"
 [[ -n $tests ]] && cmdline+=" zc.tests=$tests"
 [[ -n ${TARGS:-} ]] && cmdline+=" zc.targs=$(printf '%s' "$TARGS" | base64 -w0)"
 [[ -n ${RUNCMD:-} ]] && cmdline+=" zc.run=$(printf '%s' "$RUNCMD" | base64 -w0)"
+# NIC pairs: only for the programs that use them (each pair costs the
+# boot several seconds under TCG).  iomem=relaxed: zcdev_nic maps BAR0
+# of e1000/e1000e through sysfs to pause their transmit DMA.
+if [[ -z ${NICS:-} ]]; then
+	NICS=0
+	if [[ $MODE == check ]] && [[ -z $tests || ,$tests, == *,zcdev_nic,* ]]; then
+		NICS=1
+	fi
+fi
+nic_models=(e1000e e1000 rtl8139 ne2k_pci)
+nic_opts=()
+if [[ $NICS == 1 ]]; then
+	cmdline+=" iomem=relaxed zc.nics=${#nic_models[@]}"
+	for i in "${!nic_models[@]}"; do
+		h=$((i + 1))
+		for side in a b; do
+			mac=52:54:00:12:0$h:0$([[ $side == a ]] && echo a || echo b)
+			nic_opts+=(-netdev "hubport,id=$side$h,hubid=$h"
+				-device "${nic_models[$i]},netdev=$side$h,mac=$mac")
+		done
+	done
+fi
 [[ -n ${CMDLINE_EXTRA:-} ]] && cmdline+=" $CMDLINE_EXTRA"
 
 console=$run/console.log
@@ -127,6 +153,7 @@ qemu=(qemu-system-x86_64
 )
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of options
 qemu+=(${QEMU_EXTRA:-})
+qemu+=("${nic_opts[@]}")
 echo "${qemu[*]}" > "$run/qemu.cmd"
 
 start=$SECONDS

@@ -182,7 +182,14 @@ struct zcdev_sendfile {
  * and vlan/macvlan over them are judged by their features)
  */
 #define ZCDEV_WHY_DEVICE	(1U << 10)
-#define ZCDEV_WHY_ALL		((1U << 11) - 1)
+/* the egress device's DMA goes through bounce buffers: swiotlb is forced
+ * for it (swiotlb=force, and what confidential guests such as SEV and TDX
+ * do) or it cannot address all memory; the device reads a CPU copy of the
+ * pages made when they are mapped, not the page cache.  Added after
+ * ZCDEV_WHY_DEVICE: a module without it never sets it (PROBE's @why_known)
+ */
+#define ZCDEV_WHY_BOUNCE	(1U << 11)
+#define ZCDEV_WHY_ALL		((1U << 12) - 1)
 
 /* @status (VER1): why the call stopped before the end of what was asked */
 /* ZCDEV_SEND_CACHED_ONLY met a page not in the page cache; readahead for it
