@@ -22,7 +22,7 @@
 #
 # Environment: KVER (default both), M="name ..." (only these mutants; a name
 # or its number: M="03 10"),
-# MUTANT_TIMEOUT (per program, default 150 s), PARALLEL=0 (one kernel at a
+# MUTANT_TIMEOUT (per program, default 300 s), PARALLEL=0 (one kernel at a
 # time).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -120,7 +120,7 @@ run_kernel() {
 		done
 		(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$ov.cpio"
 		log=$dst/guest-$attempt.txt
-		MODE=run RUNCMD="ZC_MUTANT_TIMEOUT=${MUTANT_TIMEOUT:-150} sh /mutants/run.sh" \
+		MODE=run RUNCMD="ZC_MUTANT_TIMEOUT=${MUTANT_TIMEOUT:-300} sh /mutants/run.sh" \
 			GUEST_OVERLAY_CPIO="$ov.cpio" RUN_SUFFIX=-mutants \
 			PROG_TIMEOUT=3000 GUEST_TIMEOUT=${MUTANTS_GUEST_TIMEOUT:-3300} \
 			"$ROOT/vm/run-guest.sh" "$k" > "$log" 2>&1
