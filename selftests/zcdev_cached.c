@@ -66,20 +66,6 @@ static int sf_call(int dev, struct zcdev_sendfile *a)
 	return ioctl(dev, ZCDEV_IOC_SENDFILE, a);
 }
 
-static struct zcdev_sendfile sf_args(int file_fd, int sock_fd, uint64_t off,
-				     uint64_t len, uint32_t flags)
-{
-	struct zcdev_sendfile a;
-
-	memset(&a, 0, sizeof(a));
-	a.file_fd = file_fd;
-	a.sock_fd = sock_fd;
-	a.offset = off;
-	a.len = len;
-	a.flags = flags;
-	return a;
-}
-
 /* zc_report_check + the VER1 fields (no NOTIFY here: notify_id is 0) */
 static int report_check1(const struct zcdev_sendfile *in,
 			 const struct zcdev_sendfile *out, uint64_t max_sent)
@@ -391,7 +377,7 @@ TEST_F(cached, abi_needs_ver1)
 	ASSERT_EQ(72U, offsetof(struct zcdev_sendfile, notify_id));
 
 	for (i = 0; i < ARRAY_SIZE(small); i++) {
-		a = sf_args(self->ro, self->p.snd, 0, 1000,
+		a = zc_sendfile_in(self->ro, self->p.snd, 0, 1000,
 			    ZCDEV_SEND_CACHED_ONLY);
 		zc_poison_out(&a);
 		memset(b, 0, sizeof(b));
@@ -407,7 +393,7 @@ TEST_F(cached, abi_needs_ver1)
 	ASSERT_NOTHING_MORE();
 
 	/* the same 64-byte call without the flag works: it was the flag */
-	a = sf_args(self->ro, self->p.snd, 0, 1000, 0);
+	a = zc_sendfile_in(self->ro, self->p.snd, 0, 1000, 0);
 	memcpy(b, &a, 64);
 	ASSERT_EQ(0, ioctl(self->dev, ZC_IOC_SENDFILE_SIZED(64), b))
 		TH_LOG("errno %d (%s)", errno, strerror(errno));
@@ -415,7 +401,7 @@ TEST_F(cached, abi_needs_ver1)
 	ASSERT_EQ(1000ULL, r.sent);
 	/* and an 80-byte (or larger, zero tail) one with the flag too */
 	memset(b, 0, sizeof(b));
-	a = sf_args(self->ro, self->p.snd, 1000, 1000, ZCDEV_SEND_CACHED_ONLY);
+	a = zc_sendfile_in(self->ro, self->p.snd, 1000, 1000, ZCDEV_SEND_CACHED_ONLY);
 	zc_poison_out(&a);
 	memcpy(b, &a, sizeof(a));
 	ASSERT_EQ(0, ioctl(self->dev, ZC_IOC_SENDFILE_SIZED(sizeof(b)), b))
@@ -450,7 +436,7 @@ TEST_F_TIMEOUT(cached, cold_ebusy_starts_readahead, 60)
 		return;
 	make_cold(_metadata, self);
 
-	in = sf_args(self->ro, self->p.snd, off, 64 * KiB,
+	in = zc_sendfile_in(self->ro, self->p.snd, off, 64 * KiB,
 		     ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	errno = 0;
@@ -506,7 +492,7 @@ TEST_F_TIMEOUT(cached, cold_without_flag_waits, 60)
 	if (_metadata->exit_code)
 		return;
 	make_cold(_metadata, self);
-	in = sf_args(self->ro, self->p.snd, 0, self->size, 0);
+	in = zc_sendfile_in(self->ro, self->p.snd, 0, self->size, 0);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,
 						    strerror(errno));
@@ -541,7 +527,7 @@ static void prefix_case(struct __test_metadata *_metadata,
 				       self->size - npages * PG))
 		TH_LOG("pages after the prefix were read too");
 
-	in = sf_args(self->ro, self->p.snd, off, len, ZCDEV_SEND_CACHED_ONLY);
+	in = zc_sendfile_in(self->ro, self->p.snd, off, len, ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,
 						    strerror(errno));
@@ -584,7 +570,7 @@ TEST_F_TIMEOUT(cached, warm_whole_file, 60)
 		TH_LOG("%s", zc_errmsg());	/* reads it all in */
 	ASSERT_EQ((int64_t)((self->size + PG - 1) / PG),
 		  zc_resident_pages(self->ro, 0, self->size));
-	in = sf_args(self->ro, self->p.snd, 0, self->size,
+	in = zc_sendfile_in(self->ro, self->p.snd, 0, self->size,
 		     ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,
@@ -620,7 +606,7 @@ TEST_F_TIMEOUT(cached, o_direct_einval, 60)
 	dfd = zc_reopen(self->fd, O_RDONLY | O_DIRECT);
 	ASSERT_LE(0, dfd) TH_LOG("O_DIRECT: %s", strerror(errno));
 
-	in = sf_args(dfd, self->p.snd, 0, self->size, ZCDEV_SEND_CACHED_ONLY);
+	in = zc_sendfile_in(dfd, self->p.snd, 0, self->size, ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	EXPECT_EQ(-1, sf_call(self->dev, &r));
 	EXPECT_EQ(EINVAL, errno);
@@ -645,7 +631,7 @@ TEST_F_TIMEOUT(cached, o_direct_einval, 60)
 	EXPECT_EQ(EINVAL, errno);
 	ASSERT_NOTHING_MORE();
 
-	in = sf_args(dfd, self->p.snd, 0, self->size, 0);
+	in = zc_sendfile_in(dfd, self->p.snd, 0, self->size, 0);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d", errno);
 	EXPECT_EQ(self->size, r.sent) TH_LOG("%s", rep(&r));
@@ -677,7 +663,7 @@ static void retry_loop(struct __test_metadata *_metadata,
 
 	memset(st, 0, sizeof(*st));
 	while (done < self->size) {
-		struct zcdev_sendfile in = sf_args(self->ro, self->p.snd, done,
+		struct zcdev_sendfile in = zc_sendfile_in(self->ro, self->p.snd, done,
 						   self->size - done,
 						   flags), r = in;
 		uint64_t t0 = zc_now_ms(), ms;
@@ -820,7 +806,7 @@ TEST_F(cached, tmpfs_holes)
 	ASSERT_EQ((int64_t)data_pages, zc_resident_pages(ro, 0, size));
 
 	/* starting in a hole: not -EBUSY */
-	in = sf_args(ro, self->p.snd, 0, size, ZCDEV_SEND_CACHED_ONLY);
+	in = zc_sendfile_in(ro, self->p.snd, 0, size, ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s): %s", errno,
 						    strerror(errno), rep(&r));
@@ -937,7 +923,7 @@ TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
 
 	/* blocking: swapped in, lent */
 	ASSERT_EQ(0, push_to_swap(self->fd, size, base)) TH_LOG("%s", zc_errmsg());
-	in = sf_args(ro, self->p.snd, 0, size, 0);
+	in = zc_sendfile_in(ro, self->p.snd, 0, size, 0);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d: %s", errno, rep(&r));
 	ASSERT_EQ(0, report_check1(&in, &r, size)) TH_LOG("%s", zc_errmsg());
@@ -955,7 +941,7 @@ TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
 	while (off < size && zc_now_ms() < end) {
 		int ret;
 
-		in = sf_args(ro, self->p.snd, off, size - off,
+		in = zc_sendfile_in(ro, self->p.snd, off, size - off,
 			     ZCDEV_SEND_CACHED_ONLY);
 		r = in;
 		ret = sf_call(self->dev, &r);
@@ -1019,7 +1005,7 @@ static void eof_cases(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, self->buf);
 	total = 0;
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		struct zcdev_sendfile in = sf_args(self->ro, self->p.snd,
+		struct zcdev_sendfile in = zc_sendfile_in(self->ro, self->p.snd,
 						   c[i].off, c[i].len, flags),
 				      r = in;
 
@@ -1083,7 +1069,7 @@ static void nonblock_case(struct __test_metadata *_metadata,
 	for (i = 0; i < ARRAY_SIZE(segs_off) && !eagain; i++) {
 		uint64_t t0 = zc_now_ms();
 
-		in = sf_args(self->ro, self->p.snd, off, 64 * KiB,
+		in = zc_sendfile_in(self->ro, self->p.snd, off, 64 * KiB,
 			     flags | ZCDEV_SEND_CACHED_ONLY);
 		r = in;
 		ret = sf_call(self->dev, &r);
@@ -1117,7 +1103,7 @@ static void nonblock_case(struct __test_metadata *_metadata,
 
 	/* room in the socket, a cold file: -EBUSY */
 	make_cold(_metadata, self);
-	in = sf_args(self->ro, self->p.snd, 0, 64 * KiB,
+	in = zc_sendfile_in(self->ro, self->p.snd, 0, 64 * KiB,
 		     flags | ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	ASSERT_EQ(-1, sf_call(self->dev, &r)) TH_LOG("%s", rep(&r));
@@ -1190,7 +1176,7 @@ static void event_loop(struct __test_metadata *_metadata,
 			pfd[1].revents |= POLLOUT;
 		}
 		while (!shut && !retry_at && (pfd[1].revents & POLLOUT)) {
-			struct zcdev_sendfile in = sf_args(self->ro, self->p.snd,
+			struct zcdev_sendfile in = zc_sendfile_in(self->ro, self->p.snd,
 					sent, self->size - sent,
 					ZCDEV_SEND_CACHED_ONLY), r = in;
 			int ret = sf_call(self->dev, &r);
@@ -1310,7 +1296,7 @@ TEST_F_TIMEOUT(cached, event_loop_slow_disk, 120)
 	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &big_bufs))
 		TH_LOG("%s", zc_errmsg());
 	make_cold(_metadata, self);
-	in = sf_args(self->ro, self->p.snd, 0, 1 * MiB, 0);
+	in = zc_sendfile_in(self->ro, self->p.snd, 0, 1 * MiB, 0);
 	r = in;
 	t0 = zc_now_ms();
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,

@@ -55,20 +55,6 @@
 
 /* ---- local helpers ---------------------------------------------------- */
 
-static struct zcdev_sendfile sf_args(int file_fd, int sock_fd, uint64_t off,
-				     uint64_t len, uint32_t flags)
-{
-	struct zcdev_sendfile a;
-
-	memset(&a, 0, sizeof(a));
-	a.file_fd = file_fd;
-	a.sock_fd = sock_fd;
-	a.offset = off;
-	a.len = len;
-	a.flags = flags;
-	return a;
-}
-
 /* poison every out field, VER1 ones included, then call */
 static int sf_call(int dev, struct zcdev_sendfile *a)
 {
@@ -435,7 +421,7 @@ TEST_F_TIMEOUT(notify, ids_complete_once, 60)
 	if (_metadata->exit_code)
 		return;
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		struct zcdev_sendfile in = sf_args(self->fd, self->p.snd,
+		struct zcdev_sendfile in = zc_sendfile_in(self->fd, self->p.snd,
 						   c[i].off, c[i].len,
 						   ZCDEV_SEND_NOTIFY), r = in;
 		uint64_t want = c[i].off >= self->size ? 0 :
@@ -516,7 +502,7 @@ TEST_F_TIMEOUT(notify, truth_after_completion, 60)
 	if (_metadata->exit_code)
 		return;
 	if (variant->e.by_ref_without_notify) {
-		in = sf_args(self->fd, self->p.snd, off, len, 0);
+		in = zc_sendfile_in(self->fd, self->p.snd, off, len, 0);
 		r = in;
 		ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d", errno);
 		ASSERT_EQ(len, r.sent) TH_LOG("%s", rep(&r));
@@ -539,7 +525,7 @@ TEST_F_TIMEOUT(notify, truth_after_completion, 60)
 					       "lent: the change must show");
 	}
 
-	in = sf_args(self->fd, self->p.snd, off, len, ZCDEV_SEND_NOTIFY);
+	in = zc_sendfile_in(self->fd, self->p.snd, off, len, ZCDEV_SEND_NOTIFY);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,
 						    strerror(errno));
@@ -588,7 +574,7 @@ TEST_F(notify, strict)
 
 	if (_metadata->exit_code)
 		return;
-	in = sf_args(self->fd, self->p.snd, 0, 64 * KiB,
+	in = zc_sendfile_in(self->fd, self->p.snd, 0, 64 * KiB,
 		     ZCDEV_SEND_NOTIFY | ZCDEV_SEND_STRICT);
 	r = in;
 	ret = sf_call(self->dev, &r);
@@ -639,7 +625,7 @@ TEST_F_TIMEOUT(notify, many_sends, 90)
 
 		if (len > self->size - off)
 			len = self->size - off;
-		in = sf_args(self->fd, self->p.snd, off, len, ZCDEV_SEND_NOTIFY);
+		in = zc_sendfile_in(self->fd, self->p.snd, off, len, ZCDEV_SEND_NOTIFY);
 		r = in;
 		ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("send %u: errno %d",
 							    i, errno);
@@ -812,7 +798,7 @@ TEST_F_TIMEOUT(unacked, no_completion_until_acked, 60)
 	 * send; room can open between two calls, then there are more.
 	 */
 	for (k = 0; k < ARRAY_SIZE(ids); k++) {
-		struct zcdev_sendfile in = sf_args(self->fd, self->p.snd, total,
+		struct zcdev_sendfile in = zc_sendfile_in(self->fd, self->p.snd, total,
 						   self->size - total,
 						   ZCDEV_SEND_NOTIFY |
 						   ZCDEV_SEND_NONBLOCK), r = in;
@@ -945,7 +931,7 @@ static uint64_t unix_send(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(compl) *self, int dev, uint64_t off,
 			  uint64_t len)
 {
-	struct zcdev_sendfile in = sf_args(self->fd, self->u.snd, off, len,
+	struct zcdev_sendfile in = zc_sendfile_in(self->fd, self->u.snd, off, len,
 					   ZCDEV_SEND_NOTIFY), r = in;
 
 	EXPECT_EQ(0, sf_call(dev, &r)) TH_LOG("errno %d (%s)", errno,
@@ -960,7 +946,7 @@ static uint64_t tcp_inflight_send(struct __test_metadata *_metadata,
 				  FIXTURE_DATA(compl) *self, int dev,
 				  uint64_t *sent)
 {
-	struct zcdev_sendfile in = sf_args(self->fd, self->t.snd, 0, self->size,
+	struct zcdev_sendfile in = zc_sendfile_in(self->fd, self->t.snd, 0, self->size,
 					   ZCDEV_SEND_NOTIFY |
 					   ZCDEV_SEND_NONBLOCK), r = in;
 
@@ -1252,7 +1238,7 @@ TEST_F_TIMEOUT(compl, never_copied_no_flag, 60)
 	ASSERT_EQ((ssize_t)(1 * MiB), send(self->t.snd, junk, 1 * MiB, 0));
 	ASSERT_EQ(0, zc_wait_outq_stable(self->t.snd, 100, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
-	in = sf_args(self->fd, self->t.snd, 0, 64 * KiB, ZCDEV_SEND_NOTIFY);
+	in = zc_sendfile_in(self->fd, self->t.snd, 0, 64 * KiB, ZCDEV_SEND_NOTIFY);
 	r = in;
 	ASSERT_EQ(0, sf_call(self->dev, &r)) TH_LOG("errno %d (%s)", errno,
 						    strerror(errno));
@@ -1276,7 +1262,7 @@ TEST_F_TIMEOUT(compl, never_copied_no_flag, 60)
 /* NOTIFY needs the VER1 struct */
 TEST_F(compl, ver0_einval)
 {
-	struct zcdev_sendfile a = sf_args(self->fd, self->u.snd, 0, 100,
+	struct zcdev_sendfile a = zc_sendfile_in(self->fd, self->u.snd, 0, 100,
 					  ZCDEV_SEND_NOTIFY);
 	uint8_t b[64];
 
@@ -1305,7 +1291,7 @@ TEST_F_TIMEOUT(compl, cached_only_ebusy_no_id, 60)
 	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_make_cold(fd)) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, zc_set_nonblock(self->dev, true));
-	in = sf_args(fd, self->t.snd, 0, 64 * KiB,
+	in = zc_sendfile_in(fd, self->t.snd, 0, 64 * KiB,
 		     ZCDEV_SEND_NOTIFY | ZCDEV_SEND_CACHED_ONLY);
 	r = in;
 	ASSERT_EQ(-1, sf_call(self->dev, &r)) TH_LOG("%s", rep(&r));
@@ -1348,7 +1334,7 @@ TEST_F_TIMEOUT(compl, max_pending_enobufs, 240)
 	ASSERT_NE(NULL, seen);
 	ASSERT_EQ(0, zc_set_nonblock(self->dev, true));
 	for (i = 0; i < max; i++) {
-		in = sf_args(self->fd, self->u.snd, i % 4096, 1,
+		in = zc_sendfile_in(self->fd, self->u.snd, i % 4096, 1,
 			     ZCDEV_SEND_NOTIFY);
 		r = in;
 		ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &r))
@@ -1370,14 +1356,14 @@ TEST_F_TIMEOUT(compl, max_pending_enobufs, 240)
 	TH_LOG("%u NOTIFY sends in %" PRIu64 " ms, ids %" PRIu64 "..%" PRIu64,
 	       max, zc_now_ms() - t0, first, last);
 	/* one too many */
-	in = sf_args(self->fd, self->u.snd, 0, 1, ZCDEV_SEND_NOTIFY);
+	in = zc_sendfile_in(self->fd, self->u.snd, 0, 1, ZCDEV_SEND_NOTIFY);
 	r = in;
 	errno = 0;
 	ASSERT_EQ(-1, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &r))
 		TH_LOG("send %u accepted with %u unread", max + 1, max);
 	ASSERT_EQ(ENOBUFS, errno) TH_LOG("errno %d (%s)", errno, strerror(errno));
 	/* without NOTIFY the same send still works */
-	r = sf_args(self->fd, self->u.snd, 0, 1, 0);
+	r = zc_sendfile_in(self->fd, self->u.snd, 0, 1, 0);
 	ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &r));
 	ASSERT_EQ(1ULL, r.sent);
 	ASSERT_EQ(1, zc_recv_exact(self->u.rcv, drain, 1, IDLE_MS));
@@ -1389,7 +1375,7 @@ TEST_F_TIMEOUT(compl, max_pending_enobufs, 240)
 	/* read one: room for exactly one more */
 	ASSERT_EQ(REC_SIZE, read(self->dev, rec, REC_SIZE));
 	nrec = 1;
-	in = sf_args(self->fd, self->u.snd, 5, 1, ZCDEV_SEND_NOTIFY);
+	in = zc_sendfile_in(self->fd, self->u.snd, 5, 1, ZCDEV_SEND_NOTIFY);
 	r = in;
 	ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &r))
 		TH_LOG("errno %d after reading one record", errno);
@@ -1473,7 +1459,7 @@ TEST_F_TIMEOUT(compl, zz_close_with_pending, 90)
 	ASSERT_LE(0, dev);
 	for (i = 0; i < 3; i++)
 		ASSERT_NE(0ULL, unix_send(_metadata, self, dev, i * 100, 100));
-	in = sf_args(fd, self->t.snd, 0, USIZE,
+	in = zc_sendfile_in(fd, self->t.snd, 0, USIZE,
 		     ZCDEV_SEND_NOTIFY | ZCDEV_SEND_NONBLOCK);
 	r = in;
 	ASSERT_EQ(0, sf_call(dev, &r)) TH_LOG("errno %d", errno);
