@@ -12,6 +12,11 @@
  *   cached.tmpfs_holes    holes are not "uncached": zeros copied (WHY_HOLE)
  *   cached.eof_*          ZCDEV_STATUS_EOF, with and without CACHED_ONLY
  *   cached.nonblock_*     a full socket is -EAGAIN, an uncached page -EBUSY
+ *   cached.tmpfs_swapped_out  swapped-out tmpfs pages are swapped in and
+ *                         lent; CACHED_ONLY starts the swap-in
+ *   cached.truncate_during_swapin  a truncate that lands while a blocking
+ *                         send waits for a tmpfs page to come back from swap:
+ *                         the send stops at the new EOF, as read(2) would
  *   cached.event_loop_*   a poll() loop serving a cold file never blocks;
  *                         with the disk slowed down by a cgroup io.max
  *                         throttle, while a plain send of the same data does
@@ -36,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 
@@ -970,6 +976,213 @@ TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
 	EXPECT_EQ(0, system(cmd));
 	unlink(swapfile);
 	ASSERT_NOTHING_MORE();
+}
+
+/* ---- a truncate while a page comes back from swap ------------------------ */
+
+/*
+ * Swap-cache copies out too: MADV_PAGEOUT leaves each page in the swap
+ * cache (a swap-in would find it there, with no I/O).  The file is
+ * created from a memory cgroup of its own, so memory.reclaim there frees
+ * exactly its pages; mincore() (which counts swap-cache pages of tmpfs as
+ * resident) must reach 0.  @cg: the cgroup's directory (created, removed
+ * by the caller).  0 or -1 with a message.
+ */
+static int memcg_make(char *cg, size_t len)
+{
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL)) {
+		zc_seterr(true, "mount cgroup2");
+		return -1;
+	}
+	if (!file_has_word(CG_ROOT "/cgroup.subtree_control", "memory") &&
+	    write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+		zc_seterr(true, "enable +memory");
+		return -1;
+	}
+	snprintf(cg, len, CG_ROOT "/zct-mem-%d", getpid());
+	if (mkdir(cg, 0755) && errno != EEXIST) {
+		zc_seterr(true, "mkdir %s", cg);
+		return -1;
+	}
+	return 0;
+}
+
+static int memcg_join(const char *cg)
+{
+	char path[192], buf[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(buf, sizeof(buf), "%d", getpid());
+	if (write_str(path, buf)) {
+		zc_seterr(true, "join %s", cg);
+		return -1;
+	}
+	return 0;
+}
+
+static int swap_cache_drop(const char *cg, int fd, uint64_t size)
+{
+	char path[192];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/memory.reclaim", cg);
+	for (i = 0; i < 100; i++) {
+		/* -EAGAIN when less was reclaimable: look, and again */
+		write_str(path, "16M");
+		if (!zc_resident_pages(fd, 0, size))
+			return 0;
+		zc_sleep_ms(20);
+	}
+	zc_seterr(false, "%" PRId64 " pages still in memory (swap cache) after memory.reclaim",
+		  zc_resident_pages(fd, 0, size));
+	return -1;
+}
+
+
+struct blocked_send {
+	int dev;
+	struct zcdev_sendfile a;
+	int ret, err;
+	int done;
+};
+
+static void *blocked_send_fn(void *p)
+{
+	struct blocked_send *b = p;
+
+	b->ret = ioctl(b->dev, ZCDEV_IOC_SENDFILE, &b->a);
+	b->err = errno;
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A truncate that lands while a blocking send waits for its first page:
+ * the send stops at the new EOF, as read(2) does (filemap_read() reads
+ * i_size again once it has its folios).  Made deterministic with a slow
+ * swap-in: the tmpfs file's pages are in a swapfile on the ext4 disk and
+ * this process's reads from that disk are throttled to 4 KiB/s (cgroup
+ * io.max), so page 0 takes about a second to come back (and not from the
+ * swap cache: memory.reclaim in the file's own memory cgroup empties it).  A child forked
+ * before the throttle (outside the cgroup) truncates the file to 1000
+ * bytes meanwhile: shmem writes i_size first, with no lock the waiting
+ * send holds.  The premise is checked, not assumed: the new size is
+ * visible (fstat) while the send still waits.  A module that kept the
+ * i_size it read before it had the page sends all of page 0 (4096 bytes).
+ */
+TEST_F_TIMEOUT(cached, truncate_during_swapin, 90)
+{
+	const uint64_t size = 256 * KiB, cut = 1000;
+	char swapfile[256], cmd[5 * 256 + 128], memcg[128] = "";
+	struct blocked_send b = { 0 };
+	uint64_t t0, t_cut = 0;
+	int go[2], status, ret, swfd;
+	bool premise = false;
+	struct stat st;
+	pthread_t th;
+	uint8_t *exp;
+	long base;
+	pid_t pid;
+	char c = 0;
+
+	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
+		ZC_NEED(return, "%s", zc_errmsg());
+	snprintf(swapfile, sizeof(swapfile), "%s/zc-swapfile", zc_ext4_dir());
+	snprintf(cmd, sizeof(cmd),
+		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
+		 "mkswap %s >/dev/null && swapon %s", swapfile, swapfile, swapfile,
+		 swapfile, swapfile);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	base = swap_used_kb();
+	ASSERT_LE(0, base);
+	swfd = open(swapfile, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, swfd);
+
+	self->buf = NULL;
+	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &big_bufs))
+		TH_LOG("%s", zc_errmsg());
+	self->size = size;
+	exp = malloc(cut);
+	ASSERT_NE(NULL, exp);
+	/* the file's pages are charged to a memory cgroup of their own */
+	ASSERT_EQ(0, memcg_make(memcg, sizeof(memcg))) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, memcg_join(memcg)) TH_LOG("%s", zc_errmsg());
+	self->fd = zc_make_payload_file(zc_tmpfs_dir(), size, self->path,
+					sizeof(self->path));
+	ASSERT_EQ(0, memcg_join(CG_ROOT)) TH_LOG("%s", zc_errmsg());
+	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());
+	self->ro = zc_reopen(self->fd, O_RDONLY);
+	ASSERT_LE(0, self->ro);
+	ASSERT_EQ((ssize_t)cut, pread(self->fd, exp, cut, 0));
+	ASSERT_EQ(0, push_to_swap(self->fd, size, base)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, swap_cache_drop(memcg, self->ro, size)) TH_LOG("%s", zc_errmsg());
+
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(ftruncate(self->fd, cut) ? 1 : 0);
+	}
+	close(go[0]);
+	ret = throttle_start(&self->thr, swfd, 4 * KiB);
+	if (ret > 0) {
+		close(go[1]);
+		waitpid(pid, &status, 0);
+		ZC_NEED(return, "no disk throttle: %s", zc_errmsg());
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_rx_start(&self->rx, self->p.rcv, size + 64 * KiB,
+				 IDLE_MS)) TH_LOG("%s", zc_errmsg());
+
+	b.dev = self->dev;
+	b.a = zc_sendfile_in(self->ro, self->p.snd, 0, size, 0);
+	t0 = zc_now_ms();
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_send_fn, &b));
+	zc_sleep_ms(200);
+	if (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE)) {
+		ASSERT_EQ(1, write(go[1], &c, 1));
+		/* the new i_size is visible while the send still waits */
+		while (zc_now_ms() - t0 < 30000) {
+			ASSERT_EQ(0, fstat(self->fd, &st));
+			if ((uint64_t)st.st_size == cut) {
+				t_cut = zc_now_ms() - t0;
+				premise = !__atomic_load_n(&b.done, __ATOMIC_ACQUIRE);
+				break;
+			}
+			zc_sleep_ms(1);
+		}
+	}
+	close(go[1]);
+	pthread_join(th, NULL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	throttle_stop(&self->thr);
+	TH_LOG("send returned after %" PRIu64 " ms, i_size cut at %" PRIu64
+	       " ms, sent %llu", zc_now_ms() - t0, t_cut,
+	       (unsigned long long)b.a.sent);
+	snprintf(cmd, sizeof(cmd), "swapoff %s", swapfile);
+	EXPECT_EQ(0, system(cmd));
+	close(swfd);
+	unlink(swapfile);
+	rmdir(memcg);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the child's ftruncate failed (status %#x)", status);
+	ASSERT_TRUE(premise)
+		TH_LOG("the send was not waiting for the swap-in when the truncate landed");
+	ASSERT_EQ(0, b.ret) TH_LOG("errno %d (%s)", b.err, strerror(b.err));
+	/* not one byte past the new EOF */
+	EXPECT_EQ(cut, b.a.sent);
+	EXPECT_EQ(b.a.sent, b.a.zc_bytes + b.a.copied_bytes);
+	EXPECT_TRUE(b.a.status & ZCDEV_STATUS_EOF) TH_LOG("status %#x", b.a.status);
+	shutdown(self->p.snd, SHUT_WR);
+	ASSERT_EQ(0, zc_rx_join(&self->rx)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0ULL, self->rx.extra) TH_LOG("more bytes than the file had");
+	ASSERT_EQ(cut, (uint64_t)self->rx.len);
+	ASSERT_EQ(0, memcmp(exp, self->rx.buf, cut));
+	free(exp);
 }
 
 /* ---- STATUS_EOF ------------------------------------------------------------ */

@@ -40,8 +40,13 @@ MODULES=(
 	overlay fuse configfs netconsole
 	8021q macvlan bridge bonding team team_mode_activebackup
 	ipip ip_gre ip6_tunnel sit wireguard macsec
-	# IPsec between the namespaces (ip xfrm): ESP and its AEAD
+	# IPsec between the namespaces (ip xfrm): ESP and its AEAD.  seqiv and
+	# echainiv salt their IVs from the default RNG ("stdrng": drbg, which
+	# self-tests with hmac(sha512) and is seeded by jitterentropy), modules
+	# on Debian's 6.1 and built in on 6.12: without them 6.1 refuses every
+	# SA ("Kernel was unable to initialize cryptographic operations")
 	xfrm_user esp4 seqiv echainiv authenc crypto_null cryptd crypto_simd gf128mul
+	sha512_generic jitterentropy_rng drbg
 )
 BINARIES=(/usr/sbin/ip /usr/sbin/tc /usr/bin/ss /usr/sbin/ethtool)
 # WireGuard's key configuration (wireguard-tools, vm/deps.sh): optional
