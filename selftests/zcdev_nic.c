@@ -45,6 +45,11 @@
  *              time, so sendfile(2) and zcdev arrive original; PROBE,
  *              STRICT (-EOPNOTSUPP) and the report say ZCDEV_WHY_BOUNCE.
  *              In the other guests the same case asserts the opposite.
+ *   trace.*    e1000e, judged on the host from QEMU's e1000e_tx_descr trace
+ *              of every transmit descriptor (vm/check.sh [K-trace],
+ *              vm/nic-trace.sh): the device read every byte of a
+ *              by-reference send from the file's pages (but the TSO pull)
+ *              and none of a copied one; see the fixture
  *   report.*   8139cp (SG) and ne2k-pci (no SG): these devices cannot be
  *              paused from the guest, so only the bytes (exact) and the
  *              report are checked: ZEROCOPY over 8139cp, COPY + NO_SG over
@@ -816,6 +821,235 @@ TEST_F(report, bytes_and_report)
 	free(got);
 	zc_pair_close(&p);
 	close(fd);
+}
+
+/* ---- trace: the device's own view (QEMU's e1000e_tx_descr trace) ---------- */
+
+/*
+ * Each case sends a fresh tmpfs file over the e1000e pair and prints what
+ * the host needs to judge it from QEMU's trace of every transmit
+ * descriptor (vm/check.sh's [K-trace] guest, vm/nic-trace.sh): the
+ * guest-physical address of each page of the file (/proc/self/pagemap),
+ * and two markers, 8-byte sendfile(2)s from a page of a marker file, sent
+ * with scatter-gather on before and after the case, so that the device
+ * reads them by address and they bracket the case in the trace:
+ *   # zctrace CASE expect=ref|copy tol=N len=N begin=PA end=PA pages=PA,PA,...
+ * The host counts the bytes the device read from the file's pages between
+ * the markers: "ref" needs every byte but the tolerance (e1000e's 4-byte
+ * TSO header pull per TSO skb), "copy" none.  Here, in the guest, the
+ * bytes and zcdev's report are checked; without the trace (the main check
+ * guest) that is all the case proves.
+ */
+#define PG 4096U
+
+FIXTURE(trace) {
+	int dev;
+	struct nic n;
+};
+
+FIXTURE_VARIANT(trace) {
+	enum sender how;
+	enum nic_set set;
+	bool ref;	/* the device must read the file's pages */
+	const char *tag;	/* the variant's name, for the zctrace line */
+};
+
+#define TRACE_V(name, h, s, r) \
+	FIXTURE_VARIANT_ADD(trace, name) { h, s, r, #name }
+
+TRACE_V(zcdev_tso_off, SND_ZCDEV, SET_TSO_OFF, true);
+TRACE_V(zcdev_tso_on, SND_ZCDEV, SET_TSO_ON, true);
+TRACE_V(sendv_tso_off, SND_SENDV, SET_TSO_OFF, true);
+TRACE_V(zcdev_sg_off, SND_ZCDEV, SET_SG_OFF, false);
+TRACE_V(sendfile_tso_on, SND_SENDFILE, SET_TSO_ON, true);
+TRACE_V(write_tso_on, SND_WRITE, SET_TSO_ON, false);
+
+FIXTURE_SETUP(trace)
+{
+	self->dev = zc_open_dev();
+	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_find("e1000e", &self->n)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_settings(&self->n, SET_TSO_ON)) TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", self->n.a);
+	close(self->dev);
+}
+
+/* guest-physical address of the page mapped at @p (root: pagemap has PFNs) */
+static int phys_of(const void *p, uint64_t *pa)
+{
+	uint64_t e;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	off_t off = (off_t)((uintptr_t)p / PG) * 8;
+
+	if (fd < 0) {
+		zc_seterr(true, "open pagemap");
+		return -1;
+	}
+	if (pread(fd, &e, 8, off) != 8) {
+		zc_seterr(true, "pread pagemap");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
+		zc_seterr(false, "page not present or no PFN (pagemap %#llx)",
+			  (unsigned long long)e);
+		return -1;
+	}
+	*pa = (e & ((1ULL << 55) - 1)) * PG;
+	return 0;
+}
+
+/* an 8-byte marker from @mfd at @off, sent and acknowledged */
+static int marker(int mfd, int snd, int rcv, off_t off)
+{
+	uint8_t got[8];
+	ssize_t k = sendfile(snd, mfd, &off, 8);
+
+	if (k != 8) {
+		zc_seterr(true, "marker sendfile %zd", k);
+		return -1;
+	}
+	if (zc_recv_exact(rcv, got, 8, IDLE_MS) != 8)
+		return -1;
+	return zc_wait_outq_empty(snd, IDLE_MS);
+}
+
+#define TRACE_LEN (16 * 1024U)
+#define TRACE_PAGES (TRACE_LEN / PG)
+
+TEST_F(trace, device_reads)
+{
+	struct zc_pair_opts o = { .sndbuf = 4 << 20, .rcvbuf = 4 << 20,
+				  .nodelay = true };
+	uint64_t len = TRACE_LEN, pa[TRACE_PAGES], mpa, wire;
+	uint8_t *exp, *got, hdr[HDR], *fm, *mm;
+	char path[256], mpath[256], line[1024];
+	struct zcdev_sendfile a = { 0 };
+	struct zcdev_sendv v = { 0 };
+	struct zcdev_seg seg[3];
+	struct zc_pair p;
+	int fd, mfd, i, n;
+
+	wire = len + (variant->how == SND_SENDV ? HDR : 0);
+	fd = zc_make_payload_file(zc_tmpfs_dir(), len, path, sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	unlink(path);
+	mfd = zc_make_payload_file(zc_tmpfs_dir(), PG, mpath, sizeof(mpath));
+	ASSERT_LE(0, mfd) TH_LOG("%s", zc_errmsg());
+	unlink(mpath);
+	/* the pages, mapped and locked for as long as the case runs */
+	fm = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, fm);
+	mm = mmap(NULL, PG, PROT_READ, MAP_SHARED | MAP_POPULATE, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mm);
+	ASSERT_EQ(0, mlock(fm, len));
+	ASSERT_EQ(0, mlock(mm, PG));
+	for (i = 0; i < (int)TRACE_PAGES; i++)
+		ASSERT_EQ(0, phys_of(fm + i * PG, &pa[i])) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, phys_of(mm, &mpa)) TH_LOG("%s", zc_errmsg());
+
+	exp = malloc(len);
+	got = malloc(wire);
+	ASSERT_NE(NULL, exp);
+	ASSERT_NE(NULL, got);
+	zc_payload_fill(exp, 0, len);
+	memset(hdr, 'H', sizeof(hdr));
+	ASSERT_EQ(0, zc_pair_open_at(&p, self->n.ns, self->n.addr, &o))
+		TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_wait_outq_empty(p.snd, IDLE_MS)) TH_LOG("%s", zc_errmsg());
+
+	/* begin marker with SG on, then the case's settings */
+	ASSERT_EQ(0, marker(mfd, p.snd, p.rcv, 0)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_settings(&self->n, variant->set)) TH_LOG("%s", zc_errmsg());
+	switch (variant->how) {
+	case SND_ZCDEV:
+		ASSERT_EQ(0, zc_sendfile_args(self->dev, fd, p.snd, 0, len, 0, &a))
+			TH_LOG("%s", zc_errmsg());
+		ASSERT_EQ(len, a.sent);
+		break;
+	case SND_SENDV:
+		memset(seg, 0, sizeof(seg));
+		seg[0].type = ZCDEV_SEG_MEM;
+		seg[0].addr = (uintptr_t)hdr;
+		seg[0].len = HDR;
+		seg[1].type = ZCDEV_SEG_FILE;
+		seg[1].file_fd = fd;
+		seg[1].len = len / 2;
+		seg[2].type = ZCDEV_SEG_FILE;
+		seg[2].file_fd = fd;
+		seg[2].offset = len / 2;
+		seg[2].len = len - len / 2;
+		v.segs = (uintptr_t)seg;
+		v.nr_segs = 3;
+		v.sock_fd = p.snd;
+		ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDV, &v))
+			TH_LOG("errno %d", errno);
+		ASSERT_EQ(wire, v.sent);
+		break;
+	case SND_SENDFILE: {
+		off_t off = 0;
+
+		ASSERT_EQ((ssize_t)len, sendfile(p.snd, fd, &off, len));
+		break;
+	}
+	case SND_WRITE:
+		ASSERT_EQ((ssize_t)len, write(p.snd, exp, len));
+		break;
+	default:
+		ASSERT_TRUE(false);
+	}
+	ASSERT_EQ((ssize_t)wire, zc_recv_exact(p.rcv, got, wire, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_wait_outq_empty(p.snd, IDLE_MS)) TH_LOG("%s", zc_errmsg());
+	/* end marker, SG on again */
+	ASSERT_EQ(0, nic_settings(&self->n, SET_TSO_ON)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, marker(mfd, p.snd, p.rcv, 64)) TH_LOG("%s", zc_errmsg());
+
+	if (variant->how == SND_SENDV)
+		EXPECT_EQ(0, memcmp(got, hdr, HDR));
+	EXPECT_EQ(0, memcmp(got + (wire - len), exp, len));
+	/* the report, where there is one */
+	if (variant->how == SND_ZCDEV || variant->how == SND_SENDV) {
+		uint32_t path = variant->how == SND_ZCDEV ? a.path : v.path;
+		uint32_t why = variant->how == SND_ZCDEV ? a.why : v.why;
+		uint64_t zc = variant->how == SND_ZCDEV ? a.zc_bytes : v.zc_bytes;
+
+		TH_LOG("report path %u why %#x zc %llu", path, why,
+		       (unsigned long long)zc);
+		if (variant->ref) {
+			/* (SENDV: the memory header is copied, and says so) */
+			EXPECT_EQ(len, zc);
+			EXPECT_EQ(variant->how == SND_SENDV ? ZCDEV_WHY_MEMORY : 0, why);
+		} else {
+			EXPECT_EQ(ZCDEV_PATH_COPY, path);
+			EXPECT_EQ(0, zc);
+			EXPECT_NE(0, why & ZCDEV_WHY_NO_SG);
+		}
+	}
+	n = snprintf(line, sizeof(line),
+		     "# zctrace trace.%s expect=%s tol=%" PRIu64 " len=%" PRIu64
+		     " begin=%#" PRIx64 " end=%#" PRIx64 " pages=",
+		     variant->tag, variant->ref ? "ref" : "copy",
+		     variant->set == SET_TSO_ON && variant->ref ?
+			tolerance("e1000e", SET_TSO_ON, len) : (uint64_t)0,
+		     len, mpa, mpa + 64);
+	for (i = 0; i < (int)TRACE_PAGES; i++)
+		n += snprintf(line + n, sizeof(line) - n, "%s%#" PRIx64,
+			      i ? "," : "", pa[i]);
+	printf("%s\n", line);
+	fflush(stdout);
+	zc_pair_close(&p);
+	munmap(fm, len);
+	munmap(mm, PG);
+	free(exp);
+	free(got);
+	close(fd);
+	close(mfd);
 }
 
 TEST_HARNESS_MAIN

@@ -155,6 +155,26 @@ if [[ -z ${T:-} || ,${T// /,}, == *,zcdev_nic,* ]]; then
 		emit "$k-swiotlb" < "$out/guest-$k-swiotlb.txt"
 	done
 fi
+# [K-trace] the device's own view (issue 13): zcdev_nic's trace.* cases in
+# a guest per kernel with one e1000e pair whose QEMU logs every transmit
+# descriptor (-trace e1000e_tx_descr); vm/nic-trace matches the
+# descriptors against the file pages' guest-physical addresses the cases
+# print.  About 25 s per kernel; only when zcdev_nic runs.
+if [[ -z ${T:-} || ,${T// /,}, == *,zcdev_nic,* ]]; then
+	for k in "${kernels_to_run[@]}"; do
+		# (not in the run directory: vm/run-guest.sh empties that)
+		tf=$BUILD/$k/e1000e-trace.log
+		mkdir -p "${tf%/*}"
+		rm -f "$tf"	# -trace file= appends
+		MODE=check T=zcdev_nic TARGS="-f trace" NICS=1 NIC_MODELS=e1000e \
+			QEMU_EXTRA="${QEMU_EXTRA:+$QEMU_EXTRA }-trace enable=e1000e_tx_descr,file=$tf" \
+			RUN_SUFFIX=-trace "$ROOT/vm/run-guest.sh" "$k" \
+			> "$out/guest-$k-trace.txt" 2>&1 || true
+		emit "$k-trace" < "$out/guest-$k-trace.txt"
+		"$ROOT/vm/nic-trace" "$tf" "$out/guest-$k-trace.txt" > "$out/nic-trace-$k.txt" 2>&1 || true
+		emit "$k-trace" < "$out/nic-trace-$k.txt"
+	done
+fi
 for g in fresh deb; do
 	[[ -n ${bgpid[$g]:-} ]] || continue
 	wait "${bgpid[$g]}"
