@@ -3,18 +3,23 @@
 # dash in vm/init's environment, programs in /selftests/).
 #
 #   guest.sh MODE KVER REPS TMPFS_MB "SUITES" "DISK_LATS" "HDR_ARGS" "COLD_ARGS"
-#            [zcbench args...]
+#            "NIC_ARGS" [zcbench args...]
 #
 # SUITES: any of file (zcbench, the six methods), hdr (zcbench --suite hdr,
 # vectored send and its alternatives), cold (zccold, cached-only against
-# blocking sends on a cold cache).  The zcbench args apply to the file suite,
-# HDR_ARGS to the hdr suite (e.g. "--trailer 7"), COLD_ARGS to zccold.
+# blocking sends on a cold cache), nic (zcbench --suite nic: the six methods
+# over the guest's emulated e1000e pair, which bench/run.sh asks for with
+# NICS=1; vm/init's setup.nics puts it on hub 1, B in netns nic1).
+# The zcbench args apply to the file suite,
+# HDR_ARGS to the hdr suite (e.g. "--trailer 7"), COLD_ARGS to zccold,
+# NIC_ARGS to the nic suite (e.g. "--sizes 1M").
 # cold: for each latency of DISK_LATS (ns), a null_blk disk (memory backed,
 # every request completed by a timer after that latency) is formatted from
 # /selftests/zccold.img.gz (ext4, made on the host) and mounted on /mnt/cold.
 # Exit status: 1 if any suite failed.
 mode=$1 k=$2 reps=$3 tmpfs_mb=$4 suites=$5 lats=$6 hdr_args=$7 cold_args=$8
-shift 8
+nic_args=$9
+shift 9
 rc=0
 mount -o remount,size="${tmpfs_mb}m" /mnt/tmpfs || rc=1
 for s in $suites; do
@@ -28,6 +33,16 @@ for s in $suites; do
 	hdr)
 		# shellcheck disable=SC2086 # a list of options
 		/selftests/zcbench --suite hdr "--$mode" --kernel "$k" --reps "$reps" $hdr_args || rc=1
+		;;
+	nic)
+		# hub 1 must be the e1000e pair, up (vm/init: /run/zc-nics)
+		if ! grep -q '^1 e1000e ' /run/zc-nics 2> /dev/null; then
+			echo "# zcbench nic: no e1000e pair on hub 1 (/run/zc-nics: $(cat /run/zc-nics 2> /dev/null))"
+			rc=1
+			continue
+		fi
+		# shellcheck disable=SC2086 # a list of options
+		/selftests/zcbench --suite nic "--$mode" --kernel "$k" --reps "$reps" $nic_args || rc=1
 		;;
 	cold)
 		# configfs may be built in or loaded already

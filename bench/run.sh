@@ -20,11 +20,14 @@
 #   KVER="6.1 6.12"      kernels, in run order (default both)
 #   ZCBENCH_ARGS="..."   extra zcbench options for the file suite, e.g.
 #                        "--sizes 1M --net lo"
-#   BENCH_SUITES="file hdr cold"   the suites, in this order (default all)
+#   BENCH_SUITES="file hdr cold nic"   the suites, in this order (default all;
+#                        nic: the file methods over the guest's e1000e pair,
+#                        the guest then boots with NICS=1 NIC_MODELS=e1000e)
 #   BENCH_DISK_LAT="1000000"       cold: null_blk completion latencies, ns
 #                        (quick: 1 ms; full: 100 us, 1 ms, 10 ms)
 #   BENCH_HDR_ARGS="..."  more zcbench options for the hdr suite ("--trailer 7")
 #   BENCH_COLD_ARGS="..." more zccold options ("--retry 200us --cold-clients 4")
+#   BENCH_NIC_ARGS="..."  more zcbench options for the nic suite ("--sizes 1M")
 #   PUBLISH=1            refresh bench/results/latest/ from this run
 #   OUT=dir              results folder instead of bench/results/<date>-<mode>
 #   BENCH_RUN_SUFFIX=x   guest work dir build/<kver>/run<x> (default -bench);
@@ -58,10 +61,13 @@ full)
 	;;
 *) die "usage: bench/run.sh [quick|full]" ;;
 esac
-suites=${BENCH_SUITES:-file hdr cold}
+suites=${BENCH_SUITES:-file hdr cold nic}
 for s in $suites; do
-	case $s in file | hdr | cold) ;; *) die "BENCH_SUITES: $s? (file hdr cold)" ;; esac
+	case $s in file | hdr | cold | nic) ;; *) die "BENCH_SUITES: $s? (file hdr cold nic)" ;; esac
 done
+# the nic suite: one e1000e pair on a QEMU hub (vm/run-guest.sh)
+nics=0
+[[ " $suites " == *" nic "* ]] && nics=1
 
 # ---- 1. dependencies -----------------------------------------------------------
 "$ROOT/vm/deps.sh" || exit 1
@@ -133,7 +139,7 @@ echo "$clock_note" > "$out/CLOCK"
 	echo "suites: $suites"
 	echo "guests: $( ((${BENCH_PARALLEL:-0})) && echo "the kernels at the same time, ")wall-clock limit ${guest_timeout} s"
 	echo "zcbench args: --$mode --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}"
-	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}"
+	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}; nic args: ${BENCH_NIC_ARGS:-}"
 	[[ " $suites " == *" cold "* ]] && echo "cold: null_blk completion_nsec $lats"
 	echo "host: $(nproc) cpus, $(qemu-system-x86_64 --version | head -n 1)"
 } > "$out/RUN_INFO"
@@ -165,10 +171,11 @@ launch() {
 		[[ -s $BUILD/bench/mods-$k/$m.ko ]] && progs+=" $BUILD/bench/mods-$k/$m.ko"
 	done
 	[[ " $suites " == *" cold "* ]] && progs+=" $img.gz"
+	NICS=$nics NIC_MODELS=e1000e \
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
 	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' ${ZCBENCH_ARGS:-}" \
+	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' '${BENCH_NIC_ARGS:-}' ${ZCBENCH_ARGS:-}" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 &
 	gpids[$k]=$!
 }
@@ -179,12 +186,13 @@ collect() {
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcb,' > "$out/$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zch,' > "$out/hdr-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcc,' > "$out/cold-$k.csv"
-	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv"; do
+	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcn,' > "$out/nic-$k.csv"
+	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv" "$out/nic-$k.csv"; do
 		[[ -s $f ]] || rm -f "$f"
 	done
 	{
 		echo "# clock $clock_note${others:+; other guests on the host at start: $others}"
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhc],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcn],'
 	} > "$out/table-$k.txt"
 	for s in $suites; do
 		# cold: one "done" per disk latency
@@ -209,7 +217,7 @@ if ((par)); then
 	for k in $kvers; do
 		wait "${gpids[$k]}"
 		grc=$?
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhc],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcn],'
 		collect "$k" $grc
 	done
 else
@@ -218,7 +226,7 @@ else
 		# live view: the guest's table (the CSV only with V=1)
 		tail -n +1 -s 0.3 -f --pid="${gpids[$k]}" "$out/guest-$k.ktap" |
 			sed -u -n 's/^  //p' |
-			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhc],'; fi
+			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhcn],'; fi
 		wait "${gpids[$k]}"
 		grc=$?
 		collect "$k" $grc
@@ -241,9 +249,13 @@ combine() {
 combine "" all.csv
 combine hdr- hdr.csv
 combine cold- cold.csv
+combine nic- nic.csv
 : > "$out/summary.md"
 if [[ -s $out/all.csv ]]; then
 	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary.awk" "$out/all.csv" >> "$out/summary.md"
+fi
+if [[ -s $out/nic.csv ]]; then
+	awk -F, -f "$BENCH/summary-nic.awk" "$out/nic.csv" >> "$out/summary.md"
 fi
 csv7=()
 for f in "$out/hdr.csv" "$out/cold.csv"; do

@@ -175,6 +175,12 @@ static const struct netdef nets[] = {
 	{ "lo", NULL, "127.0.0.1" },
 	{ "veth", "/run/netns/veth", "198.51.100.2" },
 	{ "nosg", "/run/netns/nosg", "203.0.113.2" },
+	/*
+	 * --suite nic: two emulated e1000e NICs of the guest back to back on a
+	 * QEMU hub, B in netns nic1 (vm/run-guest.sh NICS=1, vm/init
+	 * setup.nics; bench/guest.sh checks that hub 1 is the e1000e pair)
+	 */
+	{ "e1000e", "/run/netns/nic1", "10.77.1.2" },
 };
 #define NR_NET (sizeof(nets) / sizeof(nets[0]))
 
@@ -198,8 +204,9 @@ static struct {
 	int vs;			/* the table's second ratio column (default rw) */
 	int base;		/* the ratios' reference (default sendfile) */
 	bool hdr;		/* --suite hdr */
+	bool nic;		/* --suite nic: the file methods over a NIC pair */
 	size_t hdr_len, trl_len;	/* --suite hdr: header and trailer bytes */
-	const char *tag;	/* CSV line prefix: zcb (file suite), zch (hdr) */
+	const char *tag;	/* CSV line prefix: zcb (file suite), zch (hdr), zcn (nic) */
 	char kernel[64];
 	const char *mode;
 } opt;
@@ -1585,23 +1592,27 @@ static void usage(void)
 "                   tmpfs,ext4); overlay: an overlayfs zcbench mounts on\n"
 "                   /mnt/overlay, lower dir on the ext4 (file not copied up),\n"
 "                   upper and work on the tmpfs; needs overlay.ko\n"
-"  --net LIST       lo,veth,nosg (default lo,veth)\n"
+"  --net LIST       lo,veth,nosg,e1000e (default lo,veth; nic: e1000e)\n"
 "  --conns LIST     concurrent connections per cell (default 1,4)\n"
 "  --methods LIST   rw,sendfile,splice,msgzc,zcdev,libzc (default all six);\n"
 "                   zcdevx: an experimental module on /dev/zcdevx (bench/exp.sh)\n"
 "  --reps N         repetitions per cell (quick 7, full 5)\n"
-"  --bytes SIZE     least bytes per measurement per connection (quick 2M, full 8M)\n"
+"  --bytes SIZE     least bytes per measurement per connection (quick 2M, full 8M;\n"
+"                   nic: 16M, full 64M)\n"
 "  --max-iters N    most transfers per measurement (default 2048)\n"
 "  --max-bytes SIZE skip cells where size x conns exceeds SIZE (full: 1G, so\n"
 "                   4 connections stop at 256M; quick: no limit)\n"
 "  --pipe-size N    splice pipe size (default 64K, the sendfile internal pipe's)\n"
 "  --kernel NAME    label for the CSV (default: uname -r)\n"
 "  --vs METHOD      the second CPU ratio column (default rw; CSV: cpu_x_METHOD_*)\n"
-"  --suite file|hdr file (default): the methods above send a file range;\n"
+"  --suite file|hdr|nic  file (default): the methods above send a file range;\n"
 "                   hdr: one HTTP-like response per transfer, header + body\n"
 "                   (+ trailer), methods cork,more,zcmore,sendv,libzcv, ratios\n"
 "                   against cork; bodies 4K,64K,1M (full: 4K..1M, x4), 1 conn\n"
 "                   (full: 1,4), ext4 (full: tmpfs,ext4); CSV lines: zch\n"
+"                   nic: the file methods over the guest's e1000e NIC pair\n"
+"                   (vm/run-guest.sh NICS=1), tmpfs,ext4, 1 conn, sizes 64K,1M\n"
+"                   (full: 64K,1M,16M); CSV lines: zcn\n"
 "  --hdr-len N      hdr: header bytes (default 320)\n"
 "  --trailer N      hdr: trailer bytes after the body (default 0)\n"
 "  --no-warmup      no unmeasured 1 MiB transfer per method before the cells\n"
@@ -1741,8 +1752,10 @@ int main(int argc, char **argv)
 		case 'S':
 			if (!strcmp(optarg, "hdr"))
 				opt.hdr = true;
+			else if (!strcmp(optarg, "nic"))
+				opt.nic = true;
 			else if (strcmp(optarg, "file"))
-				die("unknown suite '%s' (file, hdr)", optarg);
+				die("unknown suite '%s' (file, hdr, nic)", optarg);
 			break;
 		case 'H': opt.hdr_len = parse_size(optarg); break;
 		case 'L': opt.trl_len = strtoul(optarg, NULL, 0); break;
@@ -1751,7 +1764,7 @@ int main(int argc, char **argv)
 		}
 	}
 	opt.mode = full ? "full" : "quick";
-	opt.tag = opt.hdr ? "zch" : "zcb";
+	opt.tag = opt.hdr ? "zch" : opt.nic ? "zcn" : "zcb";
 	opt.base = opt.hdr ? M_CORK : M_SENDFILE;
 	if (opt.hdr && !vs_set)
 		opt.vs = M_HMORE;
@@ -1779,6 +1792,12 @@ int main(int argc, char **argv)
 			for (uint64_t s = 4 * KiB; s <= MiB; s *= full ? 4 : 16)
 				opt.sizes[opt.nr_sizes++] = s;
 		}
+		if (opt.nic) {
+			/* the emulated NIC is slow: 64K and 1M (full: 16M too) */
+			opt.nr_sizes = 0;
+			for (uint64_t s = 64 * KiB; s <= (full ? 16 * MiB : MiB); s *= 16)
+				opt.sizes[opt.nr_sizes++] = s;
+		}
 	}
 	for (f = 0; f < NR_FS; f++)
 		any_fs |= opt.fs_on[f];
@@ -1787,17 +1806,19 @@ int main(int argc, char **argv)
 		opt.fs_on[0] = !opt.hdr || full;
 		opt.fs_on[1] = true;
 		/* the file suite: overlay too, if it can be mounted */
-		opt.fs_on[2] = !opt.hdr;
+		opt.fs_on[2] = !opt.hdr && !opt.nic;
 		fs_default = true;
 	}
 	for (f = 0; f < NR_NET; f++)
 		any_net |= opt.net_on[f];
-	if (!any_net)
+	if (!any_net && opt.nic)
+		opt.net_on[3] = true;
+	else if (!any_net)
 		opt.net_on[0] = opt.net_on[1] = true;
 	if (!opt.nr_conns) {
 		opt.conns[0] = 1;
 		opt.conns[1] = 4;
-		opt.nr_conns = opt.hdr && !full ? 1 : 2;
+		opt.nr_conns = (opt.hdr && !full) || opt.nic ? 1 : 2;
 	}
 	for (i = 0; i < M_NR; i++) {
 		any_m |= opt.m_on[i];
@@ -1813,6 +1834,9 @@ int main(int argc, char **argv)
 	if (opt.reps > MAX_REPS)
 		opt.reps = MAX_REPS;
 	opt.target = target ? target : full ? 8 * MiB : 2 * MiB;
+	/* nic: the device's pace makes 2 MiB a few ms; CPU time needs more */
+	if (opt.nic && !target)
+		opt.target = full ? 64 * MiB : 16 * MiB;
 	for (i = 0; i < opt.nr_sizes; i++)
 		if (opt.sizes[i] > maxsize)
 			maxsize = opt.sizes[i];
@@ -1918,7 +1942,7 @@ int main(int argc, char **argv)
 						printf("note: the receive side pruned its queue %" PRIu64
 						       " times and collapsed %" PRIu64 " segments (copies)"
 						       " during this cell\n", pr1 - pr0, co1 - co0);
-					if (!opt.hdr)
+					if (!opt.hdr && !opt.nic)
 						record_goal(fss[f].name, nets[nt].name, nc, size, &cr);
 				}
 			}
@@ -1930,6 +1954,6 @@ int main(int argc, char **argv)
 			ovl_check(&fss[f]);
 	print_goals();
 	printf("# zcbench done in %.1f s (suite %s)\n", now_s() - tstart,
-	       opt.hdr ? "hdr" : "file");
+	       opt.hdr ? "hdr" : opt.nic ? "nic" : "file");
 	return 0;
 }

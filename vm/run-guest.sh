@@ -32,6 +32,9 @@
 #                      is empty): e1000e, e1000, rtl8139 (8139cp) and
 #                      ne2k_pci, two of each back to back on their own
 #                      QEMU hub; vm/init moves side B into netns nic<hub>
+#   NIC_MODELS="..."   with NICS=1, the QEMU models of the pairs, hub 1 first
+#                      (default "e1000e e1000 rtl8139 ne2k_pci"; bench/run.sh's
+#                      nic suite: "e1000e")
 #   V=1                also copy the guest console to stderr
 # Files: build/SERIES/run/{console.log,results.ktap,initrd.cpio,ext4.img}
 set -euo pipefail
@@ -119,7 +122,7 @@ if [[ -z ${NICS:-} ]]; then
 		NICS=1
 	fi
 fi
-nic_models=(e1000e e1000 rtl8139 ne2k_pci)
+read -r -a nic_models <<< "${NIC_MODELS:-e1000e e1000 rtl8139 ne2k_pci}"
 nic_opts=()
 if [[ $NICS == 1 ]]; then
 	cmdline+=" iomem=relaxed zc.nics=${#nic_models[@]}"
