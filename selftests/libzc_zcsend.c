@@ -106,7 +106,7 @@ static int spawn(struct proc *p, const char *ns, const char *out_path,
 		dup2(in, 0);
 		dup2(out, 1);
 		dup2(p->err_fd, 2);
-		alarm(RUN_TIMEOUT);
+		alarm(RUN_TIMEOUT * zc_timeout_scale());
 		execvp(argv[0], argv);
 		perror(argv[0]);
 		_exit(127);
@@ -1201,7 +1201,14 @@ FIXTURE_SETUP(nomod)
 	close(fd);
 	snprintf(self->rx, sizeof(self->rx), "%s/.zcs-nomod-rx",
 		 zc_tmpfs_dir());
-	/* last: nothing may fail after it (teardown needs setup done) */
+	/*
+	 * last: nothing may fail after it (teardown needs setup done).  The
+	 * earlier tests' sends may still hold the module (the stack has
+	 * not let go of every page yet, on a slow kernel for seconds): wait
+	 * for that, bounded, then unload.
+	 */
+	for (int i = 0; i < zc_scaled_ms(10000) / 20 && zc_module_refcnt() > 0; i++)
+		zc_sleep_ms(20);
 	self->unload_err = syscall(SYS_delete_module, "zcdev", O_NONBLOCK) ?
 			   errno : 0;
 	if (!self->unload_err && !wait_dev(false))

@@ -161,6 +161,24 @@ int zc_check_fs(const char *dir, long fs_magic)
 	return 0;
 }
 
+int zc_timeout_scale(void)
+{
+	static int k;
+
+	if (!k) {
+		const char *e = getenv("ZC_TIMEOUT_SCALE");
+		int v = e ? atoi(e) : 1;
+
+		k = v < 1 ? 1 : v > 100 ? 100 : v;
+	}
+	return k;
+}
+
+int zc_scaled_ms(int ms)
+{
+	return ms <= 0 ? ms : ms * zc_timeout_scale();
+}
+
 bool zc_in_harness(void)
 {
 	const char *e = getenv("ZC_HARNESS");
@@ -815,7 +833,10 @@ static uint16_t get_port(const struct sockaddr_storage *ss)
 static int wait_fd(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	uint64_t deadline = zc_now_ms() + timeout_ms;
+	uint64_t deadline;
+
+	timeout_ms = zc_scaled_ms(timeout_ms);
+	deadline = zc_now_ms() + timeout_ms;
 
 	for (;;) {
 		int64_t left = (int64_t)(deadline - zc_now_ms());
@@ -1100,7 +1121,7 @@ int64_t zc_inq(int fd)
 
 int zc_wait_outq_empty(int fd, int timeout_ms)
 {
-	uint64_t deadline = zc_now_ms() + timeout_ms;
+	uint64_t deadline = zc_now_ms() + zc_scaled_ms(timeout_ms);
 	int64_t q;
 
 	for (;;) {
@@ -1117,7 +1138,7 @@ int zc_wait_outq_empty(int fd, int timeout_ms)
 
 int zc_wait_inq(int fd, uint64_t bytes, int timeout_ms)
 {
-	uint64_t deadline = zc_now_ms() + timeout_ms;
+	uint64_t deadline = zc_now_ms() + zc_scaled_ms(timeout_ms);
 	int64_t q;
 
 	for (;;) {
@@ -1136,7 +1157,7 @@ int zc_wait_inq(int fd, uint64_t bytes, int timeout_ms)
 
 int zc_wait_outq_stable(int fd, int quiet_ms, int timeout_ms)
 {
-	uint64_t deadline = zc_now_ms() + timeout_ms;
+	uint64_t deadline = zc_now_ms() + zc_scaled_ms(timeout_ms);
 	uint64_t since = zc_now_ms();
 	int64_t last = zc_outq(fd), q;
 
@@ -1252,7 +1273,7 @@ static void *rx_thread(void *arg)
 		void *dst;
 		size_t want;
 		ssize_t n;
-		int r = poll(&pfd, 1, rx->idle_ms);
+		int r = poll(&pfd, 1, zc_scaled_ms(rx->idle_ms));
 
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -68,6 +68,16 @@ int zc_check_fs(const char *dir, long fs_magic);
 #define ZC_EXT4_MAGIC	0xEF53L
 
 /*
+ * ZC_TIMEOUT_SCALE=N in the environment (vm/init: zc.timeout_scale=N on the
+ * kernel command line; vm/check-debug.sh, whose KASAN + lockdep kernel runs
+ * 5-20x slower): the library's waits (wait_fd, SIOCOUTQ/SIOCINQ waits, the
+ * receiver thread's idle time) and every test's harness timeout last N
+ * times longer.  Nothing else changes: a wait that must end still ends.
+ */
+int zc_timeout_scale(void);
+int zc_scaled_ms(int ms);
+
+/*
  * True inside the harness's own guests (vm/init exports ZC_HARNESS=1).
  * There the environment is the harness's: anything it promises (a mount, a
  * namespace, a kernel module, nc, zcsend, kTLS, the disk throttle) and
@@ -370,5 +380,22 @@ const char *zc_probe_str(const struct zcdev_probe *p);
 /* SIGPIPE catcher: counts deliveries instead of dying. */
 void zc_sigpipe_guard(void);
 int zc_sigpipe_count(void);
+
+#ifdef __KSELFTEST_HARNESS_H
+/* after every test registered itself (KSELFTEST_PRIO_TEST): scale them */
+static void __attribute__((constructor(KSELFTEST_PRIO_TEST + 10), unused))
+zc_scale_harness_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	int k = zc_timeout_scale();
+
+	if (k <= 1)
+		return;
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= k;
+}
+#endif
 
 #endif /* ZC_UTIL_H */

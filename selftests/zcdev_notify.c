@@ -118,11 +118,17 @@ out:
 	return ret;
 }
 
-/* wait until the refcount has not changed for @quiet_ms; returns it */
+/*
+ * wait until the refcount has not changed for @quiet_ms; returns it (both
+ * times scaled by ZC_TIMEOUT_SCALE: a slow kernel drains for longer)
+ */
 static int refcnt_settle(int quiet_ms, int timeout_ms)
 {
-	uint64_t deadline = zc_now_ms() + timeout_ms, since = zc_now_ms();
+	uint64_t deadline = zc_now_ms() + zc_scaled_ms(timeout_ms);
+	uint64_t since = zc_now_ms();
 	int last = zc_module_refcnt(), v;
+
+	quiet_ms = zc_scaled_ms(quiet_ms);
 
 	while (zc_now_ms() < deadline) {
 		zc_sleep_ms(20);
@@ -226,7 +232,7 @@ static int clog_count(const struct clog *l, uint64_t id, uint32_t *flags)
 /* wait (poll) until @id was read; 0, or -1 on timeout / bad records */
 static int clog_wait(int dev, struct clog *l, uint64_t id, int timeout_ms)
 {
-	uint64_t deadline = zc_now_ms() + timeout_ms;
+	uint64_t deadline = zc_now_ms() + zc_scaled_ms(timeout_ms);
 
 	for (;;) {
 		struct pollfd pfd = { .fd = dev, .events = POLLIN };

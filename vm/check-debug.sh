@@ -19,4 +19,6 @@ export KVER=debug LINT=0 HOST_CHECK=0 FRESH=0 DEB=0 CHECK_OUT=${CHECK_OUT:-$BUIL
 export GUEST_MEM=${GUEST_MEM:-2048}
 export GUEST_TIMEOUT=${GUEST_TIMEOUT:-5400}
 export PROG_TIMEOUT=${PROG_TIMEOUT:-2400}
+# the selftests' own waits and harness timeouts, 8 times longer (zc_util.h)
+export CMDLINE_EXTRA="${CMDLINE_EXTRA:+$CMDLINE_EXTRA }zc.timeout_scale=${ZC_TIMEOUT_SCALE:-8}"
 exec "$ROOT/vm/check.sh"
