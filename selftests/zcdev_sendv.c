@@ -1758,10 +1758,14 @@ TEST_F(sv, ktls)
 	ASSERT_EQ((uint32_t)ZCDEV_PATH_COPY, r.path);
 	ASSERT_EQ((uint32_t)(ZCDEV_WHY_KTLS | ZCDEV_WHY_MEMORY), r.why)
 		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
-	/* copied means copied: changing the file afterwards changes nothing */
-	ASSERT_EQ(0, zc_flip_range(self->fd, 3, 100 * KiB));
+	/*
+	 * No flip oracle here: software kTLS encrypts each record while the
+	 * call runs (the last one when the call ends without MORE), so a
+	 * change of the file after the call cannot show at the peer whether
+	 * the pages were lent or copied; such a check could not fail.  What
+	 * the peer gets must still be the bytes.
+	 */
 	recv_expect(_metadata, q.rcv, self->buf, segs, 4, total);
-	ASSERT_EQ(0, zc_flip_range(self->fd, 3, 100 * KiB));
 	/* STRICT refuses the file bytes, before the memory goes */
 	ASSERT_EQ(-1, do_sendv(self->dev, q.snd, segs, 4, ZCDEV_SEND_STRICT, &r));
 	ASSERT_EQ(EOPNOTSUPP, errno);
