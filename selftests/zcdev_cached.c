@@ -1090,8 +1090,8 @@ static void *blocked_send_fn(void *p)
  * the send stops at the new EOF, as read(2) does (filemap_read() reads
  * i_size again once it has its folios).  Made deterministic with a slow
  * swap-in: the tmpfs file's pages are in a swapfile on the ext4 disk and
- * this process's reads from that disk are throttled to 4 KiB/s (cgroup
- * io.max), so page 0 takes about a second to come back (and not from the
+ * this process's reads from that disk are throttled to 2 KiB/s (cgroup
+ * io.max), so page 0 takes about two seconds to come back (and not from the
  * swap cache: memory.reclaim in the file's own memory cgroup empties it).  A child forked
  * before the throttle (outside the cgroup) truncates the file to 1000
  * bytes meanwhile: shmem writes i_size first, with no lock the waiting
@@ -1156,7 +1156,7 @@ TEST_F_TIMEOUT(cached, truncate_during_swapin, 90)
 		_exit(ftruncate(self->fd, cut) ? 1 : 0);
 	}
 	close(go[0]);
-	ret = throttle_start(&self->thr, swfd, 4 * KiB);
+	ret = throttle_start(&self->thr, swfd, 2 * KiB);
 	if (ret > 0) {
 		close(go[1]);
 		waitpid(pid, &status, 0);
