@@ -325,8 +325,8 @@ struct zcdev_sendv {
  * SQE's command area (sqe->cmd, 16 bytes in a 64-byte SQE) a struct
  * zcdev_uring_cmd.  The other fields (off, addr, len, buf_index) are
  * reserved: set them to 0 (the module cannot see them on every kernel, so
- * it does not check them); uring_cmd_flags must be 0.  Any other cmd_op is -EINVAL (ZCDEV_IOC_SENDV and
- * ZCDEV_IOC_PROBE are not commands yet).
+ * it does not check them); uring_cmd_flags must be 0.  Any other cmd_op
+ * is -EINVAL (ZCDEV_IOC_SENDV and ZCDEV_IOC_PROBE are not commands yet).
  *
  * The struct zcdev_sendfile is read and checked as the ioctl does (the
  * same errors), the descriptors are looked up when the command is issued,
