@@ -211,8 +211,22 @@ static int check_cqe(const struct zcdev_sendfile *in,
 		zc_seterr(false, "res %d (%s)", res, strerror(-res));
 		return -1;
 	}
-	if (zc_report_check(in, out, max_sent))
+	if (res == -EOPNOTSUPP) {
+		/* a STRICT refusal: nothing sent, why says what would copy */
+		struct zcdev_sendfile r = *out;
+
+		if (!(in->flags & ZCDEV_SEND_STRICT) || !r.why ||
+		    (r.why & ~ZCDEV_WHY_ALL)) {
+			zc_seterr(false, "not a STRICT refusal: %s",
+				  zc_report_str(out));
+			return -1;
+		}
+		r.why = 0;
+		if (zc_report_check(in, &r, 0))
+			return -1;
+	} else if (zc_report_check(in, out, max_sent)) {
 		return -1;
+	}
 	if (res >= 0 && (uint64_t)res != out->sent) {
 		zc_seterr(false, "res %d but the report says %s", res,
 			  zc_report_str(out));
