@@ -12,6 +12,8 @@
  *              although its SQ ring entry was reused right away
  *   full.*     a full socket completes with -EAGAIN (no report, no worker);
  *              after POLLOUT the next command goes on, byte-exact
+ *   async.*    IOSQE_ASYNC: issued by a worker, which sends, and which a
+ *              full socket does not block
  *   strict.*   STRICT over the sg-off veth: -EOPNOTSUPP with the report
  *              (NO_SG) and nothing sent; without STRICT the copy reported
  *   flags.*    CACHED_ONLY on a cold file (-EBUSY, NOT_CACHED, no worker),
@@ -613,6 +615,61 @@ TEST_F(uring, full_eagain)
 	off = sent;
 	EXPECT_LE(0, send_all(_metadata, self, variant, &off, len - sent, 0));
 	EXPECT_EQ(0, iowq_workers());
+	end_rx(_metadata, self, 0, 0, len);
+}
+
+/*
+ * IOSQE_ASYNC: the first issue is an io-wq worker's (reading io_uring's own
+ * copy of the SQE).  On a warm file it sends; on a full socket it must not
+ * block the worker either: -EAGAIN comes back within the wait.
+ */
+TEST_F(uring, async_worker)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	uint64_t len = 4096 * KiB, sent = 0, res2, off;
+	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
+	struct zcdev_sendfile a, in;
+	struct io_uring_cqe cqe;
+	struct io_uring_sqe *sqe;
+	struct pollfd pfd;
+	int eagain = 0, tries = 0;
+
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
+	while (!eagain) {
+		ASSERT_GT(1000, tries++);
+		in = zc_sendfile_in(self->ro, self->p[0].snd, sent, len - sent,
+				    0);
+		a = in;
+		zc_poison_out(&a);
+		sqe = ring_sqe(&self->r);
+		prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE, &a, 7);
+		sqe->flags |= IOSQE_ASYNC;
+		ASSERT_EQ(1, ring_enter(&self->r, 1, 0));
+		/* a worker blocked on the socket would never complete it */
+		pfd.fd = self->r.fd;
+		pfd.events = POLLIN;
+		ASSERT_EQ(1, poll(&pfd, 1, zc_scaled_ms(IDLE_MS)))
+			TH_LOG("no completion: a worker waits for the socket?");
+		ASSERT_EQ(0, ring_cqe(&self->r, &cqe, &res2));
+		ASSERT_EQ(7, cqe.user_data);
+		EXPECT_LE(1, iowq_workers());
+		if (cqe.res == -EAGAIN) {
+			ASSERT_EQ(0, res2);
+			eagain++;
+			break;
+		}
+		ASSERT_LT(0, cqe.res) TH_LOG("res %d", cqe.res);
+		ASSERT_EQ(0, check_cqe(&in, &a, cqe.res, res2, cqe32,
+				       len - sent))
+			TH_LOG("%s", zc_errmsg());
+		sent += cqe.res;
+		ASSERT_GT(len, sent) TH_LOG("the socket never filled up");
+	}
+	ASSERT_LT(0, sent) TH_LOG("the first worker issue sent nothing");
+	start_rx(_metadata, self, 0, len + 64 * KiB);
+	off = sent;
+	send_all(_metadata, self, variant, &off, len - sent, 0);
 	end_rx(_metadata, self, 0, 0, len);
 }
 
