@@ -18,6 +18,7 @@
 #ifndef _ZCDEV_COMPAT_H
 #define _ZCDEV_COMPAT_H
 
+#include <linux/build_bug.h>
 #include <linux/bvec.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
@@ -27,6 +28,7 @@
 #include <linux/socket.h>
 #include <linux/swiotlb.h>
 #include <linux/uio.h>
+#include <linux/zcdev.h>
 
 /* route.c: the socket's protocol operations are TCP's own (no ULP, BPF) */
 struct sock;
@@ -198,5 +200,85 @@ static inline bool zc_dma_bounces(struct device *dev)
 {
 	return is_swiotlb_force_bounce(dev) || dma_addressing_limited(dev);
 }
+
+/*
+ * io_uring commands (uring.c; the facts behind this are in kmod/URING.md):
+ *  - from 6.6 the driver interface lives in <linux/io_uring/cmd.h>; a
+ *    command's driver-defined area is io_uring_sqe_cmd(cmd->sqe);
+ *  - before, it is in <linux/io_uring.h>, and cmd->cmd points at it.
+ *  Both kernels take io_uring_cmd_done(cmd, res, res2, issue_flags) (the
+ *  issue_flags argument is mainline 6.3, backported to Debian's 6.1) and
+ *  define IO_URING_F_NONBLOCK and IO_URING_F_IOWQ.
+ *
+ * When ->uring_cmd() returns -EAGAIN, io_uring copies the SQE and an io-wq
+ * worker issues the command again.  6.1 points cmd->cmd at that copy.
+ * 6.12 (Debian's 6.12.117 too) copies it but leaves cmd->sqe pointing at
+ * the SQ ring entry, which user space may have reused by then (mainline
+ * fixed it in 6.14, "io_uring/uring_cmd: switch sqe to async_data on
+ * EAGAIN").  So there the command area is kept in cmd->pdu when -EAGAIN is
+ * returned, with the SQE pointer it was read from: a worker's issue whose
+ * cmd->sqe is still that pointer reads the kept copy.  A first issue from
+ * a worker (IOSQE_ASYNC) has cmd->sqe pointing at io_uring's own copy,
+ * never at a ring entry, so a stale pdu cannot match it; a kernel that
+ * switches the pointer never matches and reads its own copy.
+ * The probe (Kbuild) is io_uring_sqe_cmd() in <linux/io_uring/cmd.h>.
+ */
+#ifdef ZC_HAVE_IO_URING_CMD_H
+#include <linux/io_uring/cmd.h>
+
+struct zc_uring_pdu {
+	const struct io_uring_sqe	*sqe;
+	struct zcdev_uring_cmd		uc;
+};
+
+static inline struct zc_uring_pdu *zc_uring_pdu(struct io_uring_cmd *cmd)
+{
+	BUILD_BUG_ON(sizeof(struct zc_uring_pdu) > sizeof(cmd->pdu));
+	return (struct zc_uring_pdu *)cmd->pdu;
+}
+
+static inline const struct zcdev_uring_cmd *
+zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct zc_uring_pdu *pdu = zc_uring_pdu(cmd);
+
+	if ((issue_flags & IO_URING_F_IOWQ) && pdu->sqe == cmd->sqe)
+		return &pdu->uc;
+	return io_uring_sqe_cmd(cmd->sqe);
+}
+
+/* -EAGAIN is returned: keep what the worker's issue must read */
+static inline void zc_uring_cmd_keep(struct io_uring_cmd *cmd,
+				     const struct zcdev_uring_cmd *uc)
+{
+	struct zc_uring_pdu *pdu = zc_uring_pdu(cmd);
+
+	pdu->uc = *uc;
+	pdu->sqe = cmd->sqe;
+}
+
+/* the command completes: no later issue of this request may match */
+static inline void zc_uring_cmd_forget(struct io_uring_cmd *cmd)
+{
+	zc_uring_pdu(cmd)->sqe = NULL;
+}
+#else
+#include <linux/io_uring.h>
+
+static inline const struct zcdev_uring_cmd *
+zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	return cmd->cmd;
+}
+
+static inline void zc_uring_cmd_keep(struct io_uring_cmd *cmd,
+				     const struct zcdev_uring_cmd *uc)
+{
+}
+
+static inline void zc_uring_cmd_forget(struct io_uring_cmd *cmd)
+{
+}
+#endif
 
 #endif /* _ZCDEV_COMPAT_H */

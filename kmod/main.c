@@ -57,30 +57,54 @@ static long zc_send_result(long ret, void __user *uarg, const void *args,
 	return ret;
 }
 
-static long zcdev_ioctl_sendfile(struct zcdev_ctx *ctx, unsigned int cmd,
-				 void __user *uarg)
+/**
+ * zcdev_sendfile_user() - ZCDEV_IOC_SENDFILE on a struct in user memory
+ * @ctx: the /dev/zcdev file's context
+ * @cmd: the ioctl number (its _IOC_SIZE is the struct's size)
+ * @uarg: the caller's struct zcdev_sendfile
+ * @kflags: ZC_KF_* (0 for the ioctl)
+ * @args: the kernel's copy; holds the report when the report was written
+ *	back to @uarg (0, -EOPNOTSUPP, -EBUSY)
+ *
+ * Shared by the ioctl and the io_uring command (uring.c): the same checks,
+ * the same write-back.
+ *
+ * Return: as ZCDEV_IOC_SENDFILE, or %ZC_RETRY_BLOCKING (see zcdev.h).
+ */
+long zcdev_sendfile_user(struct zcdev_ctx *ctx, unsigned int cmd,
+			 void __user *uarg, u32 kflags,
+			 struct zcdev_sendfile *args)
 {
 	size_t wsize = min_t(size_t, _IOC_SIZE(cmd),
 			     sizeof(struct zcdev_sendfile));
-	struct zcdev_sendfile args;
 	long ret;
 
-	ret = zc_copy_args_in(&args, sizeof(args), ZCDEV_SENDFILE_SIZE_VER0,
+	ret = zc_copy_args_in(args, sizeof(*args), ZCDEV_SENDFILE_SIZE_VER0,
 			      cmd, uarg);
 	if (ret)
 		return ret;
-	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+	if (args->flags & ~ZCDEV_SEND_FLAGS_ALL)
 		return -EINVAL;
-	if (args.reserved || args.reserved1)
+	if (args->reserved || args->reserved1)
 		return -EINVAL;
-	if ((args.flags & ZC_SEND_FLAGS_VER1) &&
+	if ((args->flags & ZC_SEND_FLAGS_VER1) &&
 	    wsize < ZCDEV_SENDFILE_SIZE_VER1)
 		return -EINVAL;
 
-	if (copy_to_user(uarg, &args, wsize))
+	if (copy_to_user(uarg, args, wsize))
 		return -EFAULT;
-	ret = zcdev_sendfile(ctx, &args);
-	return zc_send_result(ret, uarg, &args, wsize);
+	ret = zcdev_sendfile(ctx, args, kflags);
+	if (ret == ZC_RETRY_BLOCKING)
+		return ret;
+	return zc_send_result(ret, uarg, args, wsize);
+}
+
+static long zcdev_ioctl_sendfile(struct zcdev_ctx *ctx, unsigned int cmd,
+				 void __user *uarg)
+{
+	struct zcdev_sendfile args;
+
+	return zcdev_sendfile_user(ctx, cmd, uarg, 0, &args);
 }
 
 static long zcdev_ioctl_sendv(struct zcdev_ctx *ctx, unsigned int cmd,
@@ -200,6 +224,7 @@ static const struct file_operations zcdev_fops = {
 	.poll		= zcdev_poll,
 	.unlocked_ioctl	= zcdev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= zcdev_uring_cmd,
 };
 
 /*

@@ -308,18 +308,38 @@ static int zc_req_result(struct zc_req *req, int ret)
 	return ret;
 }
 
+/*
+ * ZC_KF_NOWAIT_IO without ZCDEV_SEND_CACHED_ONLY: the module's own
+ * cached-only stop is not the caller's.  Nothing sent: the call is retried
+ * where waiting for the disk is allowed (the readahead it started is what
+ * that call will wait for).  Something sent: a short send, as a
+ * non-blocking socket gives.
+ */
+static int zc_nowait_io_result(struct zc_req *req, int ret)
+{
+	if (!(req->status & ZCDEV_STATUS_NOT_CACHED))
+		return ret;
+	req->status &= ~ZCDEV_STATUS_NOT_CACHED;
+	return req->sent ? 0 : ZC_RETRY_BLOCKING;
+}
+
 /**
  * zcdev_sendfile() - send a file range to a socket, by reference if possible
  * @ctx: the /dev/zcdev file's context (completions of NOTIFY sends)
  * @args: the caller's request; the out fields are filled in
+ * @kflags: ZC_KF_* - how this call may wait (0 for the ioctl)
  *
  * Return: 0 if anything was sent or there was nothing to send; -EOPNOTSUPP
  * with @args->why set if %ZCDEV_SEND_STRICT refused to copy; -EBUSY with
  * @args->status set if %ZCDEV_SEND_CACHED_ONLY found nothing cached;
- * another -errno if nothing was sent.
+ * %ZC_RETRY_BLOCKING (only with %ZC_KF_NOWAIT_IO) if nothing was sent
+ * because the file would have to be read from the disk; another -errno if
+ * nothing was sent.
  */
-int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
+int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args,
+		   u32 kflags)
 {
+	bool own_cached_only = false;
 	struct socket *sock = NULL;
 	struct file *file = NULL;
 	struct zc_req *req;
@@ -347,6 +367,11 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 	ret = zc_check_file(file, args->flags);
 	if (ret)
 		goto out;
+	/* only the page cache the module reads itself can be read nowait */
+	if ((kflags & ZC_KF_NOWAIT_IO) && zc_src_kind(file) != ZC_SRC_CACHE) {
+		ret = ZC_RETRY_BLOCKING;
+		goto out;
+	}
 
 	sock = sockfd_lookup(args->sock_fd, &ret);
 	if (!sock)
@@ -362,6 +387,12 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 	ret = zc_req_setup(req, sock, args->flags);
 	if (ret)
 		goto out_free;
+	if (kflags & ZC_KF_DONTWAIT)
+		req->msg_flags |= MSG_DONTWAIT;
+	if ((kflags & ZC_KF_NOWAIT_IO) && !req->cached_only) {
+		req->cached_only = true;
+		own_cached_only = true;
+	}
 
 	pos = args->offset;
 	ret = rw_verify_area(READ, file, &pos, count);
@@ -386,7 +417,10 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 	zc_src_accessed(&src, pos);
 	args->notify_id = zc_req_notify_finish(req);
 
-	ret = zc_req_result(req, ret);
+	if (own_cached_only)
+		ret = zc_nowait_io_result(req, ret);
+	if (ret != ZC_RETRY_BLOCKING)
+		ret = zc_req_result(req, ret);
 	args->path = zc_req_path(req);
 	args->why = req->why;
 	args->status = req->status;
@@ -396,7 +430,9 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args)
 out_free:
 	kfree(req);
 out:
-	zcdev_stats_sendfile(file, sock, args, ret);
+	/* a call retried elsewhere is counted there */
+	if (ret != ZC_RETRY_BLOCKING)
+		zcdev_stats_sendfile(file, sock, args, ret);
 	if (sock)
 		sockfd_put(sock);
 	if (file)

@@ -317,6 +317,57 @@ struct zcdev_sendv {
 #define ZCDEV_IOC_SENDV		_IOWR(ZCDEV_IOC_MAGIC, 0x03, struct zcdev_sendv)
 
 /*
+ * io_uring: ZCDEV_IOC_SENDFILE as an IORING_OP_URING_CMD on /dev/zcdev.
+ *
+ * The SQE: opcode IORING_OP_URING_CMD, fd the /dev/zcdev file (or its
+ * registered index with IOSQE_FIXED_FILE), cmd_op ZCDEV_IOC_SENDFILE (the
+ * ioctl number: its size versions the struct as for the ioctl), and in the
+ * SQE's command area (sqe->cmd, 16 bytes in a 64-byte SQE) a struct
+ * zcdev_uring_cmd.  The other fields (off, addr, len, buf_index) are
+ * reserved: set them to 0 (the module cannot see them on every kernel, so
+ * it does not check them); uring_cmd_flags must be 0.  Any other cmd_op
+ * is -EINVAL (ZCDEV_IOC_SENDV and ZCDEV_IOC_PROBE are not commands yet).
+ *
+ * The struct zcdev_sendfile is read and checked as the ioctl does (the
+ * same errors), the descriptors are looked up when the command is issued,
+ * and the out fields are written back, as for the ioctl, before the CQE is
+ * posted; the struct must stay valid until then.  The CQE's res is the
+ * number of bytes sent (the report's @sent) or -errno: 0 with nothing to
+ * send, and -EOPNOTSUPP (STRICT) and -EBUSY (CACHED_ONLY) with the report
+ * written back, as for the ioctl.  On a ring created with
+ * IORING_SETUP_CQE32, big_cqe[0] holds the report's @why, @path and
+ * @status (ZCDEV_URING_RES2_*) whenever the report was written back, else
+ * 0.
+ *
+ * A command never waits for room in the socket: if the socket is full and
+ * nothing was sent, the CQE's res is -EAGAIN (whatever ZCDEV_SEND_NONBLOCK
+ * and the socket's O_NONBLOCK say).  Wait for POLLOUT (IORING_OP_POLL_ADD
+ * on the socket) and submit again.  Sends may be short, as on a
+ * non-blocking socket, also where the page cache ends: the command sends
+ * what is cached without waiting, then stops; a command that finds nothing
+ * cached is issued again by io_uring from a worker thread, which reads the
+ * file.  ZCDEV_SEND_CACHED_ONLY keeps its meaning (never read the disk).
+ */
+
+/*
+ * struct zcdev_uring_cmd - the command area of a zcdev IORING_OP_URING_CMD
+ * @arg:      user pointer to the argument struct (struct zcdev_sendfile,
+ *            of the size in the SQE's cmd_op).
+ * @reserved: must be 0, else -EINVAL.
+ */
+struct zcdev_uring_cmd {
+	__u64 arg;
+	__u64 reserved;
+};
+
+/* big_cqe[0] of a CQE32 completion */
+#define ZCDEV_URING_RES2_WHY(res2)	((__u32)((res2) & 0xffffffffULL))
+#define ZCDEV_URING_RES2_PATH_SHIFT	32
+#define ZCDEV_URING_RES2_PATH(res2)	((__u32)(((res2) >> 32) & 0xff))
+#define ZCDEV_URING_RES2_STATUS_SHIFT	40
+#define ZCDEV_URING_RES2_STATUS(res2)	((__u32)(((res2) >> 40) & 0xff))
+
+/*
  * struct zcdev_completion - read(2) from /dev/zcdev (ZCDEV_SEND_NOTIFY)
  * @id:       the @notify_id of a send whose page references were all
  *            dropped: the file range may be modified without changing
