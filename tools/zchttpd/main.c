@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zchttpd: start-up (root, libzc handle, listeners, privileges, workers)
+ * and signals: SIGHUP reopens the access log, SIGTERM/SIGINT drain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "zchttpd.h"
+
+struct zc *zh_zc;
+int zh_root_fd = -1;
+volatile int zh_draining;
+
+static int drop_privileges(void)
+{
+	unsigned long uid, gid;
+	char *end;
+
+	if (geteuid() != 0)
+		return 0;
+	if (!zh_cfg.user) {
+		zh_err("running as root (no --user): privileges kept");
+		return 0;
+	}
+	uid = strtoul(zh_cfg.user, &end, 10);
+	gid = *end == ':' ? strtoul(end + 1, &end, 10) : uid;
+	if (*end) {
+		zh_err("--user takes UID[:GID]");
+		return -EINVAL;
+	}
+	if (setgroups(0, NULL) || setgid((gid_t)gid) || setuid((uid_t)uid))
+		return -errno;
+	zh_err("dropped privileges to %lu:%lu", uid, gid);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct zh_worker *w;
+	pthread_t *t;
+	sigset_t set;
+	int i, r, sig;
+
+	zh_parse_args(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	zh_root_fd = open(zh_cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (zh_root_fd < 0) {
+		zh_err("root %s: %s", zh_cfg.root, strerror(errno));
+		return 1;
+	}
+	r = zc_open(&zh_zc, NULL, zh_cfg.fallback ? ZC_OPEN_FALLBACK : 0);
+	if (r < 0) {
+		zh_err("zc_open: %s", strerror(-r));
+		return 1;
+	}
+	if (zc_is_fallback(zh_zc))
+		zh_err("no /dev/zcdev: running on libzc's fallback (sendfile(2), no zero-copy report, no cold-range warming)");
+	else
+		zh_err("zcdev: bodies sent with ZCDEV_SEND_CACHED_ONLY");
+	if (zh_log_open() < 0) {
+		zh_err("access log %s: %s", zh_cfg.access_log, strerror(errno));
+		return 1;
+	}
+	w = calloc((size_t)zh_cfg.workers, sizeof(*w));
+	t = calloc((size_t)zh_cfg.workers, sizeof(*t));
+	if (!w || !t)
+		return 1;
+	for (i = 0; i < zh_cfg.workers; i++)
+		if (zh_worker_init(&w[i], i) < 0)
+			return 1;
+	if (zh_cfg.status_listen) {
+		int sfd = zh_listen_socket(zh_cfg.status_listen);
+
+		if (sfd < 0) {
+			zh_err("status %s: %s", zh_cfg.status_listen, strerror(-sfd));
+			return 1;
+		}
+		fcntl(sfd, F_SETFL, 0);
+		zh_status_start(sfd);
+	}
+	if (drop_privileges() < 0) {
+		zh_err("cannot drop privileges");
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (zh_pool_start(zh_cfg.pool_threads) < 0)
+		return 1;
+	for (i = 0; i < zh_cfg.workers; i++)
+		pthread_create(&t[i], NULL, zh_worker_run, &w[i]);
+	zh_err("%d workers, root %s, listening on %s%s", zh_cfg.workers, zh_cfg.root,
+	       zh_cfg.listen[0], zh_cfg.nr_listen > 1 ? " ..." : "");
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		if (sig == SIGHUP) {
+			zh_log_reopen();
+			continue;
+		}
+		break;
+	}
+	zh_err("signal %d: draining", sig);
+	zh_draining = 1;
+	for (i = 0; i < zh_cfg.workers; i++)
+		pthread_join(t[i], NULL);
+	zh_pool_stop();
+	zh_err("drained, exiting");
+	zc_close(zh_zc);
+	return 0;
+}

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zchttpd: choosing the response and sending it: header and file body in
+ * one zc_sendv(), resumed from seg_index/seg_sent after a short send.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "zchttpd.h"
+
+static const struct { const char *ext, *type; } mime[] = {
+	{ "html", "text/html" }, { "htm", "text/html" },
+	{ "css", "text/css" }, { "js", "application/javascript" },
+	{ "json", "application/json" }, { "txt", "text/plain" },
+	{ "xml", "text/xml" }, { "png", "image/png" },
+	{ "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" },
+	{ "gif", "image/gif" }, { "svg", "image/svg+xml" },
+	{ "ico", "image/x-icon" }, { "webp", "image/webp" },
+	{ "pdf", "application/pdf" }, { "zip", "application/zip" },
+	{ "gz", "application/gzip" }, { "tar", "application/x-tar" },
+	{ "mp4", "video/mp4" }, { "webm", "video/webm" },
+	{ "mp3", "audio/mpeg" }, { "wasm", "application/wasm" },
+	{ "woff2", "font/woff2" }, { "iso", "application/octet-stream" },
+};
+
+static const char *mime_type(const char *url, size_t len)
+{
+	const char *end = memchr(url, '?', len);
+	const char *dot = NULL, *p;
+	size_t i;
+
+	if (!end)
+		end = url + len;
+	for (p = url; p < end; p++)
+		if (*p == '.')
+			dot = p + 1;
+		else if (*p == '/')
+			dot = NULL;
+	if (end > url && end[-1] == '/')
+		return "text/html";
+	if (!dot)
+		return "application/octet-stream";
+	for (i = 0; i < sizeof(mime) / sizeof(mime[0]); i++)
+		if (strlen(mime[i].ext) == (size_t)(end - dot) &&
+		    !strncasecmp(mime[i].ext, dot, (size_t)(end - dot)))
+			return mime[i].type;
+	return "application/octet-stream";
+}
+
+/**
+ * zh_reason() - the reason phrase of a status code.
+ * @status: HTTP status.
+ *
+ * Return: a static string.
+ */
+const char *zh_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+static void http_date(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static size_t common_hdr(struct zh_conn *c, char *buf, size_t size)
+{
+	char date[64];
+
+	http_date(time(NULL), date, sizeof(date));
+	return (size_t)snprintf(buf, size,
+				"HTTP/1.1 %d %s\r\nServer: zchttpd\r\nDate: %s\r\n%s",
+				c->status, zh_reason(c->status), date,
+				c->close_after ? "Connection: close\r\n" :
+				(c->req.major == 1 && c->req.minor == 0 ?
+				 "Connection: keep-alive\r\n" : ""));
+}
+
+/* An error response with a short HTML body. */
+static void error_response(struct zh_conn *c, int status)
+{
+	size_t n, bl;
+
+	c->status = status;
+	if (status >= 400 && status != 404 && status != 403 && status != 416)
+		c->close_after = true;
+	bl = (size_t)snprintf(c->body, sizeof(c->body),
+			      "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
+			      status, zh_reason(status), status, zh_reason(status));
+	n = common_hdr(c, c->hdr, sizeof(c->hdr));
+	n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
+			      "%sContent-Type: text/html\r\nContent-Length: %zu\r\n\r\n",
+			      status == 405 ? "Allow: GET, HEAD\r\n" : "", bl);
+	c->hdr_len = n;
+	zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+	c->nr_seg = 1;
+	if (!c->head) {
+		zc_seg_mem(&c->seg[1], c->body, bl);
+		c->nr_seg = 2;
+	}
+}
+
+/*
+ * Parse a single "bytes=" range against @size.  Return 1 with *off and *len
+ * set, 0 to ignore the header (absent, malformed, several ranges), -1 for
+ * an unsatisfiable range.
+ */
+static int parse_range(const char *h, uint64_t size, uint64_t *off,
+		       uint64_t *len)
+{
+	unsigned long long a, b;
+	char *end;
+
+	if (strncasecmp(h, "bytes=", 6))
+		return 0;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if (strchr(h, ','))
+		return 0;
+	if (*h == '-') {
+		if (h[1] < '0' || h[1] > '9')
+			return 0;
+		b = strtoull(h + 1, &end, 10);
+		if (*end && *end != ' ')
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		if (b > size)
+			b = size;
+		*off = size - b;
+		*len = b;
+		return 1;
+	}
+	if (*h < '0' || *h > '9')
+		return 0;
+	a = strtoull(h, &end, 10);
+	if (*end != '-')
+		return 0;
+	h = end + 1;
+	if (*h == '\0' || *h == ' ') {
+		b = size ? size - 1 : 0;
+	} else {
+		if (*h < '0' || *h > '9')
+			return 0;
+		b = strtoull(h, &end, 10);
+		if (*end && *end != ' ')
+			return 0;
+		if (b < a)
+			return 0;
+	}
+	if (a >= size)
+		return -1;
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+static bool etag_match(const char *inm, const char *etag)
+{
+	const char *p = inm;
+	size_t el = strlen(etag);
+
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (!strncmp(p, etag, el) && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+/**
+ * zh_respond() - decide the response to c->req and prepare its segments.
+ * @c: the connection.
+ */
+void zh_respond(struct zh_conn *c)
+{
+	struct zh_request *r = &c->req;
+	struct stat st;
+	char lm[64], etag[64], cr[96] = "";
+	uint64_t off = 0, len;
+	int code, fd, rg;
+	size_t n;
+
+	c->file_fd = -1;
+	memset(&c->acc, 0, sizeof(c->acc));
+	c->seg_idx = 0;
+	c->seg_off = 0;
+	c->head = r->method == HTTP_HEAD;
+	c->close_after = !r->keepalive || zh_draining;
+	if (r->error) {
+		c->close_after = true;
+		error_response(c, r->error);
+		return;
+	}
+	if (r->major != 1 || r->minor > 1) {
+		c->close_after = true;
+		error_response(c, 505);
+		return;
+	}
+	if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
+		error_response(c, 405);
+		return;
+	}
+	code = zh_resolve(r->url, r->url_len, &fd, &st);
+	if (code) {
+		error_response(c, code);
+		return;
+	}
+	len = (uint64_t)st.st_size;
+	http_date(st.st_mtime, lm, sizeof(lm));
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
+		 (unsigned long long)st.st_mtime, (unsigned long long)st.st_size);
+	if ((r->inm[0] && etag_match(r->inm, etag)) ||
+	    (!r->inm[0] && r->ims[0] && !strcmp(r->ims, lm))) {
+		c->status = 304;
+	} else if (!r->inm[0] && r->ims[0]) {
+		struct tm tm = { 0 };
+		char *e = strptime(r->ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+		c->status = (e && *e == '\0' && timegm(&tm) >= st.st_mtime) ? 304 : 200;
+	} else {
+		c->status = 200;
+	}
+	if (c->status == 200 && r->range[0]) {
+		rg = parse_range(r->range, len, &off, &len);
+		if (rg < 0) {
+			close(fd);
+			error_response(c, 416);
+			n = c->hdr_len - 2;	/* before the blank line */
+			n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
+					      "Content-Range: bytes */%llu\r\n\r\n",
+					      (unsigned long long)st.st_size);
+			c->hdr_len = n;
+			zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+			return;
+		}
+		if (rg > 0) {
+			c->status = 206;
+			snprintf(cr, sizeof(cr), "Content-Range: bytes %llu-%llu/%llu\r\n",
+				 (unsigned long long)off,
+				 (unsigned long long)(off + len - 1),
+				 (unsigned long long)st.st_size);
+		}
+	}
+	n = common_hdr(c, c->hdr, sizeof(c->hdr));
+	if (c->status == 304) {
+		n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
+				      "Last-Modified: %s\r\nETag: %s\r\n\r\n", lm, etag);
+		close(fd);
+		c->hdr_len = n;
+		zc_seg_mem(&c->seg[0], c->hdr, n);
+		c->nr_seg = 1;
+		return;
+	}
+	n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
+			      "Content-Type: %s\r\nContent-Length: %llu\r\nLast-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
+			      mime_type(r->url, r->url_len), (unsigned long long)len,
+			      lm, etag, cr);
+	c->hdr_len = n;
+	zc_seg_mem(&c->seg[0], c->hdr, n);
+	c->nr_seg = 1;
+	c->off = off;
+	c->len = len;
+	if (!c->head && len) {
+		c->file_fd = fd;
+		zc_seg_file(&c->seg[1], fd, off, len);
+		c->nr_seg = 2;
+	} else {
+		close(fd);
+	}
+}
+
+/**
+ * zh_send() - send what is left of the response.
+ * @c: the connection.
+ *
+ * Return: 1 when the response is complete, 0 when the socket is full
+ * (wait for EPOLLOUT), -EBUSY when the next file bytes are not in the
+ * page cache (warm them), another negative errno to close.
+ */
+int zh_send(struct zh_conn *c)
+{
+	unsigned int flags = ZCDEV_SEND_NONBLOCK;
+
+	if (!zc_is_fallback(zh_zc))
+		flags |= ZCDEV_SEND_CACHED_ONLY;
+	while (c->seg_idx < c->nr_seg) {
+		struct zcdev_seg s[2];
+		unsigned int i, k = 0;
+		struct zc_result r;
+		ssize_t n;
+
+		for (i = c->seg_idx; i < c->nr_seg; i++)
+			s[k++] = c->seg[i];
+		if (s[0].type == ZCDEV_SEG_MEM)
+			s[0].addr += c->seg_off;
+		else
+			s[0].offset += c->seg_off;
+		s[0].len -= c->seg_off;
+		n = zc_sendv(zh_zc, c->fd, s, k, flags, &r);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
+		if (n == -EBUSY)
+			return -EBUSY;
+		if (n < 0)
+			return (int)n;
+		zc_result_add(&c->acc, &r);
+		c->last = time(NULL);
+		if (r.seg_index == k) {
+			c->seg_idx = c->nr_seg;
+			break;
+		}
+		if (r.seg_index > 0)
+			c->seg_off = 0;
+		c->seg_idx += r.seg_index;
+		c->seg_off += r.seg_sent;
+		if (r.status & ZCDEV_STATUS_NOT_CACHED)
+			return -EBUSY;
+		if (r.status & ZCDEV_STATUS_EOF)
+			return -EIO;	/* file shrank: framing is lost */
+		if (n == 0)
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zchttpd - a static HTTP/1.1 server on libzc.  Shared declarations.
+ */
+#ifndef ZCHTTPD_H
+#define ZCHTTPD_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <time.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <http_parser.h>
+#include <zc.h>
+
+#define ZH_MAX_LISTEN	8
+#define ZH_URL_MAX	4096
+
+struct zh_config {
+	const char *root;
+	const char *listen[ZH_MAX_LISTEN];
+	int nr_listen;
+	const char *status_listen;	/* NULL: none */
+	const char *access_log;		/* NULL or "-": stderr */
+	const char *user;		/* NULL: keep */
+	int workers;
+	int max_conns;
+	int header_max;			/* bytes of request line + headers */
+	int header_count_max;
+	int header_timeout;		/* seconds */
+	int send_timeout;
+	int keepalive_timeout;
+	int drain_timeout;
+	int pool_threads;
+	bool follow_symlinks;
+	bool fallback;			/* ZC_OPEN_FALLBACK */
+};
+
+/* One parsed request (what the response needs). */
+struct zh_request {
+	char url[ZH_URL_MAX + 1];
+	size_t url_len;
+	char range[128];
+	char ims[64];
+	char inm[256];
+	char referer[256];
+	char ua[256];
+	int hdr_field;			/* which header the value belongs to */
+	char hdr_name[32];
+	size_t hdr_name_len;
+	bool hdr_name_long;
+	int nr_headers;
+	size_t hdr_bytes;
+	int error;			/* HTTP status to answer instead, or 0 */
+	bool complete;
+	bool keepalive;
+	unsigned int method;
+	unsigned short major, minor;
+};
+
+enum zh_state { ZH_READ, ZH_WRITE, ZH_WARM };
+
+struct zh_worker;
+
+struct zh_conn {
+	int fd;
+	struct zh_worker *w;
+	struct zh_conn *prev, *next;
+	enum zh_state state;
+	char peer[INET6_ADDRSTRLEN];
+	char *in;
+	size_t in_len;
+	http_parser parser;
+	struct zh_request req;
+	time_t req_start;		/* first byte of the request seen */
+	time_t last;			/* last progress */
+	/* response */
+	int status;
+	char hdr[1024];
+	size_t hdr_len;
+	char body[512];			/* error bodies */
+	int file_fd;
+	uint64_t off, len;
+	struct zcdev_seg seg[2];
+	unsigned int nr_seg, seg_idx;
+	uint64_t seg_off;
+	struct zc_result acc;
+	bool close_after;
+	bool head;
+	bool closing;
+};
+
+struct zh_worker {
+	int id;
+	int epfd;
+	int lfd[ZH_MAX_LISTEN];
+	int nr_lfd;
+	int wake[2];			/* pool -> worker: struct zh_conn * */
+	struct zh_conn *conns;
+	int nr_conns;
+	bool listening;
+};
+
+extern struct zh_config zh_cfg;
+extern struct zc *zh_zc;
+extern int zh_root_fd;
+extern volatile int zh_draining;
+
+/* config.c */
+int zh_parse_args(int argc, char **argv);
+int zh_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/* request.c */
+void zh_request_init(struct zh_conn *c);
+size_t zh_request_feed(struct zh_conn *c, const char *buf, size_t len);
+
+/* path.c */
+int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st);
+
+/* response.c */
+void zh_respond(struct zh_conn *c);
+int zh_send(struct zh_conn *c);
+const char *zh_reason(int status);
+
+/* pool.c */
+int zh_pool_start(int n);
+void zh_pool_stop(void);
+void zh_pool_warm(struct zh_conn *c);
+
+/* log.c */
+int zh_log_open(void);
+void zh_log_reopen(void);
+void zh_log_access(const struct zh_conn *c);
+void zh_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* status.c */
+void zh_stats_add(const struct zh_conn *c);
+int zh_status_start(int fd);
+
+/* loop.c */
+int zh_worker_init(struct zh_worker *w, int id);
+void *zh_worker_run(void *arg);
+int zh_listen_socket(const char *addr);
+
+#endif
