@@ -178,7 +178,7 @@ size_t zh_request_feed(struct zh_conn *c, const char *buf, size_t len)
 		return n;
 	}
 	r->hdr_bytes += n;
-	if (r->hdr_bytes > (size_t)zh_cfg.header_max)
-		r->error = r->url_len >= r->hdr_bytes - 2 ? 414 : 431;
+	if (r->hdr_bytes >= (size_t)zh_cfg.header_max)
+		r->error = r->url_len > (size_t)zh_cfg.header_max / 2 ? 414 : 431;
 	return n;
 }
