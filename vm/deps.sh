@@ -4,7 +4,7 @@
 # never touches apt or the network.
 set -euo pipefail
 
-PKGS=(
+PKGS=(libhttp-parser-dev 
 	gcc make libc6-dev
 	qemu-system-x86 busybox-static kmod cpio iproute2 ethtool e2fsprogs
 	sparse xz-utils zstd
