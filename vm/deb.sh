@@ -97,7 +97,8 @@ check_contents() {
 	         usr/lib/x86_64-linux-gnu/libzc.a usr/lib/x86_64-linux-gnu/pkgconfig/libzc.pc \
 	         usr/include/zc.h usr/include/zcdev/linux/zcdev.h usr/share/man/man3/zc_sendfile.3.gz \
 	         usr/bin/zcsend usr/share/man/man1/zcsend.1.gz usr/share/man/man4/zcdev.4.gz \
-	         usr/lib/x86_64-linux-gnu/zcdev/libzc-preload.so usr/share/man/man8/libzc-preload.8.gz; do
+	         usr/lib/x86_64-linux-gnu/zcdev/libzc-preload.so usr/share/man/man8/libzc-preload.8.gz \
+	         usr/bin/zchttpd usr/share/man/man8/zchttpd.8.gz; do
 		[[ -e $root/$f ]] || { echo "missing: $f"; miss=1; }
 	done
 	# zcsend is linked to the packaged libzc.so.1, with its version nodes
