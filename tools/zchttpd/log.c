@@ -99,7 +99,7 @@ static void esc(char *dst, size_t size, const char *src)
  */
 void zh_log_access(const struct zh_conn *c)
 {
-	char line[2048], url[600], ref[300], ua[300], why[256], date[64];
+	char line[2048], url[600], ref[300], ua[300], why[256], date[64], ver[24] = "";
 	const char *path = zc_path_name(c->acc.path);
 	uint64_t body;
 	struct tm tm;
@@ -114,11 +114,13 @@ void zh_log_access(const struct zh_conn *c)
 	if (zc_why_str(c->acc.why, why, sizeof(why), 0) < 0 || !why[0])
 		strcpy(why, "-");
 	body = c->acc.sent > c->hdr_len ? c->acc.sent - c->hdr_len : 0;
+	if (c->req.major || c->req.minor)
+		snprintf(ver, sizeof(ver), " HTTP/%u.%u", c->req.major, c->req.minor);
 	n = snprintf(line, sizeof(line),
-		     "%s - - [%s] \"%s %s HTTP/%u.%u\" %d %llu \"%s\" \"%s\" zc=%llu copied=%llu unknown=%llu path=%s why=%s calls=%u\n",
+		     "%s - - [%s] \"%s%s%s%s\" %d %llu \"%s\" \"%s\" zc=%llu copied=%llu unknown=%llu path=%s why=%s calls=%u\n",
 		     c->peer, date,
 		     c->req.url_len ? http_method_str(c->req.method) : "-",
-		     c->req.url_len ? url : "-", c->req.major, c->req.minor,
+		     c->req.url_len ? " " : "", c->req.url_len ? url : "", ver,
 		     c->status, (unsigned long long)body, ref, ua,
 		     (unsigned long long)c->acc.zc_bytes,
 		     (unsigned long long)c->acc.copied_bytes,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zchttpd: one worker = one SO_REUSEPORT listener per address and an
- * edge-triggered epoll loop over its nonblocking connections.
+ * edge-triggered epoll loop over its nonblocking connections: the state
+ * machine of a connection (read, parse, respond, send, warm), timeouts
+ * and draining.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,13 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "zchttpd.h"
-
-static int zh_nr_conns;	/* all workers, atomically */
 
 /**
  * zh_listen_socket() - a nonblocking SO_REUSEPORT listener.
@@ -48,7 +47,7 @@ int zh_listen_socket(const char *addr)
 }
 
 /**
- * zh_worker_init() - the worker's listeners, epoll and wake pipe.
+ * zh_worker_init() - the worker's listeners, epoll and wake eventfd.
  * @w: the worker.
  * @id: its number.
  *
@@ -61,11 +60,13 @@ int zh_worker_init(struct zh_worker *w, int id)
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
+	pthread_mutex_init(&w->ret_lock, NULL);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0 || pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->evfd < 0)
 		return -errno;
-	ev.data.ptr = w->wake;
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake[0], &ev);
+	ev.data.ptr = &w->evfd;
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
 	for (i = 0; i < zh_cfg.nr_listen; i++) {
 		int fd = zh_listen_socket(zh_cfg.listen[i]);
 
@@ -81,80 +82,7 @@ int zh_worker_init(struct zh_worker *w, int id)
 	return 0;
 }
 
-static void conn_free(struct zh_conn *c)
-{
-	struct zh_worker *w = c->w;
-
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->nr_conns--;
-	__atomic_sub_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED);
-	free(c->in);
-	free(c);
-}
-
-static void accept_all(struct zh_worker *w, int lfd)
-{
-	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct epoll_event ev;
-		struct zh_conn *c;
-		int fd, one = 1;
-
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		if (__atomic_add_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED) > zh_cfg.max_conns) {
-			__atomic_sub_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED);
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (c)
-			c->in = malloc((size_t)zh_cfg.header_max + 1);
-		if (!c || !c->in) {
-			free(c);
-			__atomic_sub_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED);
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->fd = fd;
-		c->w = w;
-		c->file_fd = -1;
-		c->last = time(NULL);
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-			if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
-				inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], c->peer, sizeof(c->peer));
-			else
-				inet_ntop(AF_INET6, &a->sin6_addr, c->peer, sizeof(c->peer));
-		} else {
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-				  c->peer, sizeof(c->peer));
-		}
-		zh_request_init(c);
-		c->next = w->conns;
-		if (w->conns)
-			w->conns->prev = c;
-		w->conns = c;
-		w->nr_conns++;
-		ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
-		ev.data.ptr = c;
-		epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
-	}
-}
-
+/* After a response: log it, count it, release its file. */
 static void finish_response(struct zh_conn *c)
 {
 	zh_log_access(c);
@@ -164,83 +92,167 @@ static void finish_response(struct zh_conn *c)
 		c->file_fd = -1;
 	}
 	c->state = ZH_READ;
+	c->cold_rounds = 0;
+	/* pipelined bytes already here start the next request's clock */
+	c->req_start = c->in_len ? time(NULL) : 0;
 }
 
-/* Progress the connection as far as it goes; false when it was freed. */
-static bool conn_run(struct zh_conn *c)
+/* Hand the connection to the pool: the next file bytes are not cached. */
+static void warm(struct zh_conn *c)
 {
-	for (;;) {
-		if (c->state == ZH_WARM)
-			return true;
+	unsigned int i = c->seg_idx;
+	uint64_t skip = c->seg_off;
+
+	/* the first file segment not yet sent (the header may be ahead) */
+	while (i < c->nr_seg && c->seg[i].type != ZCDEV_SEG_FILE) {
+		i++;
+		skip = 0;
+	}
+	c->warm.fd = i < c->nr_seg ? c->seg[i].file_fd : -1;
+	c->warm.off = i < c->nr_seg ? c->seg[i].offset + skip : 0;
+	c->warm.len = i < c->nr_seg ? c->seg[i].len - skip : 0;
+	c->state = ZH_WARM;
+	c->cold_rounds++;
+	c->w->in_pool++;
+	zh_conn_get(c);		/* the pool's */
+	zh_pool_warm(c);
+}
+
+/* Answer the request just parsed (or its error): the response goes out next. */
+static void respond_now(struct zh_conn *c)
+{
+	zh_respond(c);
+	c->req.complete = false;
+	c->state = ZH_WRITE;
+}
+
+/* Parse what is buffered; true when a response was prepared. */
+static bool parse_buffered(struct zh_conn *c)
+{
+	size_t n = zh_request_feed(c, c->in, c->in_len);
+
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	if (!c->req.complete && !c->req.error && n == 0 && c->in_len)
+		c->req.error = 400;	/* the parser takes nothing more */
+	if (!c->req.complete && !c->req.error) {
+		/* a partial request: the header timeout runs from now on */
+		if (!c->req_start)
+			c->req_start = time(NULL);
+		return false;
+	}
+	respond_now(c);
+	c->req_start = 0;
+	return true;
+}
+
+/* Send what is left; false when the connection is no longer running. */
+static bool run_write(struct zh_conn *c)
+{
+	int r = zh_send(c);
+
+	if (r == 0)
+		return false;		/* EPOLLOUT will call again */
+	if (r == -EBUSY) {
+		warm(c);
+		return false;
+	}
+	if (r < 0) {
+		c->status = c->status ? c->status : 500;
+		zh_log_access(c);
+		zh_stats_add(c);
+		zh_conn_close(c);
+		return false;
+	}
+	finish_response(c);
+	if (c->close_after || zh_draining) {
+		shutdown(c->fd, SHUT_WR);
+		zh_conn_close(c);
+		return false;
+	}
+	return true;
+}
+
+/* Read more request bytes; false when there is nothing to do now. */
+static bool run_read(struct zh_conn *c)
+{
+	ssize_t n;
+
+	if (c->in_len == (size_t)zh_cfg.header_max) {
+		c->req.error = 431;	/* (the parser stops before: a safety net) */
+		respond_now(c);
+		return true;
+	}
+	if (zh_draining && !c->req_start && !c->in_len) {
+		zh_conn_close(c);	/* idle: nothing in flight */
+		return false;
+	}
+	n = read(c->fd, c->in + c->in_len, (size_t)zh_cfg.header_max - c->in_len);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		c->last = time(NULL);
+		if (!c->req_start)
+			c->req_start = c->last;
+		return true;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return false;
+	zh_conn_close(c);		/* EOF or error: an unfinished request is dropped */
+	return false;
+}
+
+/* Progress the connection as far as it goes without waiting. */
+static void conn_run(struct zh_conn *c)
+{
+	while (!c->dead && c->state != ZH_WARM) {
 		if (c->state == ZH_WRITE) {
-			int r = zh_send(c);
+			if (!run_write(c))
+				return;
+			continue;
+		}
+		if (c->in_len && parse_buffered(c))
+			continue;
+		if (!run_read(c))
+			return;
+	}
+}
 
-			if (r == 0)
-				return true;
-			if (r == -EBUSY) {
-				c->state = ZH_WARM;
-				zh_pool_warm(c);
-				return true;
-			}
-			if (r < 0) {
-				c->status = c->status ? c->status : 500;
-				zh_log_access(c);
-				zh_stats_add(c);
-				conn_free(c);
-				return false;
-			}
-			finish_response(c);
-			if (c->close_after) {
-				shutdown(c->fd, SHUT_WR);
-				conn_free(c);
-				return false;
-			}
-		}
-		/* ZH_READ: parse what is buffered, then read more. */
-		if (c->in_len) {
-			size_t n = zh_request_feed(c, c->in, c->in_len);
+/* The pool gave connections back: send on (or free the dead ones). */
+static void take_back(struct zh_worker *w)
+{
+	struct zh_conn *c, *next;
+	uint64_t cnt;
 
-			memmove(c->in, c->in + n, c->in_len - n);
-			c->in_len -= n;
-			if (!c->req_start)
-				c->req_start = time(NULL);
-			if (c->req.complete || c->req.error) {
-				zh_respond(c);
-				c->req.complete = false;
-				c->req_start = 0;
-				c->state = ZH_WRITE;
-				continue;
-			}
-			if (c->req.hdr_bytes == 0 && n == 0 && c->in_len) {
-				c->req.error = 400;
-				continue;
-			}
+	if (read(w->evfd, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: woken for draining only */
+	}
+	pthread_mutex_lock(&w->ret_lock);
+	c = w->ret;
+	w->ret = NULL;
+	pthread_mutex_unlock(&w->ret_lock);
+	for (; c; c = next) {
+		next = c->ret_next;
+		w->in_pool--;
+		if (!c->dead) {
+			c->state = ZH_WRITE;
+			conn_run(c);
 		}
-		if (zh_draining && !c->req_start) {
-			conn_free(c);
-			return false;
-		}
-		{
-			ssize_t n = read(c->fd, c->in + c->in_len,
-					 (size_t)zh_cfg.header_max - c->in_len);
+		zh_conn_put(c);		/* the pool's */
+	}
+}
 
-			if (n > 0) {
-				c->in_len += (size_t)n;
-				c->last = time(NULL);
-				if (!c->req_start)
-					c->req_start = c->last;
-				continue;
-			}
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				if (c->in_len == (size_t)zh_cfg.header_max) {
-					c->req.error = 431;
-					continue;
-				}
-				return true;
-			}
-			conn_free(c);
-			return false;
-		}
+static void timeout_read(struct zh_conn *c, time_t now)
+{
+	if (c->req_start && now - c->req_start > zh_cfg.header_timeout) {
+		/* a slow request header: 408 and close */
+		c->req.error = 408;
+		c->in_len = 0;
+		c->req_start = 0;
+		respond_now(c);		/* (an error response closes) */
+		conn_run(c);
+	} else if (!c->req_start && !c->in_len &&
+		   (now - c->last > zh_cfg.keepalive_timeout || zh_draining)) {
+		zh_conn_close(c);
 	}
 }
 
@@ -250,32 +262,32 @@ static void timeouts(struct zh_worker *w)
 	struct zh_conn *c, *next;
 
 	for (c = w->conns; c; c = next) {
-		next = c->next;
-		if (c->state == ZH_WARM)
-			continue;
-		if (c->state == ZH_WRITE && now - c->last > zh_cfg.send_timeout) {
-			conn_free(c);
-		} else if (c->state == ZH_READ && c->req_start &&
-			   now - c->req_start > zh_cfg.header_timeout) {
-			c->req.error = 408;
-			c->req_start = 0;
-			c->in_len = 0;
-			zh_respond(c);
-			c->close_after = true;
-			c->state = ZH_WRITE;
-			conn_run(c);
-		} else if (c->state == ZH_READ && !c->req_start &&
-			   (now - c->last > zh_cfg.keepalive_timeout || zh_draining)) {
-			conn_free(c);
-		}
+		next = c->next;		/* (only @c may be closed here) */
+		if (c->state == ZH_READ)
+			timeout_read(c, now);
+		else if (now - c->last > zh_cfg.send_timeout)
+			/* a slow reader, or a disk that does not answer */
+			zh_conn_close(c);
 	}
+}
+
+static void stop_listening(struct zh_worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->nr_lfd; i++)
+		close(w->lfd[i]);
+	w->listening = false;
 }
 
 /**
  * zh_worker_run() - the event loop of one worker.
  * @arg: the struct zh_worker.
  *
- * Return: NULL when draining is finished.
+ * When zh_draining is set it stops accepting, closes idle connections and
+ * returns once the responses in flight are done (main() bounds the wait).
+ *
+ * Return: NULL.
  */
 void *zh_worker_run(void *arg)
 {
@@ -285,32 +297,25 @@ void *zh_worker_run(void *arg)
 	for (;;) {
 		int i, n;
 
-		if (zh_draining && w->listening) {
-			for (i = 0; i < w->nr_lfd; i++)
-				close(w->lfd[i]);
-			w->listening = false;
-		}
-		if (zh_draining && !w->conns)
+		if (zh_draining && w->listening)
+			stop_listening(w);
+		if (zh_draining && !w->conns && !w->in_pool)
 			break;
-		n = epoll_wait(w->epfd, ev, 64, 1000);
+		n = epoll_wait(w->epfd, ev, 64, zh_draining ? 100 : 1000);
 		for (i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
 
-			if (p == w->wake) {
-				struct zh_conn *c;
-
-				while (read(w->wake[0], &c, sizeof(c)) == sizeof(c)) {
-					c->state = ZH_WRITE;
-					conn_run(c);
-				}
-			} else if (p >= (void *)w->lfd && p < (void *)(w->lfd + ZH_MAX_LISTEN)) {
-				if (w->listening)
-					accept_all(w, *(int *)p);
-			} else {
+			if (p == &w->evfd)
+				take_back(w);
+			else if (p >= (void *)w->lfd && p < (void *)(w->lfd + ZH_MAX_LISTEN))
+				w->listening ? zh_accept_all(w, *(int *)p) : (void)0;
+			else
 				conn_run(p);
-			}
 		}
 		timeouts(w);
+		zh_conn_reap(w);
 	}
+	zh_conn_reap(w);
+	__atomic_sub_fetch(&zh_workers_running, 1, __ATOMIC_RELEASE);
 	return NULL;
 }

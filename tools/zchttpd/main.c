@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zchttpd: start-up (root, libzc handle, listeners, privileges, workers)
- * and signals: SIGHUP reopens the access log, SIGTERM/SIGINT drain.
+ * and signals: SIGHUP reopens the access log, SIGTERM/SIGINT drain
+ * (bounded by --drain-timeout; a second one ends the process).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,44 @@
 struct zc *zh_zc;
 int zh_root_fd = -1;
 volatile int zh_draining;
+int zh_workers_running;
+
+/*
+ * SIGTERM/SIGINT: stop accepting, let the workers finish the responses in
+ * flight (idle keep-alive connections are closed), for at most
+ * --drain-timeout seconds; a second SIGTERM/SIGINT, or the timeout, ends
+ * the process at once (exit status 1, the connections left are reset by
+ * the kernel).  Return: the exit status.
+ */
+static int drain(struct zh_worker *w, pthread_t *t, const sigset_t *set, int sig)
+{
+	struct timespec step = { .tv_nsec = 100 * 1000 * 1000 };
+	time_t deadline = time(NULL) + zh_cfg.drain_timeout;
+	int i, left;
+
+	zh_err("signal %d: draining (at most %d s; a second signal ends it now)",
+	       sig, zh_cfg.drain_timeout);
+	zh_draining = 1;
+	for (i = 0; i < zh_cfg.workers; i++)
+		zh_worker_wake(&w[i]);
+	while ((left = __atomic_load_n(&zh_workers_running, __ATOMIC_ACQUIRE)) > 0) {
+		sig = sigtimedwait(set, NULL, &step);
+		if (sig == SIGHUP) {
+			zh_log_reopen();
+		} else if (sig > 0 || time(NULL) >= deadline) {
+			zh_err("%s: %d connections still open, %d workers busy: exiting now",
+			       sig > 0 ? "second signal" : "drain timeout",
+			       __atomic_load_n(&zh_nr_conns, __ATOMIC_RELAXED), left);
+			return 1;
+		}
+	}
+	for (i = 0; i < zh_cfg.workers; i++)
+		pthread_join(t[i], NULL);
+	zh_pool_stop();
+	zh_err("drained, exiting");
+	zc_close(zh_zc);
+	return 0;
+}
 
 static int drop_privileges(void)
 {
@@ -96,6 +135,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (zh_pool_start(zh_cfg.pool_threads) < 0)
 		return 1;
+	zh_workers_running = zh_cfg.workers;
 	for (i = 0; i < zh_cfg.workers; i++)
 		pthread_create(&t[i], NULL, zh_worker_run, &w[i]);
 	zh_err("%d workers, root %s, listening on %s%s", zh_cfg.workers, zh_cfg.root,
@@ -103,18 +143,14 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (sigwait(&set, &sig))
 			continue;
-		if (sig == SIGHUP) {
-			zh_log_reopen();
-			continue;
-		}
-		break;
+		if (sig != SIGHUP)
+			break;
+		zh_log_reopen();
 	}
-	zh_err("signal %d: draining", sig);
-	zh_draining = 1;
-	for (i = 0; i < zh_cfg.workers; i++)
-		pthread_join(t[i], NULL);
-	zh_pool_stop();
-	zh_err("drained, exiting");
-	zc_close(zh_zc);
+	r = drain(w, t, &set, sig);
+	if (r)
+		_exit(r);	/* the workers are still running: no cleanup */
+	free(w);
+	free(t);
 	return 0;
 }

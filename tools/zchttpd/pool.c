@@ -2,8 +2,11 @@
 /*
  * zchttpd: threads that bring a cold file range into the page cache
  * (POSIX_FADV_WILLNEED, then reading it) and hand the connection back to
- * its worker, so the event loop never waits for the disk.
+ * its worker, so the event loop never waits for the disk (nginx's "aio
+ * threads").  The pool holds a reference on each connection it has
+ * (zchttpd.h) and reads only c->warm and c->w.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,28 +17,24 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static struct zh_conn **queue;
-static size_t q_head, q_len, q_size;
+static struct zh_conn *q_head, **q_tail = &q_head;	/* FIFO by ret_next */
 static bool stop;
 static pthread_t *threads;
 static int nr_threads;
+unsigned long zh_pool_warmings;	/* ranges warmed (atomically) */
 
-static void warm(struct zh_conn *c)
+static void warm(const struct zh_conn *c)
 {
 	static __thread char buf[65536];
-	struct zcdev_seg *s = &c->seg[c->seg_idx];
-	uint64_t off, end;
+	uint64_t off = c->warm.off, end;
 
-	if (s->type != ZCDEV_SEG_FILE)
+	if (c->warm.fd < 0)
 		return;
-	off = s->offset + c->seg_off;
-	end = s->offset + s->len;
-	if (end - off > WARM_CHUNK)
-		end = off + WARM_CHUNK;
-	posix_fadvise(s->file_fd, (off_t)off, (off_t)(end - off), POSIX_FADV_WILLNEED);
+	end = off + (c->warm.len < WARM_CHUNK ? c->warm.len : WARM_CHUNK);
+	posix_fadvise(c->warm.fd, (off_t)off, (off_t)(end - off), POSIX_FADV_WILLNEED);
 	while (off < end) {
 		size_t want = end - off < sizeof(buf) ? end - off : sizeof(buf);
-		ssize_t n = pread(s->file_fd, buf, want, (off_t)off);
+		ssize_t n = pread(c->warm.fd, buf, want, (off_t)off);
 
 		if (n <= 0)
 			break;
@@ -50,19 +49,23 @@ static void *run(void *arg)
 		struct zh_conn *c;
 
 		pthread_mutex_lock(&lock);
-		while (!q_len && !stop)
+		while (!q_head && !stop)
 			pthread_cond_wait(&cond, &lock);
-		if (!q_len) {
-			pthread_mutex_unlock(&lock);
-			return NULL;
+		c = q_head;
+		if (c) {
+			q_head = c->ret_next;
+			if (!q_head)
+				q_tail = &q_head;
 		}
-		c = queue[q_head];
-		q_head = (q_head + 1) % q_size;
-		q_len--;
 		pthread_mutex_unlock(&lock);
+		if (!c)
+			return NULL;
 		warm(c);
-		if (write(c->w->wake[1], &c, sizeof(c)) != sizeof(c))
-			zh_err("pool: cannot requeue a connection");
+		__atomic_add_fetch(&zh_pool_warmings, 1, __ATOMIC_RELAXED);
+#ifdef ZH_FAKE_COLD
+		usleep(1000 + (unsigned int)(c->warm.len % 20000));	/* widen the window */
+#endif
+		zh_conn_requeue(c);
 	}
 }
 
@@ -76,15 +79,13 @@ int zh_pool_start(int n)
 {
 	int i;
 
-	q_size = (size_t)zh_cfg.max_conns + 1;
-	queue = calloc(q_size, sizeof(*queue));
 	threads = calloc((size_t)n, sizeof(*threads));
-	if (!queue || !threads)
-		return -12;
+	if (!threads)
+		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		if (pthread_create(&threads[i], NULL, run, NULL) == 0)
 			nr_threads++;
-	return 0;
+	return nr_threads ? 0 : -ENOMEM;
 }
 
 /** zh_pool_stop() - let the threads finish the queue and end. */
@@ -102,13 +103,15 @@ void zh_pool_stop(void)
 
 /**
  * zh_pool_warm() - queue a connection whose next file bytes are cold.
- * @c: the connection (state ZH_WARM until its worker gets it back).
+ * @c: the connection (state ZH_WARM, c->warm set, a reference taken for
+ * the pool; its worker gets it back through zh_conn_requeue()).
  */
 void zh_pool_warm(struct zh_conn *c)
 {
 	pthread_mutex_lock(&lock);
-	queue[(q_head + q_len) % q_size] = c;
-	q_len++;
+	c->ret_next = NULL;
+	*q_tail = c;
+	q_tail = &c->ret_next;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
 }

@@ -27,6 +27,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct zh_request *r = &conn_of(p)->req;
 
+	r->method = p->method;		/* known once the target begins */
 	if (r->url_len + len > ZH_URL_MAX) {
 		r->error = 414;
 		http_parser_pause(p, 1);
@@ -52,6 +53,8 @@ static int on_field(http_parser *p, const char *at, size_t len)
 {
 	struct zh_request *r = &conn_of(p)->req;
 
+	r->major = p->http_major;	/* the request line is behind us */
+	r->minor = p->http_minor;
 	if (r->hdr_field != -1) {	/* a new header begins */
 		r->nr_headers++;
 		r->hdr_name_len = 0;

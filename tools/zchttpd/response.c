@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zchttpd: choosing the response and sending it: header and file body in
- * one zc_sendv(), resumed from seg_index/seg_sent after a short send.
+ * zchttpd: choosing the response (status, headers, file range) and
+ * preparing its segments: header from memory, body from the file
+ * (send.c sends them).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -302,58 +303,4 @@ void zh_respond(struct zh_conn *c)
 	} else {
 		close(fd);
 	}
-}
-
-/**
- * zh_send() - send what is left of the response.
- * @c: the connection.
- *
- * Return: 1 when the response is complete, 0 when the socket is full
- * (wait for EPOLLOUT), -EBUSY when the next file bytes are not in the
- * page cache (warm them), another negative errno to close.
- */
-int zh_send(struct zh_conn *c)
-{
-	unsigned int flags = ZCDEV_SEND_NONBLOCK;
-
-	if (!zc_is_fallback(zh_zc))
-		flags |= ZCDEV_SEND_CACHED_ONLY;
-	while (c->seg_idx < c->nr_seg) {
-		struct zcdev_seg s[2];
-		unsigned int i, k = 0;
-		struct zc_result r;
-		ssize_t n;
-
-		for (i = c->seg_idx; i < c->nr_seg; i++)
-			s[k++] = c->seg[i];
-		if (s[0].type == ZCDEV_SEG_MEM)
-			s[0].addr += c->seg_off;
-		else
-			s[0].offset += c->seg_off;
-		s[0].len -= c->seg_off;
-		n = zc_sendv(zh_zc, c->fd, s, k, flags, &r);
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			return 0;
-		if (n == -EBUSY)
-			return -EBUSY;
-		if (n < 0)
-			return (int)n;
-		zc_result_add(&c->acc, &r);
-		c->last = time(NULL);
-		if (r.seg_index == k) {
-			c->seg_idx = c->nr_seg;
-			break;
-		}
-		if (r.seg_index > 0)
-			c->seg_off = 0;
-		c->seg_idx += r.seg_index;
-		c->seg_off += r.seg_sent;
-		if (r.status & ZCDEV_STATUS_NOT_CACHED)
-			return -EBUSY;
-		if (r.status & ZCDEV_STATUS_EOF)
-			return -EIO;	/* file shrank: framing is lost */
-		if (n == 0)
-			return 0;
-	}
-	return 1;
 }

@@ -55,6 +55,9 @@ static size_t render(char *buf, size_t size)
 			     (unsigned long long)tot.requests, (unsigned long long)tot.sent,
 			     (unsigned long long)tot.zc, (unsigned long long)tot.copied,
 			     (unsigned long long)tot.unknown);
+	n += (size_t)snprintf(buf + n, size - n, "connections %d\npool_warmings %lu\n",
+			      __atomic_load_n(&zh_nr_conns, __ATOMIC_RELAXED),
+			      __atomic_load_n(&zh_pool_warmings, __ATOMIC_RELAXED));
 	for (i = 1; i < 6 && n < size; i++)
 		n += (size_t)snprintf(buf + n, size - n, "status_%ux %llu\n", i,
 				      (unsigned long long)tot.by_class[i]);

@@ -5,6 +5,7 @@
 #ifndef ZCHTTPD_H
 #define ZCHTTPD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <time.h>
@@ -16,6 +17,8 @@
 
 #define ZH_MAX_LISTEN	8
 #define ZH_URL_MAX	4096
+/* warmings without progress before a send may wait for the disk */
+#define ZH_COLD_ROUNDS	4
 
 struct zh_config {
 	const char *root;
@@ -63,10 +66,23 @@ enum zh_state { ZH_READ, ZH_WRITE, ZH_WARM };
 
 struct zh_worker;
 
+/*
+ * Lifetime: a connection is referenced by its worker's list (from accept
+ * to zh_conn_close()) and by the warming pool while it is queued there or
+ * being warmed (zh_pool_warm() to the worker taking it back).  The last
+ * zh_conn_put() moves it to the worker's graveyard, freed after the event
+ * batch being handled (an event already fetched may still name it).  Only
+ * the worker thread touches a connection, except the pool, which reads
+ * c->warm and c->w only.  A closed connection is "dead": its socket is
+ * closed, its file stays open until it is freed (the pool may read it).
+ */
 struct zh_conn {
-	int fd;
+	int fd;				/* the socket; -1 once closed */
 	struct zh_worker *w;
-	struct zh_conn *prev, *next;
+	struct zh_conn *prev, *next;	/* w->conns, or w->graveyard (next) */
+	struct zh_conn *ret_next;	/* the pool's queue, then w->ret */
+	unsigned int refs;
+	bool dead;
 	enum zh_state state;
 	char peer[INET6_ADDRSTRLEN];
 	char *in;
@@ -86,9 +102,10 @@ struct zh_conn {
 	unsigned int nr_seg, seg_idx;
 	uint64_t seg_off;
 	struct zc_result acc;
+	unsigned int cold_rounds;	/* warmings without progress */
+	struct { int fd; uint64_t off, len; } warm;	/* for the pool */
 	bool close_after;
 	bool head;
-	bool closing;
 };
 
 struct zh_worker {
@@ -96,9 +113,13 @@ struct zh_worker {
 	int epfd;
 	int lfd[ZH_MAX_LISTEN];
 	int nr_lfd;
-	int wake[2];			/* pool -> worker: struct zh_conn * */
+	int evfd;			/* eventfd: pool returns, drain */
+	pthread_mutex_t ret_lock;
+	struct zh_conn *ret;		/* returned by the pool */
 	struct zh_conn *conns;
+	struct zh_conn *graveyard;
 	int nr_conns;
+	int in_pool;			/* connections the pool holds */
 	bool listening;
 };
 
@@ -106,6 +127,7 @@ extern struct zh_config zh_cfg;
 extern struct zc *zh_zc;
 extern int zh_root_fd;
 extern volatile int zh_draining;
+extern int zh_workers_running;
 
 /* config.c */
 int zh_parse_args(int argc, char **argv);
@@ -120,13 +142,25 @@ int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st);
 
 /* response.c */
 void zh_respond(struct zh_conn *c);
-int zh_send(struct zh_conn *c);
 const char *zh_reason(int status);
+
+/* send.c */
+int zh_send(struct zh_conn *c);
 
 /* pool.c */
 int zh_pool_start(int n);
 void zh_pool_stop(void);
 void zh_pool_warm(struct zh_conn *c);
+extern unsigned long zh_pool_warmings;
+
+/* conn.c */
+void zh_accept_all(struct zh_worker *w, int lfd);
+void zh_conn_get(struct zh_conn *c);
+void zh_conn_put(struct zh_conn *c);
+void zh_conn_close(struct zh_conn *c);
+void zh_conn_reap(struct zh_worker *w);
+void zh_conn_requeue(struct zh_conn *c);
+void zh_worker_wake(struct zh_worker *w);
 
 /* log.c */
 int zh_log_open(void);
@@ -142,5 +176,6 @@ int zh_status_start(int fd);
 int zh_worker_init(struct zh_worker *w, int id);
 void *zh_worker_run(void *arg);
 int zh_listen_socket(const char *addr);
+extern int zh_nr_conns;
 
 #endif
