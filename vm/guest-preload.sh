@@ -1,7 +1,7 @@
 #!/bin/bash
-# vm/guest-preload.sh: stage libzc-preload.so and the nginx test for the
-# guests, into build/guest/root/ (copied over the guest's / by
-# vm/run-guest.sh) and build/guest/selftests/libzc_preload_nginx:
+# vm/guest-preload.sh: stage libzc-preload.so, the nginx test and the
+# zchttpd test for the guests, into build/guest/root/ (copied over the
+# guest's / by vm/run-guest.sh) and build/guest/selftests/{libzc_preload_nginx,zchttpd}:
 #   /usr/lib/zcdev/libzc-preload.so   userlib's LD_PRELOAD shim
 #   /usr/sbin/nginx                   Debian's nginx (apt-get download, dpkg -x;
 #                                     cached in build/debs/)
@@ -21,6 +21,8 @@ mkdir -p "$root/usr/lib/zcdev" "$root/usr/sbin" "$root/usr/bin" "$root/etc/zc-ng
 make --no-print-directory -C "$ROOT/userlib" O="$out/libzc" preload
 install -m 0755 "$out/libzc/libzc-preload.so" "$root/usr/lib/zcdev/"
 install -m 0755 "$ROOT/selftests/libzc_preload_nginx.sh" "$out/selftests/libzc_preload_nginx"
+# zchttpd's test needs curl from here (zchttpd itself: vm/build-guest.sh's tools)
+install -m 0755 "$ROOT/selftests/zchttpd.sh" "$out/selftests/zchttpd"
 
 # fetch PKG: extract the Debian package PKG (downloaded once) under
 # build/debs and print the directory

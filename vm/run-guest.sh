@@ -72,9 +72,9 @@ mkdir -p "$BUILD/.locks"
 	done
 	# libzc-preload.so, nginx, curl and their libraries (vm/guest-preload.sh):
 	# 19 MiB that cost a guest ~15 s under TCG, so only for the libzc_preload*
-	# programs (all of them when T is not given)
+	# programs and zchttpd (all of them when T is not given)
 	if [[ -d $BUILD/guest/root && $MODE == check ]] &&
-	   [[ -z ${T:-} || ,${T// /,}, == *,libzc_preload* ]]; then
+	   [[ -z ${T:-} || ,${T// /,}, == *,libzc_preload* || ,${T// /,}, == *,zchttpd,* ]]; then
 		cp -a "$BUILD/guest/root/." "$p/"
 	fi
 ) 9> "$BUILD/.locks/guest"

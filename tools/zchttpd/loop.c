@@ -97,6 +97,14 @@ static void finish_response(struct zh_conn *c)
 	c->req_start = c->in_len ? time(NULL) : 0;
 }
 
+/* A response that cannot end (send error, timeout): log what went, close. */
+static void abort_response(struct zh_conn *c)
+{
+	zh_log_access(c);
+	zh_stats_add(c);
+	zh_conn_close(c);
+}
+
 /* Hand the connection to the pool: the next file bytes are not cached. */
 static void warm(struct zh_conn *c)
 {
@@ -158,10 +166,7 @@ static bool run_write(struct zh_conn *c)
 		return false;
 	}
 	if (r < 0) {
-		c->status = c->status ? c->status : 500;
-		zh_log_access(c);
-		zh_stats_add(c);
-		zh_conn_close(c);
+		abort_response(c);
 		return false;
 	}
 	finish_response(c);
@@ -267,7 +272,7 @@ static void timeouts(struct zh_worker *w)
 			timeout_read(c, now);
 		else if (now - c->last > zh_cfg.send_timeout)
 			/* a slow reader, or a disk that does not answer */
-			zh_conn_close(c);
+			abort_response(c);
 	}
 }
 

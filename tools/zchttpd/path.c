@@ -112,7 +112,8 @@ static int errno_status(int err)
  * @fd: the open regular file on success.
  * @st: its stat.
  *
- * Return: 0, or the HTTP status to answer (400, 403, 404, 414).
+ * Return: 0, or the HTTP status to answer (400 for a malformed target,
+ * 403 for "..", a symlink or an escape, 404, 414).
  */
 int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st)
 {
@@ -124,7 +125,7 @@ int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st)
 	if (st_code)
 		return st_code;
 	if (has_dotdot(path))
-		return 400;
+		return 403;
 	rel = path;
 	while (*rel == '/')
 		rel++;

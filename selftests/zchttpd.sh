@@ -1,0 +1,314 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# zchttpd: the static HTTP server of tools/zchttpd in the guest, against
+# Debian's curl (vm/guest-preload.sh stages it with its libraries) and raw
+# sockets (busybox nc).  Every expectation comes from the file served (cmp,
+# stat, tail/head), from curl, or from the kernel (the module's counters in
+# /sys/class/misc/zcdev/stats, /proc/net/tcp, exit statuses): sizes 0 to
+# 64 MiB byte-exact, IPv6, ranges and 416, 304 by ETag and by date, HEAD,
+# keep-alive reuse, pipelining, 405, traversal attempts, the seeded request
+# fuzzer, a cold ext4 file, the access log's report against the module's
+# counters, the status listener's totals against them, SIGTERM draining a
+# download in flight, and the server without the module.  KTAP on stdout.
+
+WWW=${ZC_TMPFS:-/mnt/tmpfs}/www
+COLD=${ZC_EXT4:-/mnt/ext4}/zchttpd-cold
+D=/tmp/zh
+LOG=$D/access.log
+STATS=/sys/class/misc/zcdev/stats
+URL=http://127.0.0.1:8080
+N=0 FAILED=0
+PLAN=43
+
+echo "KTAP version 1"
+echo "1..$PLAN"
+ok() { N=$((N + 1)); echo "ok $N $1${2:+ # $2}"; }
+nok() { N=$((N + 1)); FAILED=1; echo "not ok $N $1${2:+ # $2}"; }
+check() {	# check NAME DIAG 'CONDITION': ok when the shell CONDITION holds
+	if eval "$3"; then ok "$1"; else nok "$1" "$2"; fi
+}
+diag() { sed 's/^/# /' "$@"; }
+skip_rest() {	# a missing prerequisite fails every remaining result
+	while [ $N -lt $PLAN ]; do nok "zchttpd.not_run" "$1"; done
+	exit 1
+}
+stat_of() { cat $STATS/$1 2>/dev/null || echo 0; }
+size_of() { stat -c %s "$1"; }
+curl() { /usr/bin/curl -sS --max-time 60 "$@"; }
+
+for b in /usr/bin/curl /usr/bin/zchttpd /usr/bin/zchttpd-fuzz; do
+	[ -x $b ] || skip_rest "$b not staged (vm/guest-preload.sh, vm/build-guest.sh)"
+done
+
+# ---- the document root --------------------------------------------------------
+rm -rf $WWW $D
+mkdir -p $WWW/dir $WWW/noindex $WWW/cold $D $COLD
+for s in 0 1 4095 4096 4097 1048576; do head -c $s /dev/urandom > $WWW/f$s; done
+head -c 67108864 /dev/urandom > $WWW/big
+echo "<p>index</p>" > $WWW/dir/index.html
+head -c 3000 /dev/urandom | base64 > $WWW/t1.txt
+head -c 5000 /dev/urandom | base64 > $WWW/t2.txt
+# outside the root: a file with a marker, reached by symlinks
+echo "ZH-SECRET-$$-OUTSIDE" > /tmp/zh-secret
+ln -s /tmp/zh-secret $WWW/abs-link
+ln -s ../../../tmp/zh-secret $WWW/rel-link
+# a cold file on ext4, mounted into the root (RESOLVE_BENEATH crosses mounts)
+head -c 8388608 /dev/urandom > $COLD/cold.bin
+mount --bind $COLD $WWW/cold
+
+# start_zchttpd ARGS...: start it; 0 once 127.0.0.1:8080 listens
+start_zchttpd() {
+	/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8080 -l '[::1]:8080' -s 127.0.0.1:8081 \
+		-w 2 -a $LOG "$@" > $D/stderr 2>&1 &
+	ZH_PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q ':1F90 00000000:0000 0A' /proc/net/tcp 2>/dev/null && return 0
+		kill -0 $ZH_PID 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# stop_zchttpd: SIGTERM, wait at most 30 s; its exit status in ZH_RC
+stop_zchttpd() {
+	kill -TERM $ZH_PID 2>/dev/null
+	i=0
+	while kill -0 $ZH_PID 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	if kill -0 $ZH_PID 2>/dev/null; then
+		kill -KILL $ZH_PID
+		wait $ZH_PID
+		ZH_RC=killed
+		return 1
+	fi
+	wait $ZH_PID
+	ZH_RC=$?
+}
+
+zc_start=$(stat_of bytes_zerocopy) sent_start=$(stat_of bytes_sent)
+if start_zchttpd && grep -q 'ZCDEV_SEND_CACHED_ONLY' $D/stderr; then
+	ok zchttpd.starts_on_zcdev
+else
+	diag $D/stderr
+	nok zchttpd.starts_on_zcdev
+	kill $ZH_PID 2>/dev/null
+	skip_rest "zchttpd did not start"
+fi
+
+# ---- byte-exact downloads -------------------------------------------------------
+# get NAME FILE URL [CURL OPTIONS...]: 200 and the bytes of FILE
+get() {
+	name=$1 file=$2 url=$3
+	shift 3
+	rm -f $D/got
+	res=$(curl "$@" -o $D/got -w '%{http_code} %{size_download}' "$url" 2> $D/curl.err)
+	if [ "$res" = "200 $(size_of $file)" ] && cmp -s $D/got $file; then
+		ok "zchttpd.$name"
+	else
+		diag $D/curl.err
+		nok "zchttpd.$name" "curl: $res; file $(size_of $file) bytes"
+	fi
+}
+for s in 0 1 4095 4096 4097 1048576; do
+	get size_$s.byte_exact $WWW/f$s $URL/f$s
+done
+get size_64m.byte_exact $WWW/big $URL/big
+get ipv6.byte_exact $WWW/f4097 'http://[::1]:8080/f4097' -g
+get dir_index.byte_exact $WWW/dir/index.html $URL/dir/
+
+# cold: not in the page cache, the pool warms it; meanwhile hot requests
+sync
+echo 3 > /proc/sys/vm/drop_caches
+curl -o $D/cold $URL/cold/cold.bin 2> $D/curl.err &
+cpid=$!
+get cold.hot_meanwhile $WWW/f1048576 $URL/f1048576
+wait $cpid
+check zchttpd.cold_ext4.byte_exact "curl exit or bytes differ" \
+	'cmp -s $D/cold $COLD/cold.bin'
+
+# ---- ranges ---------------------------------------------------------------------
+F=$WWW/f4097
+FS=$(size_of $F)
+# range NAME CURL-RANGE FIRST LAST: 206, Content-Range, the bytes FIRST..LAST
+range() {
+	res=$(curl -r "$2" -D $D/hdr -o $D/got -w '%{http_code}' $URL/f4097)
+	tail -c +$(($3 + 1)) $F | head -c $(($4 - $3 + 1)) > $D/want
+	if [ "$res" = 206 ] && grep -qi "^Content-Range: bytes $3-$4/$FS"$(printf '\r')'$' $D/hdr &&
+	   cmp -s $D/got $D/want; then
+		ok "zchttpd.range.$1"
+	else
+		diag $D/hdr
+		nok "zchttpd.range.$1" "status $res"
+	fi
+}
+range a_b 100-199 100 199
+range a_ 4000- 4000 $((FS - 1))
+range suffix -100 $((FS - 100)) $((FS - 1))
+res=$(curl -r 5000-6000 -D $D/hdr -o $D/got -w '%{http_code}' $URL/f4097)
+if [ "$res" = 416 ] && grep -qi "^Content-Range: bytes \*/$FS"$(printf '\r')'$' $D/hdr; then
+	ok zchttpd.range.unsatisfiable_416
+else
+	diag $D/hdr
+	nok zchttpd.range.unsatisfiable_416 "status $res"
+fi
+
+# ---- conditional requests and HEAD ---------------------------------------------
+curl --etag-save $D/etag -o /dev/null $URL/f1048576
+res=$(curl --etag-compare $D/etag -o $D/got -w '%{http_code} %{size_download}' $URL/f1048576)
+echo '"not-this-one"' > $D/etag2
+res2=$(curl --etag-compare $D/etag2 -o /dev/null -w '%{http_code} %{size_download}' $URL/f1048576)
+check zchttpd.if_none_match_304 "matching ETag: $res, other ETag: $res2" \
+	' [ "$res" = "304 0" ] && [ "$res2" = "200 $(size_of $WWW/f1048576)" ]'
+# curl -z FILE: If-Modified-Since with FILE's mtime (the file itself)
+res=$(curl -z $WWW/f4096 -o /dev/null -w '%{http_code} %{size_download}' $URL/f4096)
+res2=$(curl -z 'Thu, 01 Jan 1970 00:00:01 GMT' -o /dev/null -w '%{http_code} %{size_download}' $URL/f4096)
+check zchttpd.if_modified_since_304 "mtime: $res, 1970: $res2" \
+	' [ "$res" = "304 0" ] && [ "$res2" = "200 4096" ]'
+# HEAD on a raw socket: the header with the file's length, then nothing
+printf 'HEAD /f4097 HTTP/1.0\r\n\r\n' | timeout 10 nc 127.0.0.1 8080 > $D/head
+tail4=$(tail -c 4 $D/head | od -An -c | tr -d ' ')
+if head -n 1 $D/head | grep -q '^HTTP/1.1 200 ' &&
+   grep -q "^Content-Length: $FS"$(printf '\r')'$' $D/head &&
+   [ "$tail4" = '\r\n\r\n' ] && [ $(size_of $D/head) -lt 1024 ]; then
+	ok zchttpd.head_no_body "$(size_of $D/head) bytes of header"
+else
+	diag $D/head
+	nok zchttpd.head_no_body "ends with $tail4, $(size_of $D/head) bytes"
+fi
+res=$(curl -X DELETE -D $D/hdr -o /dev/null -w '%{http_code}' $URL/f1)
+check zchttpd.delete_405 "status $res" \
+	'grep -qi '\''^Allow: GET, HEAD'\'' $D/hdr'
+
+# ---- keep-alive and pipelining ---------------------------------------------------
+res=$(curl -o $D/k1 -o $D/k2 -w '%{num_connects} ' $URL/f4097 $URL/f1048576)
+check zchttpd.keepalive_reuse "num_connects per transfer: $res" \
+	' [ "$res" = "1 0 " ] && cmp -s $D/k1 $WWW/f4097 && cmp -s $D/k2 $WWW/f1048576'
+# three requests in one write on one connection; the answers in order
+printf 'GET /t1.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /t2.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /t1.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	timeout 20 nc 127.0.0.1 8080 > $D/pipe
+rm -f $D/pb.*
+awk -v out=$D/pb '
+	/^HTTP\/1\.1 / { n++; hdr = 1; print $2 > (out "." n ".status"); next }
+	hdr && /^\r$/ { hdr = 0; next }
+	hdr { next }
+	{ print > (out "." n ".body") }' $D/pipe
+st=$(cat $D/pb.1.status $D/pb.2.status $D/pb.3.status 2>/dev/null | tr '\n' ' ')
+if [ "$st" = "200 200 200 " ] && cmp -s $D/pb.1.body $WWW/t1.txt &&
+   cmp -s $D/pb.2.body $WWW/t2.txt && cmp -s $D/pb.3.body $WWW/t1.txt; then
+	ok zchttpd.pipelining "3 answers in order, bodies byte-exact"
+else
+	nok zchttpd.pipelining "statuses: $st; $(size_of $D/pipe) bytes"
+fi
+
+# ---- traversal --------------------------------------------------------------------
+# each must be 403 or 404 and never carry the outside file's bytes
+trav() {
+	res=$(curl --path-as-is -o $D/got -w '%{http_code}' "$URL$2")
+	case $res in
+	403|404)
+		if grep -q ZH-SECRET $D/got; then
+			nok "zchttpd.traversal.$1" "$res with the outside file's bytes"
+		else
+			ok "zchttpd.traversal.$1" "$res"
+		fi ;;
+	*) nok "zchttpd.traversal.$1" "status $res" ;;
+	esac
+}
+trav dotdot /../../../tmp/zh-secret
+trav dotdot_in_dir /dir/../../../../tmp/zh-secret
+trav pct_2e2e /%2e%2e/%2e%2e/%2e%2e/tmp/zh-secret
+trav pct_slash /dir/..%2f..%2f..%2f..%2ftmp%2fzh-secret
+trav double_slash //tmp/zh-secret
+trav symlink_absolute /abs-link
+trav symlink_relative /rel-link
+res=$(curl -o /dev/null -w '%{http_code}' $URL/noindex/)
+check zchttpd.dir_without_index_403 "status $res" \
+	'[ "$res" = 403 ]'
+
+# ---- the seeded fuzzer -------------------------------------------------------------
+for seed in 1 2; do
+	timeout 240 /usr/bin/zchttpd-fuzz $seed 3000 127.0.0.1 8080 > $D/fuzz.out 2> $D/fuzz.err
+	rc=$?
+	line=$(cat $D/fuzz.out)
+	c4=$(echo "$line" | sed -n 's/.* 4xx \([0-9]*\) .*/\1/p')
+	if [ $rc = 0 ] && [ "${c4:-0}" -gt 0 ]; then
+		ok zchttpd.fuzz_seed_$seed "$line"
+	else
+		head -n 20 $D/fuzz.err | diag
+		nok zchttpd.fuzz_seed_$seed "exit $rc: $line"
+	fi
+done
+get after_fuzz.byte_exact $WWW/f4097 $URL/f4097
+
+# ---- the report: access log against the module's counters --------------------------
+zc0=$(stat_of bytes_zerocopy) cp0=$(stat_of bytes_copied)
+sv0=$(stat_of calls_sendv)
+hsize=$(curl -o $D/got -w '%{size_header}' $URL/f1048576)
+DZC=$(($(stat_of bytes_zerocopy) - zc0)) DCP=$(($(stat_of bytes_copied) - cp0))
+DSV=$(($(stat_of calls_sendv) - sv0))
+sleep 0.2
+LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 ' $LOG | tail -n 1)
+echo "# log: $LINE"
+echo "# module: +$DZC by reference, +$DCP copied, +$DSV SENDV calls; curl: $hsize header bytes"
+FSZ=$(size_of $WWW/f1048576)
+has() { case " $LINE " in *" $1 "*) return 0 ;; esac; return 1; }
+check zchttpd.report.module_zero_copy_lo "module +$DZC by reference, +$DCP copied" \
+	' [ $DZC = $FSZ ] && [ $DCP = $hsize ]'
+check zchttpd.report.log_agrees "$LINE" \
+	' has "zc=$DZC" && has "copied=$DCP" && has "calls=$DSV" && has "why=memory"'
+check zchttpd.report.log_bytes "$LINE" \
+	'has "200 $FSZ"'
+# the status listener's totals since the start against the module's
+curl -o $D/status http://127.0.0.1:8081/
+szc=$(sed -n 's/^bytes_zerocopy //p' $D/status)
+ssent=$(sed -n 's/^bytes_sent //p' $D/status)
+DZC=$(($(stat_of bytes_zerocopy) - zc_start)) DSENT=$(($(stat_of bytes_sent) - sent_start))
+check zchttpd.status_agrees_with_module "status: zc $szc sent $ssent; module: zc +$DZC sent +$DSENT" \
+	' [ "$szc" = $DZC ] && [ "$ssent" = $DSENT ] && [ $DZC -gt 0 ]'
+
+# ---- SIGTERM drains ------------------------------------------------------------------
+curl --limit-rate 16M -o $D/drain $URL/big 2> $D/curl.err &
+cpid=$!
+sleep 1.5
+kill -TERM $ZH_PID
+sleep 1
+res=$(curl --max-time 5 -o /dev/null -w '%{http_code}' $URL/f1 2>/dev/null)
+wait $cpid
+crc=$?
+stop_zchttpd
+if [ $crc = 0 ] && cmp -s $D/drain $WWW/big && [ "$res" = 000 ]; then
+	ok zchttpd.sigterm_drains "download in flight complete; new connection: $res"
+else
+	diag $D/curl.err
+	nok zchttpd.sigterm_drains "curl exit $crc, new connection after TERM: $res"
+fi
+check zchttpd.sigterm_exit_0 "exit $ZH_RC" \
+	'[ "$ZH_RC" = 0 ]'
+grep -q 'drained, exiting' $D/stderr || diag $D/stderr
+
+# ---- without the module ------------------------------------------------------------
+if rmmod zcdev 2> $D/rmmod.err && [ ! -e /dev/zcdev ] && start_zchttpd; then
+	check zchttpd.no_module.logs_fallback "$(head -n 1 $D/stderr)" \
+		' grep -q "running on libzc'\''s fallback" $D/stderr'
+	get no_module.byte_exact $WWW/f1048576 $URL/f1048576
+	get no_module.f4097 $WWW/f4097 $URL/f4097
+	sleep 0.2
+	LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 ' $LOG | tail -n 1)
+	check zchttpd.no_module.log_claims_no_zero_copy "$LINE" \
+		'has "zc=0"'
+	stop_zchttpd
+else
+	diag $D/rmmod.err $D/stderr
+	nok zchttpd.no_module.logs_fallback "rmmod or start failed"
+	nok zchttpd.no_module.byte_exact
+	nok zchttpd.no_module.f4097
+	nok zchttpd.no_module.log_claims_no_zero_copy
+	kill $ZH_PID 2>/dev/null
+fi
+[ -e /sys/module/zcdev ] || insmod ${ZC_MODULE:-/zcdev.ko}
+umount $WWW/cold 2>/dev/null
+echo "# access log (last lines):"
+tail -n 5 $LOG | diag
+[ $N = $PLAN ] || { echo "# $N results, plan $PLAN"; FAILED=1; }
+exit $FAILED
