@@ -172,10 +172,23 @@ static bool run_write(struct zh_conn *c)
 	finish_response(c);
 	if (c->close_after || zh_draining) {
 		shutdown(c->fd, SHUT_WR);
-		zh_conn_close(c);
-		return false;
+		c->state = ZH_LINGER;
+		c->req_start = time(NULL);	/* the lingering clock */
+		c->last = c->req_start;
 	}
 	return true;
+}
+
+/* Read and drop what the client still sends; close at its EOF. */
+static void run_linger(struct zh_conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0)
+		c->last = time(NULL);
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		zh_conn_close(c);
 }
 
 /* Read more request bytes; false when there is nothing to do now. */
@@ -214,6 +227,10 @@ static void conn_run(struct zh_conn *c)
 			if (!run_write(c))
 				return;
 			continue;
+		}
+		if (c->state == ZH_LINGER) {
+			run_linger(c);
+			return;
 		}
 		if (c->in_len && parse_buffered(c))
 			continue;
@@ -261,6 +278,12 @@ static void timeout_read(struct zh_conn *c, time_t now)
 	}
 }
 
+static void timeout_linger(struct zh_conn *c, time_t now)
+{
+	if (now - c->last > ZH_LINGER_TIMEOUT || now - c->req_start > ZH_LINGER_TIME)
+		zh_conn_close(c);
+}
+
 static void timeouts(struct zh_worker *w)
 {
 	time_t now = time(NULL);
@@ -270,6 +293,8 @@ static void timeouts(struct zh_worker *w)
 		next = c->next;		/* (only @c may be closed here) */
 		if (c->state == ZH_READ)
 			timeout_read(c, now);
+		else if (c->state == ZH_LINGER)
+			timeout_linger(c, now);
 		else if (now - c->last > zh_cfg.send_timeout)
 			/* a slow reader, or a disk that does not answer */
 			abort_response(c);

@@ -7,8 +7,9 @@
  * Each case is a valid request mutated (bytes flipped, inserted, deleted,
  * fields duplicated or stretched, CR/LF/NUL/space/%/.. spliced in) and sent
  * on its own connection.  The answer must be an HTTP/1.1 status line with
- * a code zchttpd may give; connection refused (the server died) or no
- * answer within 5 s fails.  Prints the 4xx count; exit 1 on any failure.
+ * a code zchttpd may give; connection refused (the server died), a reset
+ * (an answer lost: the server closed with unread bytes) or no answer
+ * within 5 s fails.  Prints the 4xx count; exit 1 on any failure.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 		struct timeval tv = { .tv_sec = 5 };
 		size_t len = mutate(buf, sizeof(buf));
 		char ans[64] = "";
-		int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0, ok = 0;
+		int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0, ok = 0, e;
 		ssize_t r;
 
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -127,19 +128,25 @@ int main(int argc, char **argv)
 		}
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (send(fd, buf, len, MSG_NOSIGNAL) < 0) {
+			/* a reset while we sent: the server closed unread bytes */
+			fprintf(stderr, "case %lu: send: %s\n", n, strerror(errno));
 			close(fd);
-			continue;	/* reset while we sent: the server refused early */
+			bad++;
+			continue;
 		}
 		shutdown(fd, SHUT_WR);
 		r = recv(fd, ans, sizeof(ans) - 1, MSG_WAITALL);
+		e = errno;
 		close(fd);
 		if (r <= 0) {
 			/*
 			 * Closed without an answer (an incomplete request
-			 * at EOF, as nginx does); a timeout is a failure.
+			 * at EOF, as nginx does); a timeout or a reset (the
+			 * answer lost) is a failure.
 			 */
 			if (r < 0) {
-				fprintf(stderr, "case %lu: no answer in 5 s\n", n);
+				fprintf(stderr, "case %lu: %s\n", n,
+					e == EAGAIN || e == EWOULDBLOCK ? "no answer in 5 s" : strerror(e));
 				bad++;
 			}
 			closed++;

@@ -62,7 +62,16 @@ struct zh_request {
 	unsigned short major, minor;
 };
 
-enum zh_state { ZH_READ, ZH_WRITE, ZH_WARM };
+/*
+ * ZH_LINGER: the last response went out and our side is shut down; what
+ * the client still sends is read and dropped until it closes (or
+ * ZH_LINGER_TIMEOUT without a byte, ZH_LINGER_TIME in all), so that a
+ * close() with unread bytes (a reset) cannot destroy the response in
+ * flight (nginx's lingering_close).
+ */
+enum zh_state { ZH_READ, ZH_WRITE, ZH_WARM, ZH_LINGER };
+#define ZH_LINGER_TIMEOUT	5
+#define ZH_LINGER_TIME		30
 
 struct zh_worker;
 
