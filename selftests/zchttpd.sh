@@ -8,7 +8,8 @@
 # /sys/class/misc/zcdev/stats, /proc/net/tcp, exit statuses): sizes 0 to
 # 64 MiB byte-exact, IPv6, ranges and 416, 304 by ETag and by date, HEAD,
 # keep-alive reuse, pipelining, 405, traversal attempts, the seeded request
-# fuzzer, a cold ext4 file, the access log's report against the module's
+# fuzzer, a cold ext4 file, HTTPS with kTLS (TLS 1.2, 1.3) and with
+# SSL_write (a cipher without kTLS), the access log's report against the module's
 # counters, the status listener's totals against them, SIGTERM draining a
 # download in flight, and the server without the module.  KTAP on stdout.
 
@@ -19,7 +20,7 @@ LOG=$D/access.log
 STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
-PLAN=43
+PLAN=47
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -57,9 +58,14 @@ ln -s ../../../tmp/zh-secret $WWW/rel-link
 head -c 8388608 /dev/urandom > $COLD/cold.bin
 mount --bind $COLD $WWW/cold
 
+# HTTPS: the certificate vm/guest-preload.sh made with the openssl CLI
+CERT=/etc/zc-nginx/cert.pem KEY=/etc/zc-nginx/key.pem
+modprobe tls 2>/dev/null
+
 # start_zchttpd ARGS...: start it; 0 once 127.0.0.1:8080 listens
 start_zchttpd() {
 	/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8080 -l '[::1]:8080' -s 127.0.0.1:8081 \
+		-L 127.0.0.1:8443 --cert $CERT --key $KEY \
 		-w 2 -a $LOG "$@" > $D/stderr 2>&1 &
 	ZH_PID=$!
 	i=0
@@ -245,6 +251,65 @@ for seed in 1 2; do
 done
 get after_fuzz.byte_exact $WWW/f4097 $URL/f4097
 
+# ---- HTTPS: kTLS, and SSL_write where the cipher has no kTLS --------------------------
+# https NAME CURL-OPTIONS...: download f1048576 over TLS, compare, and take
+# the module's counter deltas (DZC DCP DTLS DSV) and the access-log line
+https() {
+	name=$1
+	shift
+	zc0=$(stat_of bytes_zerocopy) cp0=$(stat_of bytes_copied)
+	tls0=$(stat_of bytes_why_ktls) sv0=$(stat_of calls_sendv)
+	rm -f $D/got
+	res=$(curl -k "$@" -o $D/got -w '%{http_code} %{size_download}' https://127.0.0.1:8443/f1048576 2> $D/curl.err)
+	DZC=$(($(stat_of bytes_zerocopy) - zc0)) DCP=$(($(stat_of bytes_copied) - cp0))
+	DTLS=$(($(stat_of bytes_why_ktls) - tls0)) DSV=$(($(stat_of calls_sendv) - sv0))
+	sleep 0.2
+	LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 .* tls=' $LOG | tail -n 1)
+	echo "# $name: log: $LINE"
+	echo "# $name: module: +$DZC by reference, +$DCP copied (ktls +$DTLS), +$DSV SENDV calls"
+	if [ "$res" = "200 $FSZ" ] && cmp -s $D/got $WWW/f1048576; then
+		return 0
+	fi
+	diag $D/curl.err
+	echo "# $name: curl: $res"
+	return 1
+}
+has() { case " $LINE " in *" $1 "*) return 0 ;; esac; return 1; }
+has_why() { case " $LINE " in *" why="*$1*) return 0 ;; esac; return 1; }
+FSZ=$(size_of $WWW/f1048576)
+# TLS 1.2 AES-GCM: OpenSSL hands the keys to the kernel; the module copies
+# (software kTLS encrypts) and says why
+if https ktls12 --tlsv1.2 --tls-max 1.2 && has tls=ktls && has "zc=0" &&
+   has "copied=$DCP" && has_why ktls && [ $DZC = 0 ] && [ $DTLS -ge $FSZ ] && [ $DSV -gt 0 ]; then
+	ok zchttpd.https.ktls_tls12 "module: +$DCP copied, ktls +$DTLS"
+else
+	nok zchttpd.https.ktls_tls12 "$LINE"
+fi
+# TLS 1.3: kTLS if this kernel and OpenSSL agree on it, else SSL_write;
+# either way byte-exact and reported as it went
+if https tls13 --tlsv1.3; then
+	if has tls=ktls && has "copied=$DCP" && [ $DZC = 0 ] && [ $DTLS -ge $FSZ ]; then
+		ok zchttpd.https.tls13 "kTLS: module +$DCP copied, ktls +$DTLS"
+	elif has tls=ssl_write && has "zc=0" && [ $DSV = 0 ] && [ $DCP = 0 ]; then
+		ok zchttpd.https.tls13 "SSL_write (no kTLS for TLS 1.3 here); the module saw nothing"
+	else
+		nok zchttpd.https.tls13 "$LINE"
+	fi
+else
+	nok zchttpd.https.tls13 "$LINE"
+fi
+# AES-CBC has no kTLS: SSL_write, and the module is not involved
+if https ssl_write --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA &&
+   has tls=ssl_write && has "zc=0" && [ $DSV = 0 ] && [ $DCP = 0 ] && [ $DZC = 0 ]; then
+	ok zchttpd.https.cbc_falls_back_to_ssl_write
+else
+	nok zchttpd.https.cbc_falls_back_to_ssl_write "$LINE"
+fi
+res=$(curl -k --tlsv1.2 --tls-max 1.2 -o $D/k1 -o $D/k2 -w '%{num_connects} ' \
+	https://127.0.0.1:8443/f4097 https://127.0.0.1:8443/f0)
+check zchttpd.https.keepalive_ranges "num_connects: $res" \
+	'[ "$res" = "1 0 " ] && cmp -s $D/k1 $WWW/f4097 && cmp -s $D/k2 $WWW/f0'
+
 # ---- the report: access log against the module's counters --------------------------
 zc0=$(stat_of bytes_zerocopy) cp0=$(stat_of bytes_copied)
 sv0=$(stat_of calls_sendv)
@@ -255,8 +320,6 @@ sleep 0.2
 LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 ' $LOG | tail -n 1)
 echo "# log: $LINE"
 echo "# module: +$DZC by reference, +$DCP copied, +$DSV SENDV calls; curl: $hsize header bytes"
-FSZ=$(size_of $WWW/f1048576)
-has() { case " $LINE " in *" $1 "*) return 0 ;; esac; return 1; }
 check zchttpd.report.module_zero_copy_lo "module +$DZC by reference, +$DCP copied" \
 	' [ $DZC = $FSZ ] && [ $DCP = $hsize ]'
 check zchttpd.report.log_agrees "$LINE" \
@@ -267,6 +330,8 @@ check zchttpd.report.log_bytes "$LINE" \
 curl -o $D/status http://127.0.0.1:8081/
 szc=$(sed -n 's/^bytes_zerocopy //p' $D/status)
 ssent=$(sed -n 's/^bytes_sent //p' $D/status)
+# (what went by SSL_write never reached the module)
+ssent=$((ssent - $(sed -n 's/^bytes_ssl_write //p' $D/status)))
 DZC=$(($(stat_of bytes_zerocopy) - zc_start)) DSENT=$(($(stat_of bytes_sent) - sent_start))
 check zchttpd.status_agrees_with_module "status: zc $szc sent $ssent; module: zc +$DZC sent +$DSENT" \
 	' [ "$szc" = $DZC ] && [ "$ssent" = $DSENT ] && [ $DZC -gt 0 ]'

@@ -4,8 +4,9 @@
 # never touches apt or the network.
 set -euo pipefail
 
-PKGS=(libhttp-parser-dev 
-	gcc make libc6-dev
+PKGS=(gcc make libc6-dev
+	# zchttpd: its request parser and TLS (OpenSSL 3)
+	libhttp-parser-dev libssl-dev
 	qemu-system-x86 busybox-static kmod cpio iproute2 ethtool e2fsprogs
 	sparse xz-utils zstd
 	# Debian 12's default kernel (6.1) and the 6.12 backport, with headers.

@@ -3,11 +3,12 @@
 # tools/zchttpd/asan-test.sh: zchttpd under AddressSanitizer and UBSan on
 # the host (no module: libzc's fallback), built with -DZH_FAKE_COLD so that
 # every other file send takes the warming pool's round trip.  Meanwhile:
-# the seeded request fuzzer, concurrent byte-exact curl downloads, curl
+# the seeded request fuzzer, concurrent byte-exact curl downloads (HTTP and
+# HTTPS in user space), curl
 # downloads aborted mid-body and slow readers closed by --send-timeout
 # while the pool holds their connection, then SIGTERM with a download in
 # flight (it must complete, then the server must exit 0).  Any sanitizer
-# report, wrong byte or failed step fails (exit 1).  Needs curl and python3.
+# report, wrong byte or failed step fails (exit 1).  Needs curl, openssl and python3.
 set -uo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$src/../.." && pwd)
@@ -29,7 +30,11 @@ for s in 0 1 4095 4096 4097 1048576; do head -c $s /dev/urandom > "$www/f$s"; do
 head -c $((32 << 20)) /dev/urandom > "$www/big"
 echo index > "$www/dir/index.html"
 
+# HTTPS in user space only (--no-ktls: no tls.ko on this host)
+[[ -s $out/key.pem ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=zchttpd-test \
+	-keyout "$out/key.pem" -out "$out/cert.pem" >/dev/null 2>&1 || exit 1
 "$out/usr/bin/zchttpd" -r "$www" -l 127.0.0.1:$port -w 2 -a "$out/access.log" \
+	-L 127.0.0.1:$((port + 2)) --cert "$out/cert.pem" --key "$out/key.pem" --no-ktls \
 	-s 127.0.0.1:$((port + 1)) --send-timeout 2 --drain-timeout 30 > "$out/err.log" 2>&1 &
 pid=$!
 for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/f1" && break; sleep 0.1; done
@@ -52,6 +57,10 @@ for i in $(seq 8); do
 	curl -s -o "$out/got$i" "http://127.0.0.1:$port/big" & pids+=($!)
 	curl -s -m 0.2 -o /dev/null "http://127.0.0.1:$port/big" &	# aborted
 done
+for i in $(seq 4); do
+	curl -sk -o "$out/tls$i" "https://127.0.0.1:$((port + 2))/big" & pids+=($!)
+	curl -sk -m 0.3 -o /dev/null "https://127.0.0.1:$((port + 2))/big" &	# aborted
+done
 "$out/usr/bin/zchttpd-fuzz" 11 3000 127.0.0.1 $port > "$out/fuzz1.txt" 2>&1 || bad "fuzz seed 11: $(tail -n 3 "$out/fuzz1.txt")"
 for s in 0 1 4095 4096 4097 1048576; do
 	curl -s -o "$out/small" "http://127.0.0.1:$port/f$s" http://127.0.0.1:$port/f$s -o "$out/small2" &&
@@ -59,6 +68,7 @@ for s in 0 1 4095 4096 4097 1048576; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 for i in $(seq 8); do cmp -s "$out/got$i" "$www/big" || bad "concurrent download $i differs"; done
+for i in $(seq 4); do cmp -s "$out/tls$i" "$www/big" || bad "concurrent HTTPS download $i differs"; done
 wait $slow
 "$out/usr/bin/zchttpd-fuzz" 12 3000 127.0.0.1 $port > "$out/fuzz2.txt" 2>&1 || bad "fuzz seed 12: $(tail -n 3 "$out/fuzz2.txt")"
 warmed=$(curl -s http://127.0.0.1:$((port + 1))/ | sed -n 's/^pool_warmings //p')

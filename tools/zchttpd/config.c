@@ -28,6 +28,11 @@ static void usage(FILE *f)
 "  -r, --root DIR             document root\n"
 "  -l, --listen ADDR:PORT     listen address (repeatable; default [::]:8080,\n"
 "                             dual stack)\n"
+"  -L, --listen-tls ADDR:PORT HTTPS listen address (repeatable; kTLS when\n"
+"                             the kernel and the cipher allow)\n"
+"      --cert FILE            TLS certificate chain (PEM)\n"
+"      --key FILE             TLS private key (PEM)\n"
+"      --no-ktls              TLS in user space only (SSL_write)\n"
 "  -s, --status ADDR:PORT     status listener (default none; e.g. 127.0.0.1:8081)\n"
 "  -a, --access-log FILE      access log (default: stderr)\n"
 "  -u, --user UID[:GID]       drop to this uid/gid after binding when root\n"
@@ -68,6 +73,10 @@ int zh_parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "listen-tls", required_argument, NULL, 'L' },
+		{ "cert", required_argument, NULL, 10 },
+		{ "key", required_argument, NULL, 11 },
+		{ "no-ktls", no_argument, NULL, 12 },
 		{ "status", required_argument, NULL, 's' },
 		{ "access-log", required_argument, NULL, 'a' },
 		{ "user", required_argument, NULL, 'u' },
@@ -87,16 +96,21 @@ int zh_parse_args(int argc, char **argv)
 	};
 	int o;
 
-	while ((o = getopt_long(argc, argv, "r:l:s:a:u:w:c:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "r:l:L:s:a:u:w:c:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': zh_cfg.root = optarg; break;
 		case 'l':
+		case 'L':
 			if (zh_cfg.nr_listen == ZH_MAX_LISTEN) {
-				fprintf(stderr, "zchttpd: too many -l\n");
+				fprintf(stderr, "zchttpd: more than %d listeners\n", ZH_MAX_LISTEN);
 				exit(2);
 			}
+			zh_cfg.listen_tls[zh_cfg.nr_listen] = o == 'L';
 			zh_cfg.listen[zh_cfg.nr_listen++] = optarg;
 			break;
+		case 10: zh_cfg.cert = optarg; break;
+		case 11: zh_cfg.key = optarg; break;
+		case 12: zh_cfg.no_ktls = true; break;
 		case 's': zh_cfg.status_listen = optarg; break;
 		case 'a': zh_cfg.access_log = optarg; break;
 		case 'u': zh_cfg.user = optarg; break;

@@ -33,7 +33,7 @@ static void peer_name(struct zh_conn *c, const struct sockaddr_storage *ss)
 }
 
 static struct zh_conn *conn_new(struct zh_worker *w, int fd,
-				const struct sockaddr_storage *ss)
+				const struct sockaddr_storage *ss, bool tls)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP };
 	struct zh_conn *c = calloc(1, sizeof(*c));
@@ -54,8 +54,12 @@ static struct zh_conn *conn_new(struct zh_worker *w, int fd,
 	c->last = time(NULL);
 	peer_name(c, ss);
 	zh_request_init(c);
+	c->state = tls ? ZH_HANDSHAKE : ZH_READ;
 	ev.data.ptr = c;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if ((tls && zh_tls_new(c) < 0) ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (c->ssl)
+			zh_tls_free(c);
 		free(c->in);
 		free(c);
 		return NULL;
@@ -72,10 +76,11 @@ static struct zh_conn *conn_new(struct zh_worker *w, int fd,
  * zh_accept_all() - accept every pending connection of a listener.
  * @w: the worker.
  * @lfd: its nonblocking listener.
+ * @tls: an HTTPS listener.
  *
  * Beyond --max-conns (all workers together) a connection is closed at once.
  */
-void zh_accept_all(struct zh_worker *w, int lfd)
+void zh_accept_all(struct zh_worker *w, int lfd, bool tls)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -87,7 +92,7 @@ void zh_accept_all(struct zh_worker *w, int lfd)
 		if (fd < 0)
 			return;
 		if (__atomic_add_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED) > zh_cfg.max_conns ||
-		    !conn_new(w, fd, &ss)) {
+		    !conn_new(w, fd, &ss, tls)) {
 			__atomic_sub_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED);
 			close(fd);
 		}
@@ -156,6 +161,8 @@ void zh_conn_reap(struct zh_worker *w)
 		w->graveyard = c->next;
 		if (c->file_fd >= 0)
 			close(c->file_fd);
+		if (c->ssl || c->tbuf)
+			zh_tls_free(c);
 		free(c->in);
 		free(c);
 	}

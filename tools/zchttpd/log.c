@@ -95,7 +95,8 @@ static void esc(char *dst, size_t size, const char *src)
  * @c: the connection.
  *
  * Format: nginx combined, then zc=BYTES copied=BYTES unknown=BYTES
- * path=NAME why=NAMES calls=N (libzc's name tables).
+ * path=NAME why=NAMES calls=N (libzc's name tables), and on HTTPS
+ * tls=ktls (the kernel encrypts; bodies through zcdev) or tls=ssl_write.
  */
 void zh_log_access(const struct zh_conn *c)
 {
@@ -117,7 +118,7 @@ void zh_log_access(const struct zh_conn *c)
 	if (c->req.major || c->req.minor)
 		snprintf(ver, sizeof(ver), " HTTP/%u.%u", c->req.major, c->req.minor);
 	n = snprintf(line, sizeof(line),
-		     "%s - - [%s] \"%s%s%s%s\" %d %llu \"%s\" \"%s\" zc=%llu copied=%llu unknown=%llu path=%s why=%s calls=%u\n",
+		     "%s - - [%s] \"%s%s%s%s\" %d %llu \"%s\" \"%s\" zc=%llu copied=%llu unknown=%llu path=%s why=%s calls=%u%s\n",
 		     c->peer, date,
 		     c->req.url_len ? http_method_str(c->req.method) : "-",
 		     c->req.url_len ? " " : "", c->req.url_len ? url : "", ver,
@@ -125,7 +126,8 @@ void zh_log_access(const struct zh_conn *c)
 		     (unsigned long long)c->acc.zc_bytes,
 		     (unsigned long long)c->acc.copied_bytes,
 		     (unsigned long long)c->acc.unknown_bytes,
-		     path ? path : "-", why, c->acc.calls);
+		     path ? path : "-", why, c->acc.calls,
+		     !c->ssl ? "" : c->ktls_tx ? " tls=ktls" : " tls=ssl_write");
 	if (n <= 0)
 		return;
 	if (n >= (int)sizeof(line))

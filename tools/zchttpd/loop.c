@@ -171,6 +171,7 @@ static bool run_write(struct zh_conn *c)
 	}
 	finish_response(c);
 	if (c->close_after || zh_draining) {
+		zh_tls_close_notify(c);
 		shutdown(c->fd, SHUT_WR);
 		c->state = ZH_LINGER;
 		c->req_start = time(NULL);	/* the lingering clock */
@@ -205,7 +206,7 @@ static bool run_read(struct zh_conn *c)
 		zh_conn_close(c);	/* idle: nothing in flight */
 		return false;
 	}
-	n = read(c->fd, c->in + c->in_len, (size_t)zh_cfg.header_max - c->in_len);
+	n = zh_conn_recv(c, c->in + c->in_len, (size_t)zh_cfg.header_max - c->in_len);
 	if (n > 0) {
 		c->in_len += (size_t)n;
 		c->last = time(NULL);
@@ -231,6 +232,17 @@ static void conn_run(struct zh_conn *c)
 		if (c->state == ZH_LINGER) {
 			run_linger(c);
 			return;
+		}
+		if (c->state == ZH_HANDSHAKE) {
+			int r = zh_tls_handshake(c);
+
+			if (r <= 0) {
+				if (r < 0)
+					zh_conn_close(c);
+				return;
+			}
+			c->state = ZH_READ;
+			continue;
 		}
 		if (c->in_len && parse_buffered(c))
 			continue;
@@ -295,10 +307,18 @@ static void timeouts(struct zh_worker *w)
 			timeout_read(c, now);
 		else if (c->state == ZH_LINGER)
 			timeout_linger(c, now);
+		else if (c->state == ZH_HANDSHAKE && now - c->last > zh_cfg.header_timeout)
+			zh_conn_close(c);	/* a slow handshake */
 		else if (now - c->last > zh_cfg.send_timeout)
 			/* a slow reader, or a disk that does not answer */
 			abort_response(c);
 	}
+}
+
+static void accept_on(struct zh_worker *w, long i)
+{
+	if (w->listening)
+		zh_accept_all(w, w->lfd[i], zh_cfg.listen_tls[i]);
 }
 
 static void stop_listening(struct zh_worker *w)
@@ -338,7 +358,7 @@ void *zh_worker_run(void *arg)
 			if (p == &w->evfd)
 				take_back(w);
 			else if (p >= (void *)w->lfd && p < (void *)(w->lfd + ZH_MAX_LISTEN))
-				w->listening ? zh_accept_all(w, *(int *)p) : (void)0;
+				accept_on(w, (int *)p - w->lfd);
 			else
 				conn_run(p);
 		}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include "zchttpd.h"
 
 struct zc *zh_zc;
@@ -103,6 +104,19 @@ int main(int argc, char **argv)
 		zh_err("no /dev/zcdev: running on libzc's fallback (sendfile(2), no zero-copy report, no cold-range warming)");
 	else
 		zh_err("zcdev: bodies sent with ZCDEV_SEND_CACHED_ONLY");
+	for (i = 0; i < zh_cfg.nr_listen; i++) {
+		if (!zh_cfg.listen_tls[i])
+			continue;
+		if (zh_tls_init() < 0)
+			return 1;
+		if (zh_cfg.no_ktls)
+			zh_err("TLS (%s): user space only (--no-ktls): SSL_write",
+			       OpenSSL_version(OPENSSL_VERSION));
+		else
+			zh_err("TLS (%s): SSL_OP_ENABLE_KTLS; bodies through zcdev when the kernel has the keys, else SSL_write",
+			       OpenSSL_version(OPENSSL_VERSION));
+		break;
+	}
 	if (zh_log_open() < 0) {
 		zh_err("access log %s: %s", zh_cfg.access_log, strerror(errno));
 		return 1;

@@ -53,6 +53,8 @@ int zh_send(struct zh_conn *c)
 	 */
 	if (!zc_is_fallback(zh_zc) && c->cold_rounds < ZH_COLD_ROUNDS)
 		flags |= ZCDEV_SEND_CACHED_ONLY;
+	if (c->ssl && !c->ktls_tx)
+		return zh_tls_send(c);
 	if (fake_cold(c))
 		return -EBUSY;
 	while (c->seg_idx < c->nr_seg) {

@@ -15,6 +15,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	uint64_t requests, sent, zc, copied, unknown;
+	uint64_t ssl_write;			/* sent by SSL_write, not libzc */
 	uint64_t by_class[6];			/* 1xx..5xx */
 	uint64_t path_bytes[NR_PATHS + 1];	/* last: ZC_PATH_UNKNOWN */
 	uint64_t why_count[32];
@@ -34,6 +35,8 @@ void zh_stats_add(const struct zh_conn *c)
 	tot.zc += c->acc.zc_bytes;
 	tot.copied += c->acc.copied_bytes;
 	tot.unknown += c->acc.unknown_bytes;
+	if (c->ssl && !c->ktls_tx)
+		tot.ssl_write += c->acc.sent;
 	if (c->status >= 100 && c->status < 600)
 		tot.by_class[c->status / 100]++;
 	p = p == ZC_PATH_UNKNOWN ? NR_PATHS : (p < NR_PATHS ? p : NR_PATHS);
@@ -51,10 +54,10 @@ static size_t render(char *buf, size_t size)
 
 	pthread_mutex_lock(&lock);
 	n = (size_t)snprintf(buf, size,
-			     "requests %llu\nbytes_sent %llu\nbytes_zerocopy %llu\nbytes_copied %llu\nbytes_unknown %llu\n",
+			     "requests %llu\nbytes_sent %llu\nbytes_zerocopy %llu\nbytes_copied %llu\nbytes_unknown %llu\nbytes_ssl_write %llu\n",
 			     (unsigned long long)tot.requests, (unsigned long long)tot.sent,
 			     (unsigned long long)tot.zc, (unsigned long long)tot.copied,
-			     (unsigned long long)tot.unknown);
+			     (unsigned long long)tot.unknown, (unsigned long long)tot.ssl_write);
 	n += (size_t)snprintf(buf + n, size - n, "connections %d\npool_warmings %lu\n",
 			      __atomic_load_n(&zh_nr_conns, __ATOMIC_RELAXED),
 			      __atomic_load_n(&zh_pool_warmings, __ATOMIC_RELAXED));

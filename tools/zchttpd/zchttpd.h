@@ -23,7 +23,10 @@
 struct zh_config {
 	const char *root;
 	const char *listen[ZH_MAX_LISTEN];
+	bool listen_tls[ZH_MAX_LISTEN];	/* HTTPS on this one */
 	int nr_listen;
+	const char *cert, *key;		/* PEM files for TLS */
+	bool no_ktls;			/* no SSL_OP_ENABLE_KTLS */
 	const char *status_listen;	/* NULL: none */
 	const char *access_log;		/* NULL or "-": stderr */
 	const char *user;		/* NULL: keep */
@@ -69,7 +72,7 @@ struct zh_request {
  * close() with unread bytes (a reset) cannot destroy the response in
  * flight (nginx's lingering_close).
  */
-enum zh_state { ZH_READ, ZH_WRITE, ZH_WARM, ZH_LINGER };
+enum zh_state { ZH_HANDSHAKE, ZH_READ, ZH_WRITE, ZH_WARM, ZH_LINGER };
 #define ZH_LINGER_TIMEOUT	5
 #define ZH_LINGER_TIME		30
 
@@ -115,6 +118,11 @@ struct zh_conn {
 	struct { int fd; uint64_t off, len; } warm;	/* for the pool */
 	bool close_after;
 	bool head;
+	/* TLS (tls.c): NULL for plain HTTP */
+	struct ssl_st *ssl;
+	bool ktls_tx;			/* the kernel encrypts what we send */
+	char *tbuf;			/* SSL_write() fallback: a record */
+	size_t tb_off, tb_len;
 };
 
 struct zh_worker {
@@ -162,8 +170,17 @@ void zh_pool_stop(void);
 void zh_pool_warm(struct zh_conn *c);
 extern unsigned long zh_pool_warmings;
 
+/* tls.c */
+int zh_tls_init(void);
+int zh_tls_new(struct zh_conn *c);
+int zh_tls_handshake(struct zh_conn *c);
+ssize_t zh_conn_recv(struct zh_conn *c, void *buf, size_t len);
+int zh_tls_send(struct zh_conn *c);
+void zh_tls_close_notify(struct zh_conn *c);
+void zh_tls_free(struct zh_conn *c);
+
 /* conn.c */
-void zh_accept_all(struct zh_worker *w, int lfd);
+void zh_accept_all(struct zh_worker *w, int lfd, bool tls);
 void zh_conn_get(struct zh_conn *c);
 void zh_conn_put(struct zh_conn *c);
 void zh_conn_close(struct zh_conn *c);
