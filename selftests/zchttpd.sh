@@ -77,9 +77,14 @@ start_zchttpd() {
 	done
 	return 1
 }
-# stop_zchttpd: SIGTERM, wait at most 30 s; its exit status in ZH_RC
+# stop_zchttpd: SIGTERM, then wait_zchttpd
 stop_zchttpd() {
 	kill -TERM $ZH_PID 2>/dev/null
+	wait_zchttpd
+}
+# wait_zchttpd: wait at most 30 s for it to exit (a second SIGTERM would
+# end a drain at once); its exit status in ZH_RC
+wait_zchttpd() {
 	i=0
 	while kill -0 $ZH_PID 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 	if kill -0 $ZH_PID 2>/dev/null; then
@@ -346,7 +351,7 @@ sleep 1
 res=$(curl --max-time 5 -o /dev/null -w '%{http_code}' $URL/f1 2>/dev/null)
 wait $cpid
 crc=$?
-stop_zchttpd
+wait_zchttpd
 if [ $inflight = yes ] && [ $crc = 0 ] && cmp -s $D/drain $WWW/big && [ "$res" = 000 ]; then
 	ok zchttpd.sigterm_drains "download in flight complete; new connection: $res"
 else
