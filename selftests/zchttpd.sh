@@ -35,6 +35,19 @@ skip_rest() {	# a missing prerequisite fails every remaining result
 	exit 1
 }
 stat_of() { cat $STATS/$1 2>/dev/null || echo 0; }
+# log_mark; ...; log_line PATTERN: LINE = the first access-log line after
+# the mark matching PATTERN, waiting up to 10 s (the line is written once
+# the response is complete, which curl may see first)
+log_mark() { MARK=$(cat $LOG 2>/dev/null | wc -l); }
+log_line() {
+	i=0
+	while :; do
+		LINE=$(tail -n +$((MARK + 1)) $LOG | grep "$1" | head -n 1)
+		[ -n "$LINE" ] || [ $i -ge 100 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 size_of() { stat -c %s "$1"; }
 curl() { /usr/bin/curl -sS --max-time 60 "$@"; }
 
@@ -265,11 +278,12 @@ https() {
 	zc0=$(stat_of bytes_zerocopy) cp0=$(stat_of bytes_copied)
 	tls0=$(stat_of bytes_why_ktls) sv0=$(stat_of calls_sendv)
 	rm -f $D/got
+	log_mark
 	res=$(curl -k "$@" -o $D/got -w '%{http_code} %{size_download}' https://127.0.0.1:8443/f1048576 2> $D/curl.err)
+	# (the line is written after the last send returned: counters final)
+	log_line '"GET /f1048576 HTTP/1.1" 200 .* tls='
 	DZC=$(($(stat_of bytes_zerocopy) - zc0)) DCP=$(($(stat_of bytes_copied) - cp0))
 	DTLS=$(($(stat_of bytes_why_ktls) - tls0)) DSV=$(($(stat_of calls_sendv) - sv0))
-	sleep 0.2
-	LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 .* tls=' $LOG | tail -n 1)
 	echo "# $name: log: $LINE"
 	echo "# $name: module: +$DZC by reference, +$DCP copied (ktls +$DTLS), +$DSV SENDV calls"
 	if [ "$res" = "200 $FSZ" ] && cmp -s $D/got $WWW/f1048576; then
@@ -318,11 +332,11 @@ check zchttpd.https.keepalive_ranges "num_connects: $res" \
 # ---- the report: access log against the module's counters --------------------------
 zc0=$(stat_of bytes_zerocopy) cp0=$(stat_of bytes_copied)
 sv0=$(stat_of calls_sendv)
+log_mark
 hsize=$(curl -o $D/got -w '%{size_header}' $URL/f1048576)
+log_line '"GET /f1048576 HTTP/1.1" 200 '
 DZC=$(($(stat_of bytes_zerocopy) - zc0)) DCP=$(($(stat_of bytes_copied) - cp0))
 DSV=$(($(stat_of calls_sendv) - sv0))
-sleep 0.2
-LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 ' $LOG | tail -n 1)
 echo "# log: $LINE"
 echo "# module: +$DZC by reference, +$DCP copied, +$DSV SENDV calls; curl: $hsize header bytes"
 check zchttpd.report.module_zero_copy_lo "module +$DZC by reference, +$DCP copied" \
@@ -366,10 +380,10 @@ grep -q 'drained, exiting' $D/stderr || diag $D/stderr
 if rmmod zcdev 2> $D/rmmod.err && [ ! -e /dev/zcdev ] && start_zchttpd; then
 	check zchttpd.no_module.logs_fallback "$(head -n 1 $D/stderr)" \
 		' grep -q "running on libzc'\''s fallback" $D/stderr'
+	log_mark
 	get no_module.byte_exact $WWW/f1048576 $URL/f1048576
 	get no_module.f4097 $WWW/f4097 $URL/f4097
-	sleep 0.2
-	LINE=$(grep '"GET /f1048576 HTTP/1.1" 200 ' $LOG | tail -n 1)
+	log_line '"GET /f1048576 HTTP/1.1" 200 '
 	check zchttpd.no_module.log_claims_no_zero_copy "$LINE" \
 		'has "zc=0"'
 	stop_zchttpd
