@@ -85,7 +85,8 @@ if [[ -x $ZCSEND ]] && ! readelf -l "$ZCSEND" 2>/dev/null | grep -q INTERP &&
 else
 	fail build.zcsend_static_is_static "no static $ZCSEND"
 fi
-if [[ -z $(find "$TMP/static" -type f ! -path "*/usr/bin/zcsend" ! -path "*/usr/bin/zcsend-demo") ]]; then
+if [[ -z $(find "$TMP/static" -type f ! -path "*/usr/bin/zcsend" ! -path "*/usr/bin/zcsend-demo" \
+	  ! -path "*/usr/bin/zchttpd" ! -path "*/usr/bin/zchttpd-fuzz") ]]; then
 	ok build.static_O_holds_only_the_binaries
 else
 	fail build.static_O_holds_only_the_binaries "$(find "$TMP/static" -type f | head -3)"
@@ -330,7 +331,7 @@ fi
 
 # ---- man pages ------------------------------------------------------------
 if command -v man >/dev/null 2>&1; then
-	for p in "$ROOT"/userlib/man/*.[3478] "$ROOT"/tools/zcsend/zcsend.1; do
+	for p in "$ROOT"/userlib/man/*.[3478] "$ROOT"/tools/zcsend/zcsend.1 "$ROOT"/tools/zchttpd/zchttpd.8; do
 		out=$(MANWIDTH=80 man -l --warnings "$p" 2>&1 >/dev/null)
 		if [[ -z $out ]] && [[ -n $(MANWIDTH=80 man -l "$p" 2>/dev/null | head -c 1) ]]; then
 			ok "man.$(basename "$p")"
