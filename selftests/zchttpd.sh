@@ -356,18 +356,25 @@ check zchttpd.status_agrees_with_module "status: zc $szc sent $ssent; module: zc
 	' [ "$szc" = $DZC ] && [ "$ssent" = $DSENT ] && [ $DZC -gt 0 ]'
 
 # ---- SIGTERM drains ------------------------------------------------------------------
+rm -f $D/drain
 curl --limit-rate 16M -o $D/drain $URL/big 2> $D/curl.err &
 cpid=$!
-sleep 1.5
-kill -0 $cpid 2>/dev/null && inflight=yes || inflight=no
+# in flight: the first bytes are here, not the last (curl's output file)
+i=0
+while [ ! -s $D/drain ] && [ $i -lt 200 ] && kill -0 $cpid 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+got=$(size_of $D/drain 2>/dev/null || echo 0)
+[ "$got" -gt 0 ] && [ "$got" -lt $(size_of $WWW/big) ] && inflight="yes ($got bytes)" || inflight=no
 kill -TERM $ZH_PID
 sleep 1
 res=$(curl --max-time 5 -o /dev/null -w '%{http_code}' $URL/f1 2>/dev/null)
 wait $cpid
 crc=$?
 wait_zchttpd
-if [ $inflight = yes ] && [ $crc = 0 ] && cmp -s $D/drain $WWW/big && [ "$res" = 000 ]; then
-	ok zchttpd.sigterm_drains "download in flight complete; new connection: $res"
+if [ "$inflight" != no ] && [ $crc = 0 ] && cmp -s $D/drain $WWW/big && [ "$res" = 000 ]; then
+	ok zchttpd.sigterm_drains "download in flight at TERM: $inflight, complete; new connection: $res"
 else
 	diag $D/curl.err
 	nok zchttpd.sigterm_drains "in flight at TERM: $inflight, curl exit $crc, new connection after TERM: $res"
