@@ -347,6 +347,12 @@ struct zcdev_sendv {
  * what is cached without waiting, then stops; a command that finds nothing
  * cached is issued again by io_uring from a worker thread, which reads the
  * file.  ZCDEV_SEND_CACHED_ONLY keeps its meaning (never read the disk).
+ *
+ * On 6.12 kernels (Debian's 6.12.117 among them), io_uring does not copy
+ * the SQE of a command issued after io_uring_enter() returned because it
+ * was linked behind another request (IOSQE_IO_LINK, not the head) or
+ * drained (IOSQE_IO_DRAIN): leave such a command's SQ entry untouched
+ * until its CQE arrives, or do not link (except as the head) or drain it.
  */
 
 /*
