@@ -884,6 +884,25 @@ static long swap_used_kb(void)
 }
 
 /*
+ * A fresh 16 MiB swapfile on the ext4 disk, swapped on (any left over from
+ * an aborted case first off); its path in @path.  0 or -1 with a message.
+ */
+static int swap_on(char *path, size_t len)
+{
+	char cmd[5 * 256 + 128];
+
+	snprintf(path, len, "%s/zc-swapfile", zc_ext4_dir());
+	snprintf(cmd, sizeof(cmd),
+		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
+		 "mkswap %s >/dev/null && swapon %s", path, path, path, path, path);
+	if (system(cmd)) {
+		zc_seterr(false, "%s failed", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Push every page of a tmpfs file out to swap (MADV_PAGEOUT on a shared
  * mapping, repeated until the swap in use has grown by the file's size).
  * 0, or -1 with a message.
@@ -936,12 +955,7 @@ TEST_F_TIMEOUT(cached, tmpfs_swapped_out, 90)
 
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
 		ZC_NEED(return, "%s", zc_errmsg());
-	snprintf(swapfile, sizeof(swapfile), "%s/zc-swapfile", zc_ext4_dir());
-	snprintf(cmd, sizeof(cmd),
-		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
-		 "mkswap %s >/dev/null && swapon %s", swapfile, swapfile, swapfile,
-		 swapfile, swapfile);
-	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	ASSERT_EQ(0, swap_on(swapfile, sizeof(swapfile))) TH_LOG("%s", zc_errmsg());
 	base = swap_used_kb();
 	ASSERT_LE(0, base);
 
@@ -1116,12 +1130,7 @@ TEST_F_TIMEOUT(cached, truncate_during_swapin, 90)
 
 	if (zc_check_fs(zc_tmpfs_dir(), ZC_TMPFS_MAGIC))
 		ZC_NEED(return, "%s", zc_errmsg());
-	snprintf(swapfile, sizeof(swapfile), "%s/zc-swapfile", zc_ext4_dir());
-	snprintf(cmd, sizeof(cmd),
-		 "swapoff %s 2>/dev/null; dd if=/dev/zero of=%s bs=1M count=16 2>/dev/null && chmod 600 %s && "
-		 "mkswap %s >/dev/null && swapon %s", swapfile, swapfile, swapfile,
-		 swapfile, swapfile);
-	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
+	ASSERT_EQ(0, swap_on(swapfile, sizeof(swapfile))) TH_LOG("%s", zc_errmsg());
 	base = swap_used_kb();
 	ASSERT_LE(0, base);
 	swfd = open(swapfile, O_RDONLY | O_CLOEXEC);
