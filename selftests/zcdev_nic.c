@@ -233,6 +233,23 @@ struct result {
 
 #define HDR 100
 
+/* SENDV's segments: the memory header, then the file's @len bytes in two */
+static void sendv_segs(struct zcdev_seg seg[3], uint8_t *hdr, int fd,
+		       uint64_t len)
+{
+	memset(seg, 0, 3 * sizeof(*seg));
+	seg[0].type = ZCDEV_SEG_MEM;
+	seg[0].addr = (uintptr_t)hdr;
+	seg[0].len = HDR;
+	seg[1].type = ZCDEV_SEG_FILE;
+	seg[1].file_fd = fd;
+	seg[1].len = len / 2;
+	seg[2].type = ZCDEV_SEG_FILE;
+	seg[2].file_fd = fd;
+	seg[2].offset = len / 2;
+	seg[2].len = len - len / 2;
+}
+
 /*
  * One paused send of @len bytes of a fresh payload file in @dir over pair
  * @n by @how, then the oracle.  0 or -1 with a message.
@@ -290,17 +307,7 @@ static int paused_send(int dev, const struct nic *n, struct bar *b,
 		}
 		break;
 	case SND_SENDV:
-		memset(seg, 0, sizeof(seg));
-		seg[0].type = ZCDEV_SEG_MEM;
-		seg[0].addr = (uintptr_t)hdr;
-		seg[0].len = HDR;
-		seg[1].type = ZCDEV_SEG_FILE;
-		seg[1].file_fd = fd;
-		seg[1].len = len / 2;
-		seg[2].type = ZCDEV_SEG_FILE;
-		seg[2].file_fd = fd;
-		seg[2].offset = len / 2;
-		seg[2].len = len - len / 2;
+		sendv_segs(seg, hdr, fd, len);
 		r->v.segs = (uintptr_t)seg;
 		r->v.nr_segs = 3;
 		r->v.sock_fd = p.snd;
@@ -973,17 +980,7 @@ TEST_F(trace, device_reads)
 		ASSERT_EQ(len, a.sent);
 		break;
 	case SND_SENDV:
-		memset(seg, 0, sizeof(seg));
-		seg[0].type = ZCDEV_SEG_MEM;
-		seg[0].addr = (uintptr_t)hdr;
-		seg[0].len = HDR;
-		seg[1].type = ZCDEV_SEG_FILE;
-		seg[1].file_fd = fd;
-		seg[1].len = len / 2;
-		seg[2].type = ZCDEV_SEG_FILE;
-		seg[2].file_fd = fd;
-		seg[2].offset = len / 2;
-		seg[2].len = len - len / 2;
+		sendv_segs(seg, hdr, fd, len);
 		v.segs = (uintptr_t)seg;
 		v.nr_segs = 3;
 		v.sock_fd = p.snd;
