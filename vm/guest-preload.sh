@@ -6,6 +6,8 @@
 #   /usr/sbin/nginx                   Debian's nginx (apt-get download, dpkg -x;
 #                                     cached in build/debs/)
 #   /usr/bin/curl                     Debian's curl
+#   /usr/bin/wrk                      Debian's wrk (load generator: zchttpd's
+#                                     256-connection test, bench's http suite)
 #   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
 #   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
 # Called by vm/build-guest.sh (its "build.preload" step).
@@ -47,7 +49,7 @@ copy_with_libs() {
 	fi
 	for lib in $(grep -oE '/[^ ]+' <<< "$libs"); do
 		# libc and the loader are in the base initramfs already (dash)
-		case $lib in */libc.so.6|*/ld-linux-x86-64.so.2) continue ;; esac
+		case $lib in */libc.so.6|*/ld-linux-x86-64.so.2|"$root"/*) continue ;; esac
 		[[ -e $root$lib ]] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -67,6 +69,14 @@ for b in curl; do
 		copy_with_libs "$x/usr/bin/$b" "/usr/bin/$b"
 	fi
 done
+
+# wrk needs LuaJIT, which the host need not have: staged from its package
+# first, so that ldd finds it in the guest's root
+lj=$(fetch libluajit-5.1-2)
+mkdir -p "$root/usr/lib/x86_64-linux-gnu"
+cp -a "$lj"/usr/lib/x86_64-linux-gnu/libluajit-5.1.so.2* "$root/usr/lib/x86_64-linux-gnu/"
+x=$(fetch wrk)
+LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu copy_with_libs "$x/usr/bin/wrk" /usr/bin/wrk
 
 if [[ ! -s $root/etc/zc-nginx/key.pem ]]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=zcdev-test \
