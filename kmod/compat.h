@@ -237,12 +237,15 @@ static inline struct zc_uring_pdu *zc_uring_pdu(struct io_uring_cmd *cmd)
 	return (struct zc_uring_pdu *)cmd->pdu;
 }
 
+/* *@kept: the copy an earlier issue of this request checked and kept */
 static inline const struct zcdev_uring_cmd *
-zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags)
+zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags,
+		  bool *kept)
 {
 	struct zc_uring_pdu *pdu = zc_uring_pdu(cmd);
 
-	if ((issue_flags & IO_URING_F_IOWQ) && pdu->sqe == cmd->sqe)
+	*kept = (issue_flags & IO_URING_F_IOWQ) && pdu->sqe == cmd->sqe;
+	if (*kept)
 		return &pdu->uc;
 	return io_uring_sqe_cmd(cmd->sqe);
 }
@@ -266,8 +269,10 @@ static inline void zc_uring_cmd_forget(struct io_uring_cmd *cmd)
 #include <linux/io_uring.h>
 
 static inline const struct zcdev_uring_cmd *
-zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags)
+zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags,
+		  bool *kept)
 {
+	*kept = false;
 	return cmd->cmd;
 }
 

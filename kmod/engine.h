@@ -50,6 +50,10 @@ struct zc_req {
 	bool			caller_more;
 	bool			strict;
 	bool			cached_only;
+	/* an io_uring inline issue: no ->read_folio(), no read(2) of a page */
+	bool			nowait_io;
+	/* ... so a read this call needed is left to a worker's issue */
+	bool			read_deferred;
 	/* the socket can hold page references */
 	bool			sock_by_ref;
 	/* NOTIFY on a socket that cannot report releases: send by copy */

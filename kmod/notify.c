@@ -278,7 +278,6 @@ struct zc_notif *zc_notif_alloc(struct zcdev_ctx *ctx)
 	refcount_set(&n->ubuf.refcnt, 1);
 	n->ubuf.flags = SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN;
 	n->ctx = ctx;
-	n->id = atomic64_inc_return(&ctx->next_id);
 	kref_get(&ctx->ref);
 	__module_get(THIS_MODULE);
 	return n;
@@ -315,9 +314,17 @@ void zc_notif_mark_copied(struct zc_notif *n)
  */
 u64 zc_notif_finish(struct zc_notif *n, bool sent)
 {
-	u64 id = n->id;
+	u64 id = 0;
 
-	if (!sent)
+	/*
+	 * Ids are given to sends that sent, in the order they finish: a call
+	 * that sent nothing (an io_uring issue retried from a worker, an
+	 * error) leaves no gap.  Nobody reads n->id before this: the record
+	 * is queued only once the send's own reference below is dropped.
+	 */
+	if (sent)
+		id = n->id = atomic64_inc_return(&n->ctx->next_id);
+	else
 		n->silent = true;
 	/*
 	 * The send's own reference: if it is the last (nothing in flight,
@@ -325,5 +332,5 @@ u64 zc_notif_finish(struct zc_notif *n, bool sent)
 	 */
 	if (refcount_dec_and_test(&n->ubuf.refcnt))
 		zc_notif_done(n);
-	return sent ? id : 0;
+	return id;
 }

@@ -315,12 +315,21 @@ static int zc_req_result(struct zc_req *req, int ret)
  * that call will wait for).  Something sent: a short send, as a
  * non-blocking socket gives.
  */
-static int zc_nowait_io_result(struct zc_req *req, int ret)
+static int zc_nowait_io_result(struct zc_req *req, int ret,
+			       bool own_cached_only)
 {
 	if (!(req->status & ZCDEV_STATUS_NOT_CACHED))
 		return ret;
-	req->status &= ~ZCDEV_STATUS_NOT_CACHED;
-	return req->sent ? 0 : ZC_RETRY_BLOCKING;
+	if (own_cached_only) {
+		req->status &= ~ZCDEV_STATUS_NOT_CACHED;
+		return req->sent ? 0 : ZC_RETRY_BLOCKING;
+	}
+	/*
+	 * The caller's CACHED_ONLY stopped at a page whose read only a
+	 * worker may start: that issue starts it and gives the -EBUSY, so
+	 * that a later call finds the page (nothing sent yet only).
+	 */
+	return !req->sent && req->read_deferred ? ZC_RETRY_BLOCKING : ret;
 }
 
 /**
@@ -389,7 +398,8 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args,
 		goto out_free;
 	if (kflags & ZC_KF_DONTWAIT)
 		req->msg_flags |= MSG_DONTWAIT;
-	if ((kflags & ZC_KF_NOWAIT_IO) && !req->cached_only) {
+	req->nowait_io = kflags & ZC_KF_NOWAIT_IO;
+	if (req->nowait_io && !req->cached_only) {
 		req->cached_only = true;
 		own_cached_only = true;
 	}
@@ -417,8 +427,8 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args,
 	zc_src_accessed(&src, pos);
 	args->notify_id = zc_req_notify_finish(req);
 
-	if (own_cached_only)
-		ret = zc_nowait_io_result(req, ret);
+	if (req->nowait_io)
+		ret = zc_nowait_io_result(req, ret, own_cached_only);
 	if (ret != ZC_RETRY_BLOCKING)
 		ret = zc_req_result(req, ret);
 	args->path = zc_req_path(req);

@@ -493,7 +493,10 @@ static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
 	if (pending) {
 		/* being read (or failed): no new readahead window for it */
 		zc_async_readahead(src, pending, last);
-		if (req->cached_only)
+		/* (filemap_update_page() does not read under IOCB_NOWAIT) */
+		if (req->cached_only && req->nowait_io)
+			req->read_deferred = true;
+		else if (req->cached_only)
 			zc_start_folio_read(src, pending);
 		folio_put(pending);
 	} else {
@@ -664,6 +667,11 @@ int zc_src_fill(struct zc_req *req, struct zc_src *src)
 		ret = zc_fill_cache(req, src);
 		if (ret != ZC_HOLE && ret != ZC_COPY_PAGE)
 			return ret;
+		/* read(2) of a tmpfs page may swap it in: not inline */
+		if (ret == ZC_COPY_PAGE && req->nowait_io) {
+			req->read_deferred = true;
+			return ZC_NOT_CACHED;
+		}
 		/* a tmpfs hole: its zeros are copied, a page at a time */
 		return zc_fill_copy(req, src,
 				    PAGE_SIZE - offset_in_page(src->pos),

@@ -20,7 +20,9 @@
  *
  * The first, inline issue (IO_URING_F_NONBLOCK) does not wait for the disk
  * either: it sends only what the page cache holds (starting readahead at
- * the first page it does not), and if that is nothing, returns -EAGAIN to
+ * the first page it does not, but, as filemap_update_page() under
+ * IOCB_NOWAIT, no ->read_folio() of a page present and not uptodate, nor a
+ * read(2) of a tmpfs page), and if that is nothing, returns -EAGAIN to
  * io_uring, whose io-wq worker issues the command again allowed to wait
  * for the file (not for the socket).  Files whose page cache the module
  * does not read itself go to the worker directly.
@@ -41,8 +43,29 @@
 /* the CQE32 extra word: the report's why, path and status */
 static u64 zc_uring_res2(const struct zcdev_sendfile *args)
 {
+	/* each field fits the bits the uapi gives it */
+	BUILD_BUG_ON(ZCDEV_WHY_ALL > U32_MAX);
+	BUILD_BUG_ON(ZCDEV_PATH_MIXED > 0xff);
+	BUILD_BUG_ON(ZCDEV_STATUS_ALL > 0xff);
+	BUILD_BUG_ON(ZCDEV_URING_RES2_PATH_SHIFT != 32);
+	BUILD_BUG_ON(ZCDEV_URING_RES2_STATUS_SHIFT != 40);
 	return (u64)args->why | (u64)args->path << ZCDEV_URING_RES2_PATH_SHIFT |
 	       (u64)args->status << ZCDEV_URING_RES2_STATUS_SHIFT;
+}
+
+/*
+ * A 128-byte SQE's command area is 80 bytes: the 64 after the struct are
+ * reserved, 0 (a later version of the struct may grow into them).
+ */
+static bool zc_uring_tail_zero(const struct zcdev_uring_cmd *area)
+{
+	const u64 *tail = (const u64 *)(area + 1);
+	int i;
+
+	for (i = 0; i < 64 / sizeof(*tail); i++)
+		if (READ_ONCE(tail[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -52,17 +75,25 @@ static u64 zc_uring_res2(const struct zcdev_sendfile *args)
 static int zc_uring_sendfile(struct io_uring_cmd *cmd, unsigned int issue_flags,
 			     u64 *res2, bool *retry)
 {
-	const struct zcdev_uring_cmd *area = zc_uring_cmd_area(cmd, issue_flags);
 	struct zcdev_ctx *ctx = cmd->file->private_data;
+	const struct zcdev_uring_cmd *area;
 	u32 kflags = ZC_KF_DONTWAIT;
 	struct zcdev_sendfile args;
 	struct zcdev_uring_cmd uc;
+	bool kept;
 	long ret;
 
+	/* no registered buffer is used: the flag is not ours to ignore */
+	if (cmd->flags & IORING_URING_CMD_FIXED)
+		return -EINVAL;
+	area = zc_uring_cmd_area(cmd, issue_flags, &kept);
 	/* the SQE is shared with user space: read it once */
 	uc.arg = READ_ONCE(area->arg);
 	uc.reserved = READ_ONCE(area->reserved);
 	if (uc.reserved)
+		return -EINVAL;
+	if (!kept && (issue_flags & IO_URING_F_SQE128) &&
+	    !zc_uring_tail_zero(area))
 		return -EINVAL;
 
 	if (issue_flags & IO_URING_F_NONBLOCK)

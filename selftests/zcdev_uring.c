@@ -58,7 +58,7 @@ struct ring {
 	unsigned int *cq_head, *cq_tail, *cq_mask;
 	struct io_uring_sqe *sqes;
 	char *cqes;
-	size_t cqe_size;
+	size_t cqe_size, sqe_size;
 	void *sq_map, *cq_map;
 	size_t sq_len, cq_len, sqes_len;
 };
@@ -77,7 +77,8 @@ static int ring_init(struct ring *r, unsigned int entries, unsigned int flags)
 	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
 	r->cqe_size = (flags & IORING_SETUP_CQE32) ? 32 : 16;
 	r->cq_len = p.cq_off.cqes + p.cq_entries * r->cqe_size;
-	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqe_size = (flags & IORING_SETUP_SQE128) ? 128 : 64;
+	r->sqes_len = p.sq_entries * r->sqe_size;
 	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 r->fd, IORING_OFF_SQ_RING);
 	r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -116,9 +117,10 @@ static struct io_uring_sqe *ring_sqe(struct ring *r)
 {
 	unsigned int tail = *r->sq_tail;
 	unsigned int idx = tail & *r->sq_mask;
-	struct io_uring_sqe *sqe = &r->sqes[idx];
+	struct io_uring_sqe *sqe;
 
-	memset(sqe, 0, sizeof(*sqe));
+	sqe = (struct io_uring_sqe *)((char *)r->sqes + idx * r->sqe_size);
+	memset(sqe, 0, r->sqe_size);
 	r->sq_array[idx] = idx;
 	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
 	return sqe;
@@ -792,7 +794,153 @@ TEST_F(uring, notify)
 	ASSERT_EQ(a.notify_id, c[0].id);
 }
 
+/*
+ * NOTIFY ids leave no gap: a command whose inline issue found the file cold
+ * and was issued again from a worker gets the id after the previous send's,
+ * as one ioctl would.
+ */
+TEST_F(uring, notify_id_after_retry)
+{
+	struct zc_pair_opts o = { .sndbuf = 4 << 20, .rcvbuf = 4 << 20 };
+	uint64_t len = 256 * KiB, half = 128 * KiB, res2;
+	struct zcdev_sendfile a, b, in;
+	struct zcdev_completion c[2];
+	struct pollfd pfd;
+	int res;
+
+	make_file(_metadata, self, true, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
+	start_rx(_metadata, self, 0, len + 64 * KiB);
+	pfd.fd = self->dev;
+	pfd.events = POLLIN;
+
+	/* the first half by the ioctl; its completion read */
+	a = zc_sendfile_in(self->ro, self->p[0].snd, 0, half, ZCDEV_SEND_NOTIFY);
+	ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(half, a.sent);
+	ASSERT_NE(0, a.notify_id);
+	ASSERT_EQ(1, poll(&pfd, 1, zc_scaled_ms(IDLE_MS)));
+	ASSERT_EQ(sizeof(c[0]), read(self->dev, c, sizeof(c)));
+	ASSERT_EQ(a.notify_id, c[0].id);
+
+	/* the second half cold, through the ring: a worker sends it */
+	ASSERT_EQ(0, zc_make_cold(self->fd)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, zc_resident_pages(self->ro, half, len - half));
+	in = zc_sendfile_in(self->ro, self->p[0].snd, half, len - half,
+			    ZCDEV_SEND_NOTIFY);
+	b = in;
+	zc_poison_out(&b);
+	res = ring_sendfile_one(&self->r, self->dev, ZCDEV_IOC_SENDFILE, &b,
+				&res2);
+	ASSERT_EQ(len - half, res);
+	ASSERT_EQ(0, check_cqe(&in, &b, res, res2,
+			       variant->ring_flags & IORING_SETUP_CQE32,
+			       len - half))
+		TH_LOG("%s", zc_errmsg());
+	/* the premise: the inline issue handed it to a worker */
+	ASSERT_LE(1, iowq_workers());
+	EXPECT_EQ(a.notify_id + 1, b.notify_id);
+	end_rx(_metadata, self, 0, 0, len);
+	ASSERT_EQ(1, poll(&pfd, 1, zc_scaled_ms(IDLE_MS)));
+	ASSERT_EQ(sizeof(c[0]), read(self->dev, c, sizeof(c)));
+	ASSERT_EQ(b.notify_id, c[0].id);
+}
+
 /* ---- bad input ---------------------------------------------------------- */
+
+/*
+ * A ring of 128-byte SQEs: the 64 bytes of the command area after the
+ * struct are reserved.  Zero: sent as usual; not zero: -EINVAL, nothing
+ * sent.
+ */
+TEST_F(uring, sqe128_tail)
+{
+	struct zcdev_sendfile a, in;
+	struct zcdev_uring_cmd uc;
+	struct io_uring_cqe cqe;
+	struct io_uring_sqe *sqe;
+	uint64_t len = 16 * KiB, res2;
+	struct ring big;
+	int res;
+
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, NULL);
+	ASSERT_EQ(0, ring_init(&big, 4, variant->ring_flags |
+					IORING_SETUP_SQE128))
+		TH_LOG("io_uring_setup: %s", strerror(errno));
+
+	/* a non-zero reserved byte, the last of the area */
+	in = zc_sendfile_in(self->ro, self->p[0].snd, 0, len, 0);
+	a = in;
+	uc.arg = (uintptr_t)&a;
+	uc.reserved = 0;
+	sqe = ring_sqe(&big);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = self->dev;
+	sqe->cmd_op = ZCDEV_IOC_SENDFILE;
+	memcpy(sqe->cmd, &uc, sizeof(uc));
+	((uint8_t *)sqe->cmd)[80 - 1] = 1;
+	ASSERT_EQ(1, ring_enter(&big, 1, 1));
+	ASSERT_EQ(0, ring_cqe(&big, &cqe, &res2));
+	EXPECT_EQ(-EINVAL, cqe.res);
+	EXPECT_EQ(0, res2);
+	ASSERT_EQ(0, zc_marker_check(self->p[0].snd, self->p[0].rcv,
+				     zc_scaled_ms(IDLE_MS)))
+		TH_LOG("%s", zc_errmsg());
+
+	/* all zero: the send */
+	start_rx(_metadata, self, 0, len + 64 * KiB);
+	a = in;
+	zc_poison_out(&a);
+	res = ring_sendfile_one(&big, self->dev, ZCDEV_IOC_SENDFILE, &a,
+				&res2);
+	ring_exit(&big);
+	ASSERT_EQ(len, res);
+	ASSERT_EQ(0, check_cqe(&in, &a, res, res2,
+			       variant->ring_flags & IORING_SETUP_CQE32, len))
+		TH_LOG("%s", zc_errmsg());
+	end_rx(_metadata, self, 0, 0, len);
+}
+
+/*
+ * IORING_URING_CMD_FIXED (a registered buffer for the command): the module
+ * uses none, so the flag is -EINVAL rather than ignored.
+ */
+TEST_F(uring, fixed_buffer_flag)
+{
+	struct zcdev_sendfile a;
+	struct zcdev_uring_cmd uc;
+	struct io_uring_cqe cqe;
+	struct io_uring_sqe *sqe;
+	static char buf[4096] __attribute__((aligned(4096)));
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	uint64_t res2;
+
+	make_file(_metadata, self, false, 16 * KiB);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, NULL);
+	/* io_uring checks buf_index against the registered buffers first */
+	ASSERT_EQ(0, syscall(__NR_io_uring_register, self->r.fd,
+			     IORING_REGISTER_BUFFERS, &iov, 1))
+		TH_LOG("IORING_REGISTER_BUFFERS: %s", strerror(errno));
+	a = zc_sendfile_in(self->ro, self->p[0].snd, 0, 16 * KiB, 0);
+	uc.arg = (uintptr_t)&a;
+	uc.reserved = 0;
+	sqe = ring_sqe(&self->r);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = self->dev;
+	sqe->cmd_op = ZCDEV_IOC_SENDFILE;
+	sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+	sqe->buf_index = 0;
+	memcpy(sqe->cmd, &uc, sizeof(uc));
+	ASSERT_EQ(1, ring_enter(&self->r, 1, 1));
+	ASSERT_EQ(0, ring_cqe(&self->r, &cqe, &res2));
+	EXPECT_EQ(-EINVAL, cqe.res);
+	EXPECT_EQ(0, res2);
+	ASSERT_EQ(0, zc_marker_check(self->p[0].snd, self->p[0].rcv,
+				     zc_scaled_ms(IDLE_MS)))
+		TH_LOG("%s", zc_errmsg());
+}
 
 TEST_F(uring, bad_input)
 {

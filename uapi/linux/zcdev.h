@@ -323,9 +323,12 @@ struct zcdev_sendv {
  * registered index with IOSQE_FIXED_FILE), cmd_op ZCDEV_IOC_SENDFILE (the
  * ioctl number: its size versions the struct as for the ioctl), and in the
  * SQE's command area (sqe->cmd, 16 bytes in a 64-byte SQE) a struct
- * zcdev_uring_cmd.  The other fields (off, addr, len, buf_index) are
- * reserved: set them to 0 (the module cannot see them on every kernel, so
- * it does not check them); uring_cmd_flags must be 0.  Any other cmd_op
+ * zcdev_uring_cmd; on a ring of 128-byte SQEs (IORING_SETUP_SQE128) the
+ * 64 bytes of the command area after it must be 0, else -EINVAL.  The
+ * other fields (off, addr, len, buf_index) are reserved: set them to 0 (the
+ * module cannot see them on every kernel, so it does not check them);
+ * uring_cmd_flags must be 0 (IORING_URING_CMD_FIXED is -EINVAL: no
+ * registered buffer is used).  Any other cmd_op
  * is -EINVAL (ZCDEV_IOC_SENDV and ZCDEV_IOC_PROBE are not commands yet).
  *
  * The struct zcdev_sendfile is read and checked as the ioctl does (the
