@@ -107,41 +107,65 @@ static long zcdev_ioctl_sendfile(struct zcdev_ctx *ctx, unsigned int cmd,
 	return zcdev_sendfile_user(ctx, cmd, uarg, 0, &args);
 }
 
-static long zcdev_ioctl_sendv(struct zcdev_ctx *ctx, unsigned int cmd,
-			      void __user *uarg)
+/**
+ * zcdev_sendv_user() - ZCDEV_IOC_SENDV on a struct in user memory
+ * @ctx: the /dev/zcdev file's context
+ * @cmd: the ioctl number (its _IOC_SIZE is the struct's size)
+ * @uarg: the caller's struct zcdev_sendv
+ * @kflags: ZC_KF_* (0 for the ioctl)
+ * @args: the kernel's copy; holds the report when the report was written
+ *	back to @uarg (0, -EOPNOTSUPP, -EBUSY)
+ *
+ * Shared by the ioctl and the io_uring command (uring.c).  The segment
+ * array is read again on every call: a command issued again from an io-wq
+ * worker reads what the caller's memory holds then (it must stay valid
+ * and unchanged until the completion, as the struct itself).
+ *
+ * Return: as ZCDEV_IOC_SENDV, or %ZC_RETRY_BLOCKING (see zcdev.h).
+ */
+long zcdev_sendv_user(struct zcdev_ctx *ctx, unsigned int cmd,
+		      void __user *uarg, u32 kflags, struct zcdev_sendv *args)
 {
 	size_t wsize = min_t(size_t, _IOC_SIZE(cmd),
 			     sizeof(struct zcdev_sendv));
-	struct zcdev_sendv args;
 	struct zcdev_seg *segs;
 	long ret;
 
-	ret = zc_copy_args_in(&args, sizeof(args), ZCDEV_SENDV_SIZE_VER0,
+	ret = zc_copy_args_in(args, sizeof(*args), ZCDEV_SENDV_SIZE_VER0,
 			      cmd, uarg);
 	if (ret)
 		return ret;
-	if (args.flags & ~ZCDEV_SEND_FLAGS_ALL)
+	if (args->flags & ~ZCDEV_SEND_FLAGS_ALL)
 		return -EINVAL;
-	if (args.reserved)
+	if (args->reserved)
 		return -EINVAL;
-	if (!args.nr_segs || args.nr_segs > ZCDEV_SENDV_MAX_SEGS)
+	if (!args->nr_segs || args->nr_segs > ZCDEV_SENDV_MAX_SEGS)
 		return -EINVAL;
 
-	segs = kmalloc_array(args.nr_segs, sizeof(*segs), GFP_KERNEL_ACCOUNT);
+	segs = kmalloc_array(args->nr_segs, sizeof(*segs), GFP_KERNEL_ACCOUNT);
 	if (!segs)
 		return -ENOMEM;
 	ret = -EFAULT;
-	if (copy_from_user(segs, u64_to_user_ptr(args.segs),
-			   array_size(args.nr_segs, sizeof(*segs))))
+	if (copy_from_user(segs, u64_to_user_ptr(args->segs),
+			   array_size(args->nr_segs, sizeof(*segs))))
 		goto out_free_segs;
-	if (copy_to_user(uarg, &args, wsize))
+	if (copy_to_user(uarg, args, wsize))
 		goto out_free_segs;
 
-	ret = zcdev_sendv(ctx, &args, segs);
-	ret = zc_send_result(ret, uarg, &args, wsize);
+	ret = zcdev_sendv(ctx, args, segs, kflags);
+	if (ret != ZC_RETRY_BLOCKING)
+		ret = zc_send_result(ret, uarg, args, wsize);
 out_free_segs:
 	kfree(segs);
 	return ret;
+}
+
+static long zcdev_ioctl_sendv(struct zcdev_ctx *ctx, unsigned int cmd,
+			      void __user *uarg)
+{
+	struct zcdev_sendv args;
+
+	return zcdev_sendv_user(ctx, cmd, uarg, 0, &args);
 }
 
 static long zcdev_ioctl_probe(unsigned int cmd, void __user *uarg)

@@ -322,10 +322,12 @@ u64 zc_notif_finish(struct zc_notif *n, bool sent)
 	 * error) leaves no gap.  Nobody reads n->id before this: the record
 	 * is queued only once the send's own reference below is dropped.
 	 */
-	if (sent)
-		id = n->id = atomic64_inc_return(&n->ctx->next_id);
-	else
+	if (sent) {
+		n->id = atomic64_inc_return(&n->ctx->next_id);
+		id = n->id;
+	} else {
 		n->silent = true;
+	}
 	/*
 	 * The send's own reference: if it is the last (nothing in flight,
 	 * or a copy), the record is queued before the call returns.

@@ -553,18 +553,31 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 	return 0;
 }
 
+/* every file segment's bytes are page cache the module reads itself */
+static bool zc_segs_cache_only(const struct zc_segs *sv)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++)
+		if (sv->files[i] && zc_src_kind(sv->files[i]) != ZC_SRC_CACHE)
+			return false;
+	return true;
+}
+
 /**
  * zcdev_sendv() - send a list of memory and file segments to a socket
  * @ctx: the /dev/zcdev file's context (completions of NOTIFY sends)
  * @args: the caller's request; the out fields are filled in
  * @segs: @args->nr_segs segments, already copied from user space
+ * @kflags: ZC_KF_* - how this call may wait (0 for the ioctl)
  *
  * Return: as zcdev_sendfile(); @args->seg_index and @args->seg_sent say
  * where the call stopped.
  */
 int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
-		const struct zcdev_seg *segs)
+		const struct zcdev_seg *segs, u32 kflags)
 {
+	bool own_cached_only = false;
 	struct zc_segs sv = { };
 	struct socket *sock;
 	struct zc_req *req;
@@ -589,6 +602,11 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 	ret = zc_segs_get(&sv, segs, args->nr_segs, args->flags);
 	if (ret)
 		goto out_put_segs;
+	/* only the page cache the module reads itself can be read nowait */
+	if ((kflags & ZC_KF_NOWAIT_IO) && !zc_segs_cache_only(&sv)) {
+		ret = ZC_RETRY_BLOCKING;
+		goto out_put_segs;
+	}
 	budget = min_t(u64, sv.asked, ZCDEV_MAX_SEND);
 
 	req = zc_req_alloc(sv.cap);
@@ -599,6 +617,13 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 	ret = zc_req_setup(req, sock, args->flags);
 	if (ret)
 		goto out_free;
+	if (kflags & ZC_KF_DONTWAIT)
+		req->msg_flags |= MSG_DONTWAIT;
+	req->nowait_io = kflags & ZC_KF_NOWAIT_IO;
+	if (req->nowait_io && !req->cached_only) {
+		req->cached_only = true;
+		own_cached_only = true;
+	}
 	ret = rw_verify_area(WRITE, sock->file, NULL, budget);
 	if (ret)
 		goto out_free;
@@ -650,7 +675,10 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 	args->seg_sent = i < sv.nr ? done : 0;
 	zc_req_uncork(req);
 	args->notify_id = zc_req_notify_finish(req);
-	ret = zc_req_result(req, ret);
+	if (req->nowait_io)
+		ret = zc_nowait_io_result(req, ret, own_cached_only);
+	if (ret != ZC_RETRY_BLOCKING)
+		ret = zc_req_result(req, ret);
 out_report:
 	args->path = zc_req_path(req);
 	args->why = req->why;
@@ -663,7 +691,9 @@ out_free:
 out_put_segs:
 	zc_segs_put(&sv);
 out:
-	zcdev_stats_sendv(sock, args, sv.asked, ret);
+	/* a call retried elsewhere is counted there */
+	if (ret != ZC_RETRY_BLOCKING)
+		zcdev_stats_sendv(sock, args, sv.asked, ret);
 	if (sock)
 		sockfd_put(sock);
 	return ret;

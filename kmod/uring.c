@@ -3,9 +3,10 @@
  * zcdev: io_uring commands on /dev/zcdev (IORING_OP_URING_CMD).
  *
  * A command is the ioctl of the same number on the same argument struct:
- * cmd_op is ZCDEV_IOC_SENDFILE (its _IOC_SIZE versions the struct), the
- * SQE's command area is a struct zcdev_uring_cmd that points at the
- * caller's struct zcdev_sendfile.  The report is written back to that
+ * cmd_op is ZCDEV_IOC_SENDFILE or ZCDEV_IOC_SENDV (its _IOC_SIZE versions
+ * the struct), the SQE's command area is a struct zcdev_uring_cmd that
+ * points at the caller's struct zcdev_sendfile or struct zcdev_sendv (whose
+ * segment array is read at each issue).  The report is written back to that
  * struct before the completion is posted; the CQE's res is the bytes sent
  * or -errno, and on a ring with 32-byte CQEs the extra word packs why, path
  * and status (ZCDEV_URING_RES2_*).
@@ -41,7 +42,7 @@
 #include "zcdev.h"
 
 /* the CQE32 extra word: the report's why, path and status */
-static u64 zc_uring_res2(const struct zcdev_sendfile *args)
+static u64 zc_uring_res2(u32 why, u32 path, u32 status)
 {
 	/* each field fits the bits the uapi gives it */
 	BUILD_BUG_ON(ZCDEV_WHY_ALL > U32_MAX);
@@ -49,8 +50,8 @@ static u64 zc_uring_res2(const struct zcdev_sendfile *args)
 	BUILD_BUG_ON(ZCDEV_STATUS_ALL > 0xff);
 	BUILD_BUG_ON(ZCDEV_URING_RES2_PATH_SHIFT != 32);
 	BUILD_BUG_ON(ZCDEV_URING_RES2_STATUS_SHIFT != 40);
-	return (u64)args->why | (u64)args->path << ZCDEV_URING_RES2_PATH_SHIFT |
-	       (u64)args->status << ZCDEV_URING_RES2_STATUS_SHIFT;
+	return (u64)why | (u64)path << ZCDEV_URING_RES2_PATH_SHIFT |
+	       (u64)status << ZCDEV_URING_RES2_STATUS_SHIFT;
 }
 
 /*
@@ -72,15 +73,19 @@ static bool zc_uring_tail_zero(const struct zcdev_uring_cmd *area)
  * Return: bytes sent or -errno for the CQE; -EAGAIN (for io_uring, not
  * the CQE) with *@retry set when an io-wq worker must issue it again.
  */
-static int zc_uring_sendfile(struct io_uring_cmd *cmd, unsigned int issue_flags,
-			     u64 *res2, bool *retry)
+static int zc_uring_send(struct io_uring_cmd *cmd, unsigned int issue_flags,
+			 u64 *res2, bool *retry)
 {
 	struct zcdev_ctx *ctx = cmd->file->private_data;
 	const struct zcdev_uring_cmd *area;
 	u32 kflags = ZC_KF_DONTWAIT;
-	struct zcdev_sendfile args;
+	union {
+		struct zcdev_sendfile sf;
+		struct zcdev_sendv sv;
+	} args;
 	struct zcdev_uring_cmd uc;
-	bool kept;
+	bool kept, sendv;
+	u64 sent = 0;
 	long ret;
 
 	/* no registered buffer is used: the flag is not ours to ignore */
@@ -98,20 +103,36 @@ static int zc_uring_sendfile(struct io_uring_cmd *cmd, unsigned int issue_flags,
 
 	if (issue_flags & IO_URING_F_NONBLOCK)
 		kflags |= ZC_KF_NOWAIT_IO;
-	ret = zcdev_sendfile_user(ctx, cmd->cmd_op, u64_to_user_ptr(uc.arg),
-				  kflags, &args);
+	sendv = _IOC_NR(cmd->cmd_op) == _IOC_NR(ZCDEV_IOC_SENDV);
+	if (sendv)
+		ret = zcdev_sendv_user(ctx, cmd->cmd_op,
+				       u64_to_user_ptr(uc.arg), kflags,
+				       &args.sv);
+	else
+		ret = zcdev_sendfile_user(ctx, cmd->cmd_op,
+					  u64_to_user_ptr(uc.arg), kflags,
+					  &args.sf);
 	if (ret == ZC_RETRY_BLOCKING) {
 		zc_uring_cmd_keep(cmd, &uc);
 		*retry = true;
 		return -EAGAIN;
 	}
 	/* the errors that come with a report */
-	if (!ret || ret == -EOPNOTSUPP || ret == -EBUSY)
-		*res2 = zc_uring_res2(&args);
+	if (!ret || ret == -EOPNOTSUPP || ret == -EBUSY) {
+		if (sendv) {
+			*res2 = zc_uring_res2(args.sv.why, args.sv.path,
+					      args.sv.status);
+			sent = args.sv.sent;
+		} else {
+			*res2 = zc_uring_res2(args.sf.why, args.sf.path,
+					      args.sf.status);
+			sent = args.sf.sent;
+		}
+	}
 	if (ret)
 		return ret;
 	/* <= ZCDEV_MAX_SEND, which fits the CQE's res */
-	return args.sent;
+	return sent;
 }
 
 /**
@@ -119,8 +140,8 @@ static int zc_uring_sendfile(struct io_uring_cmd *cmd, unsigned int issue_flags,
  * @cmd: the command; cmd_op is the ioctl number
  * @issue_flags: IO_URING_F_* of this issue, passed on to io_uring
  *
- * Only ZCDEV_IOC_SENDFILE is a command (any size its ioctl takes); other
- * numbers are -EINVAL.
+ * ZCDEV_IOC_SENDFILE and ZCDEV_IOC_SENDV are commands (any size their
+ * ioctls take); other numbers are -EINVAL.
  *
  * Return: -EAGAIN for io_uring to issue it again from an io-wq worker;
  * else -EIOCBQUEUED, the completion having been posted.
@@ -132,11 +153,12 @@ int zcdev_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	int ret;
 
 	if (_IOC_TYPE(cmd->cmd_op) != ZCDEV_IOC_MAGIC ||
-	    _IOC_NR(cmd->cmd_op) != _IOC_NR(ZCDEV_IOC_SENDFILE) ||
+	    (_IOC_NR(cmd->cmd_op) != _IOC_NR(ZCDEV_IOC_SENDFILE) &&
+	     _IOC_NR(cmd->cmd_op) != _IOC_NR(ZCDEV_IOC_SENDV)) ||
 	    _IOC_DIR(cmd->cmd_op) != (_IOC_READ | _IOC_WRITE))
 		ret = -EINVAL;
 	else
-		ret = zc_uring_sendfile(cmd, issue_flags, &res2, &retry);
+		ret = zc_uring_send(cmd, issue_flags, &res2, &retry);
 	if (retry)
 		return -EAGAIN;
 	zc_uring_cmd_forget(cmd);

@@ -34,7 +34,8 @@ void zc_notif_mark_copied(struct zc_notif *n);
 u64 zc_notif_finish(struct zc_notif *n, bool sent);
 
 /*
- * How a send may wait (zcdev_sendfile()'s @kflags; 0 for the ioctl, which
+ * How a send may wait (zcdev_sendfile()'s and zcdev_sendv()'s @kflags; 0
+ * for the ioctl, which
  * waits as the socket and the file make it):
  *  ZC_KF_DONTWAIT:  never wait for room in the socket (MSG_DONTWAIT);
  *  ZC_KF_NOWAIT_IO: never wait for the disk; if nothing could be sent
@@ -56,7 +57,9 @@ long zcdev_sendfile_user(struct zcdev_ctx *ctx, unsigned int cmd,
 struct io_uring_cmd;
 int zcdev_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
 int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
-		const struct zcdev_seg *segs);
+		const struct zcdev_seg *segs, u32 kflags);
+long zcdev_sendv_user(struct zcdev_ctx *ctx, unsigned int cmd,
+		      void __user *uarg, u32 kflags, struct zcdev_sendv *args);
 int zcdev_probe(struct zcdev_probe *args);
 
 #endif /* _ZCDEV_H */

@@ -317,11 +317,13 @@ struct zcdev_sendv {
 #define ZCDEV_IOC_SENDV		_IOWR(ZCDEV_IOC_MAGIC, 0x03, struct zcdev_sendv)
 
 /*
- * io_uring: ZCDEV_IOC_SENDFILE as an IORING_OP_URING_CMD on /dev/zcdev.
+ * io_uring: ZCDEV_IOC_SENDFILE and ZCDEV_IOC_SENDV as IORING_OP_URING_CMD
+ * commands on /dev/zcdev.
  *
  * The SQE: opcode IORING_OP_URING_CMD, fd the /dev/zcdev file (or its
- * registered index with IOSQE_FIXED_FILE), cmd_op ZCDEV_IOC_SENDFILE (the
- * ioctl number: its size versions the struct as for the ioctl), and in the
+ * registered index with IOSQE_FIXED_FILE), cmd_op ZCDEV_IOC_SENDFILE or
+ * ZCDEV_IOC_SENDV (the ioctl number: its size versions the struct as for
+ * the ioctl), and in the
  * SQE's command area (sqe->cmd, 16 bytes in a 64-byte SQE) a struct
  * zcdev_uring_cmd; on a ring of 128-byte SQEs (IORING_SETUP_SQE128) the
  * 64 bytes of the command area after it must be 0, else -EINVAL.  The
@@ -329,12 +331,15 @@ struct zcdev_sendv {
  * module cannot see them on every kernel, so it does not check them);
  * uring_cmd_flags must be 0 (IORING_URING_CMD_FIXED is -EINVAL: no
  * registered buffer is used).  Any other cmd_op
- * is -EINVAL (ZCDEV_IOC_SENDV and ZCDEV_IOC_PROBE are not commands yet).
+ * is -EINVAL (ZCDEV_IOC_PROBE is not a command).
  *
- * The struct zcdev_sendfile is read and checked as the ioctl does (the
- * same errors), the descriptors are looked up when the command is issued,
- * and the out fields are written back, as for the ioctl, before the CQE is
- * posted; the struct must stay valid until then.  The CQE's res is the
+ * The struct zcdev_sendfile or zcdev_sendv (and a SENDV's segment array)
+ * is read and checked as the ioctl does (the same errors), the descriptors
+ * are looked up when the command is issued, and the out fields (for SENDV
+ * with @seg_index and @seg_sent) are written back, as for the ioctl,
+ * before the CQE is posted; the struct and the segments (and the memory
+ * they point at) must stay valid and unchanged until then: a command
+ * issued again from a worker reads them again.  The CQE's res is the
  * number of bytes sent (the report's @sent) or -errno: 0 with nothing to
  * send, and -EOPNOTSUPP (STRICT) and -EBUSY (CACHED_ONLY) with the report
  * written back, as for the ioctl.  On a ring created with
@@ -347,9 +352,11 @@ struct zcdev_sendv {
  * and the socket's O_NONBLOCK say).  Wait for POLLOUT (IORING_OP_POLL_ADD
  * on the socket) and submit again.  Sends may be short, as on a
  * non-blocking socket, also where the page cache ends: the command sends
- * what is cached without waiting, then stops; a command that finds nothing
- * cached is issued again by io_uring from a worker thread, which reads the
- * file.  ZCDEV_SEND_CACHED_ONLY keeps its meaning (never read the disk).
+ * what is cached without waiting, then stops (a SENDV whose memory
+ * segments were sent before a cold file segment stops there: a short send
+ * of those bytes); a command that finds nothing cached is issued again by
+ * io_uring from a worker thread, which reads the file.
+ * ZCDEV_SEND_CACHED_ONLY keeps its meaning (never read the disk).
  *
  * On 6.12 kernels (Debian's 6.12.117 among them), io_uring does not copy
  * the SQE of a command issued after io_uring_enter() returned because it
@@ -360,8 +367,8 @@ struct zcdev_sendv {
 
 /*
  * struct zcdev_uring_cmd - the command area of a zcdev IORING_OP_URING_CMD
- * @arg:      user pointer to the argument struct (struct zcdev_sendfile,
- *            of the size in the SQE's cmd_op).
+ * @arg:      user pointer to the argument struct (struct zcdev_sendfile or
+ *            struct zcdev_sendv, of the size in the SQE's cmd_op).
  * @reserved: must be 0, else -EINVAL.
  */
 struct zcdev_uring_cmd {
