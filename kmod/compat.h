@@ -229,6 +229,8 @@ static inline bool zc_dma_bounces(struct device *dev)
 struct zc_uring_pdu {
 	const struct io_uring_sqe	*sqe;
 	struct zcdev_uring_cmd		uc;
+	/* uring.c: the pending send's wait, NULL when none */
+	void				*wait;
 };
 
 static inline struct zc_uring_pdu *zc_uring_pdu(struct io_uring_cmd *cmd)
@@ -268,6 +270,16 @@ static inline void zc_uring_cmd_forget(struct io_uring_cmd *cmd)
 #else
 #include <linux/io_uring.h>
 
+struct zc_uring_pdu {
+	void				*wait;
+};
+
+static inline struct zc_uring_pdu *zc_uring_pdu(struct io_uring_cmd *cmd)
+{
+	BUILD_BUG_ON(sizeof(struct zc_uring_pdu) > sizeof(cmd->pdu));
+	return (struct zc_uring_pdu *)cmd->pdu;
+}
+
 static inline const struct zcdev_uring_cmd *
 zc_uring_cmd_area(struct io_uring_cmd *cmd, unsigned int issue_flags,
 		  bool *kept)
@@ -282,6 +294,28 @@ static inline void zc_uring_cmd_keep(struct io_uring_cmd *cmd,
 }
 
 static inline void zc_uring_cmd_forget(struct io_uring_cmd *cmd)
+{
+}
+#endif
+
+/*
+ * A command may stay pending on a full socket only where io_uring can
+ * cancel it (ring teardown, process exit): io_uring_cmd_mark_cancelable()
+ * and IO_URING_F_CANCEL, mainline 6.7, so 6.12 and not 6.1.  Without them
+ * a send waiting on a socket whose peer never reads would keep the ring's
+ * teardown and the task's exit waiting for ever; there a full socket
+ * completes the command with -EAGAIN.  Task work of a task that is exiting
+ * gets IO_URING_F_TASK_DEAD (6.12).  The probe (Kbuild) is
+ * io_uring_cmd_mark_cancelable() in <linux/io_uring/cmd.h>.
+ */
+#ifdef ZC_HAVE_URING_CMD_CANCEL
+#define ZC_URING_CAN_PEND	true
+#else
+#define ZC_URING_CAN_PEND	false
+#define IO_URING_F_CANCEL	0
+#define IO_URING_F_TASK_DEAD	0
+static inline void io_uring_cmd_mark_cancelable(struct io_uring_cmd *cmd,
+						unsigned int issue_flags)
 {
 }
 #endif

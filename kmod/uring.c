@@ -11,13 +11,14 @@
  * or -errno, and on a ring with 32-byte CQEs the extra word packs why, path
  * and status (ZCDEV_URING_RES2_*).
  *
- * No command waits for room in the socket, wherever it runs: io_uring
- * would wait for it with an io-wq thread per command (IORING_OP_URING_CMD
- * has no poll support, so an -EAGAIN from ->uring_cmd() is handed to a
- * worker that issues it again, blocking).  A full socket completes the
- * command with -EAGAIN; the caller polls the socket (IORING_OP_POLL_ADD)
- * and submits again.  See kmod/URING.md for what completing it later from
- * the socket's wait queue needs.
+ * No command waits for room in the socket in a thread: io_uring would wait
+ * for it with an io-wq thread per command (IORING_OP_URING_CMD has no poll
+ * support, so an -EAGAIN from ->uring_cmd() is handed to a worker that
+ * issues it again, blocking).  A command that finds the socket full with
+ * nothing sent is left pending on the socket's wait queue and issued again
+ * from task work when there is room (below); where io_uring cannot cancel
+ * a pending command (6.1, see compat.h) it completes with -EAGAIN instead,
+ * and the caller polls the socket (IORING_OP_POLL_ADD) and submits again.
  *
  * The first, inline issue (IO_URING_F_NONBLOCK) does not wait for the disk
  * either: it sends only what the page cache holds (starting readahead at
@@ -30,13 +31,18 @@
  *
  * References: the request holds the /dev/zcdev file (and so the module)
  * until its completion is posted; the file and the socket are looked up
- * and put within each issue.
+ * and put within each issue; a pending command also holds the socket's
+ * file until it completes or is cancelled.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/ioctl.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "compat.h"
 #include "zcdev.h"
@@ -70,53 +76,39 @@ static bool zc_uring_tail_zero(const struct zcdev_uring_cmd *area)
 }
 
 /*
- * Return: bytes sent or -errno for the CQE; -EAGAIN (for io_uring, not
- * the CQE) with *@retry set when an io-wq worker must issue it again.
+ * One issue's send, from the command area @uc: bytes sent or -errno for
+ * the CQE (*@res2 its CQE32 word, *@sock_fd the socket's descriptor once
+ * the struct was read); ZC_RETRY_BLOCKING when an io-wq worker must issue
+ * it again.
  */
-static int zc_uring_send(struct io_uring_cmd *cmd, unsigned int issue_flags,
-			 u64 *res2, bool *retry)
+static int zc_uring_do(struct io_uring_cmd *cmd,
+		       const struct zcdev_uring_cmd *uc, u32 kflags, u64 *res2,
+		       int *sock_fd)
 {
 	struct zcdev_ctx *ctx = cmd->file->private_data;
-	const struct zcdev_uring_cmd *area;
-	u32 kflags = ZC_KF_DONTWAIT;
 	union {
 		struct zcdev_sendfile sf;
 		struct zcdev_sendv sv;
 	} args;
-	struct zcdev_uring_cmd uc;
-	bool kept, sendv;
 	u64 sent = 0;
+	bool sendv;
 	long ret;
 
-	/* no registered buffer is used: the flag is not ours to ignore */
-	if (cmd->flags & IORING_URING_CMD_FIXED)
-		return -EINVAL;
-	area = zc_uring_cmd_area(cmd, issue_flags, &kept);
-	/* the SQE is shared with user space: read it once */
-	uc.arg = READ_ONCE(area->arg);
-	uc.reserved = READ_ONCE(area->reserved);
-	if (uc.reserved)
-		return -EINVAL;
-	if (!kept && (issue_flags & IO_URING_F_SQE128) &&
-	    !zc_uring_tail_zero(area))
-		return -EINVAL;
-
-	if (issue_flags & IO_URING_F_NONBLOCK)
-		kflags |= ZC_KF_NOWAIT_IO;
+	*res2 = 0;
+	*sock_fd = -1;
 	sendv = _IOC_NR(cmd->cmd_op) == _IOC_NR(ZCDEV_IOC_SENDV);
 	if (sendv)
 		ret = zcdev_sendv_user(ctx, cmd->cmd_op,
-				       u64_to_user_ptr(uc.arg), kflags,
+				       u64_to_user_ptr(uc->arg), kflags,
 				       &args.sv);
 	else
 		ret = zcdev_sendfile_user(ctx, cmd->cmd_op,
-					  u64_to_user_ptr(uc.arg), kflags,
+					  u64_to_user_ptr(uc->arg), kflags,
 					  &args.sf);
-	if (ret == ZC_RETRY_BLOCKING) {
-		zc_uring_cmd_keep(cmd, &uc);
-		*retry = true;
-		return -EAGAIN;
-	}
+	if (ret == ZC_RETRY_BLOCKING)
+		return ret;
+	/* (-EAGAIN comes only from a struct that was read) */
+	*sock_fd = sendv ? args.sv.sock_fd : args.sf.sock_fd;
 	/* the errors that come with a report */
 	if (!ret || ret == -EOPNOTSUPP || ret == -EBUSY) {
 		if (sendv) {
@@ -135,6 +127,205 @@ static int zc_uring_send(struct io_uring_cmd *cmd, unsigned int issue_flags,
 	return sent;
 }
 
+/* ---- a send pending on a full socket (ZC_URING_CAN_PEND) --------------- */
+
+/*
+ * The command is queued on the socket's wait queue, as io_uring's own
+ * IORING_OP_POLL_ADD queues: through the socket's ->poll() (which also
+ * asks the stack for the write-space wakeup), holding a reference to the
+ * socket's file so that the queue outlives the wait.  The wakeup only
+ * claims the wait and queues task work; the send is issued again from the
+ * task work, in the submitting task, as a first issue would be (but it may
+ * wait for the disk: there is no worker to hand it to from there).  No
+ * thread waits, however many commands are pending.
+ *
+ * @state decides who completes: ARMED -> FIRED (the wakeup; task work
+ * follows) or ARMED -> CANCELED (io_uring's cancel, which completes it),
+ * ARMED -> IDLE (the arming saw room at once and retries itself).
+ */
+enum { ZC_W_IDLE, ZC_W_ARMED, ZC_W_FIRED, ZC_W_CANCELED };
+
+/* task work's re-issues in a row that find the socket full again */
+#define ZC_URING_REARM_MAX	64
+
+struct zc_uring_wait {
+	struct wait_queue_entry	wq;
+	struct wait_queue_head	*head;
+	poll_table		pt;
+	struct file		*sock_file;
+	struct io_uring_cmd	*cmd;
+	struct zcdev_uring_cmd	uc;
+	atomic_t		state;
+	unsigned int		rearms;
+};
+
+static struct zc_uring_wait *zc_uring_wait_of(struct io_uring_cmd *cmd)
+{
+	return zc_uring_pdu(cmd)->wait;
+}
+
+static void zc_uring_wait_free(struct io_uring_cmd *cmd)
+{
+	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+
+	if (!w)
+		return;
+	zc_uring_pdu(cmd)->wait = NULL;
+	fput(w->sock_file);
+	kfree(w);
+}
+
+/* the command is done: post its CQE */
+static void zc_uring_complete(struct io_uring_cmd *cmd, int ret, u64 res2,
+			      unsigned int issue_flags)
+{
+	zc_uring_wait_free(cmd);
+	zc_uring_cmd_forget(cmd);
+	io_uring_cmd_done(cmd, ret, res2, issue_flags);
+}
+
+static void zc_uring_resume(struct io_uring_cmd *cmd,
+			    unsigned int issue_flags);
+
+static int zc_uring_wake(struct wait_queue_entry *wq, unsigned int mode,
+			 int sync, void *key)
+{
+	struct zc_uring_wait *w = container_of(wq, struct zc_uring_wait, wq);
+	__poll_t mask = key_to_poll(key);
+
+	if (mask && !(mask & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	if (atomic_cmpxchg(&w->state, ZC_W_ARMED, ZC_W_FIRED) != ZC_W_ARMED)
+		return 0;
+	/* the waker holds the queue's lock */
+	list_del_init(&wq->entry);
+	io_uring_cmd_complete_in_task(w->cmd, zc_uring_resume);
+	return 1;
+}
+
+static void zc_uring_queue_proc(struct file *file, wait_queue_head_t *head,
+				poll_table *pt)
+{
+	struct zc_uring_wait *w = container_of(pt, struct zc_uring_wait, pt);
+
+	/* one queue: a socket has one */
+	if (w->head)
+		return;
+	w->head = head;
+	add_wait_queue(head, &w->wq);
+}
+
+/*
+ * The send found the socket full: wait for room.  Returns 0 when the
+ * command is pending (it must not be touched any more: the wakeup may
+ * already be completing it), 1 when there is room already (issue it again
+ * now), or -errno (complete it with -EAGAIN).
+ */
+static int zc_uring_arm(struct io_uring_cmd *cmd, unsigned int issue_flags,
+			const struct zcdev_uring_cmd *uc, int sock_fd)
+{
+	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+	__poll_t mask;
+
+	if (!w) {
+		w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+		if (!w)
+			return -ENOMEM;
+		w->sock_file = fget(sock_fd);
+		if (!w->sock_file) {
+			kfree(w);
+			return -EBADF;
+		}
+		w->cmd = cmd;
+		w->uc = *uc;
+		init_waitqueue_func_entry(&w->wq, zc_uring_wake);
+		init_poll_funcptr(&w->pt, zc_uring_queue_proc);
+		zc_uring_pdu(cmd)->wait = w;
+		/* ring teardown and task exit call back with ..._F_CANCEL */
+		io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	}
+	if (++w->rearms > ZC_URING_REARM_MAX)
+		return -EAGAIN;
+	w->head = NULL;
+	w->pt._key = EPOLLOUT | EPOLLERR | EPOLLHUP;
+	atomic_set(&w->state, ZC_W_ARMED);
+	mask = vfs_poll(w->sock_file, &w->pt);
+	if (!w->head) {
+		/* nothing to wait on */
+		atomic_set(&w->state, ZC_W_IDLE);
+		return -EAGAIN;
+	}
+	if (!(mask & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return 0;
+	/* room (or an error) already: unless the wakeup took it, retry */
+	if (atomic_cmpxchg(&w->state, ZC_W_ARMED, ZC_W_IDLE) != ZC_W_ARMED)
+		return 0;
+	remove_wait_queue(w->head, &w->wq);
+	return 1;
+}
+
+/*
+ * Send, and on a full socket with nothing sent, wait for room if this
+ * kernel lets a command pend.  Returns true when the command was left
+ * pending; else *@ret and *@res2 are its completion (or *@ret is
+ * ZC_RETRY_BLOCKING).
+ */
+static bool zc_uring_send_or_pend(struct io_uring_cmd *cmd,
+				  unsigned int issue_flags,
+				  const struct zcdev_uring_cmd *uc, u32 kflags,
+				  int *ret, u64 *res2)
+{
+	int sock_fd, armed;
+
+	for (;;) {
+		*ret = zc_uring_do(cmd, uc, kflags, res2, &sock_fd);
+		if (*ret != -EAGAIN || !ZC_URING_CAN_PEND)
+			return false;
+		armed = zc_uring_arm(cmd, issue_flags, uc, sock_fd);
+		if (!armed)
+			return true;
+		if (armed < 0)
+			return false;
+	}
+}
+
+/* task work after the wakeup: the send again, in the submitting task */
+static void zc_uring_resume(struct io_uring_cmd *cmd,
+			    unsigned int issue_flags)
+{
+	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+	u64 res2 = 0;
+	int ret;
+
+	/* an exiting task: its memory and descriptors are not to be used */
+	if (issue_flags & IO_URING_F_TASK_DEAD) {
+		zc_uring_complete(cmd, -ECANCELED, 0, issue_flags);
+		return;
+	}
+	if (zc_uring_send_or_pend(cmd, issue_flags, &w->uc, ZC_KF_DONTWAIT,
+				  &ret, &res2))
+		return;
+	zc_uring_complete(cmd, ret, res2, issue_flags);
+}
+
+/*
+ * io_uring cancels (ring teardown, task exit): a command still waiting is
+ * completed with -ECANCELED and drops its socket; one whose wakeup came
+ * first completes from its task work.
+ */
+static void zc_uring_cancel(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+
+	if (!w || atomic_cmpxchg(&w->state, ZC_W_ARMED, ZC_W_CANCELED) !=
+		  ZC_W_ARMED)
+		return;
+	remove_wait_queue(w->head, &w->wq);
+	zc_uring_complete(cmd, -ECANCELED, 0, issue_flags);
+}
+
+/* ---- the issue -------------------------------------------------------- */
+
 /**
  * zcdev_uring_cmd() - &file_operations.uring_cmd of /dev/zcdev
  * @cmd: the command; cmd_op is the ioctl number
@@ -144,24 +335,58 @@ static int zc_uring_send(struct io_uring_cmd *cmd, unsigned int issue_flags,
  * ioctls take); other numbers are -EINVAL.
  *
  * Return: -EAGAIN for io_uring to issue it again from an io-wq worker;
- * else -EIOCBQUEUED, the completion having been posted.
+ * else -EIOCBQUEUED: the completion was posted, or will be when the
+ * socket has room (or io_uring cancels it).
  */
 int zcdev_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
-	bool retry = false;
+	const struct zcdev_uring_cmd *area;
+	u32 kflags = ZC_KF_DONTWAIT;
+	struct zcdev_uring_cmd uc;
 	u64 res2 = 0;
+	bool kept;
 	int ret;
 
+	if (issue_flags & IO_URING_F_CANCEL) {
+		zc_uring_cancel(cmd, issue_flags);
+		return 0;
+	}
+	/* not pending (else this would be its cancel): pdu->wait is junk */
+	zc_uring_pdu(cmd)->wait = NULL;
+
+	ret = -EINVAL;
 	if (_IOC_TYPE(cmd->cmd_op) != ZCDEV_IOC_MAGIC ||
 	    (_IOC_NR(cmd->cmd_op) != _IOC_NR(ZCDEV_IOC_SENDFILE) &&
 	     _IOC_NR(cmd->cmd_op) != _IOC_NR(ZCDEV_IOC_SENDV)) ||
 	    _IOC_DIR(cmd->cmd_op) != (_IOC_READ | _IOC_WRITE))
-		ret = -EINVAL;
-	else
-		ret = zc_uring_send(cmd, issue_flags, &res2, &retry);
-	if (retry)
+		goto out_done;
+	/* no registered buffer is used: the flag is not ours to ignore */
+	if (cmd->flags & IORING_URING_CMD_FIXED)
+		goto out_done;
+	area = zc_uring_cmd_area(cmd, issue_flags, &kept);
+	/* the SQE is shared with user space: read it once */
+	uc.arg = READ_ONCE(area->arg);
+	uc.reserved = READ_ONCE(area->reserved);
+	if (uc.reserved)
+		goto out_done;
+	if (!kept && (issue_flags & IO_URING_F_SQE128) &&
+	    !zc_uring_tail_zero(area))
+		goto out_done;
+
+	if (issue_flags & IO_URING_F_NONBLOCK)
+		kflags |= ZC_KF_NOWAIT_IO;
+	if (zc_uring_send_or_pend(cmd, issue_flags, &uc, kflags, &ret, &res2))
+		return -EIOCBQUEUED;
+	if (ret == ZC_RETRY_BLOCKING) {
+		/*
+		 * Not pending; a wait set up before the socket had room is
+		 * dropped (the worker's issue starts afresh).
+		 */
+		zc_uring_wait_free(cmd);
+		zc_uring_cmd_keep(cmd, &uc);
 		return -EAGAIN;
-	zc_uring_cmd_forget(cmd);
-	io_uring_cmd_done(cmd, ret, res2, issue_flags);
+	}
+out_done:
+	zc_uring_complete(cmd, ret, res2, issue_flags);
 	return -EIOCBQUEUED;
 }

@@ -29,7 +29,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/io_uring.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +41,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -110,6 +114,8 @@ static void ring_exit(struct ring *r)
 	if (r->fd > 0)
 		close(r->fd);
 	r->fd = -1;
+	r->sqes = NULL;
+	r->cq_map = r->sq_map = NULL;
 }
 
 /* the next free SQE, zeroed (the caller submits before it runs out) */
@@ -257,6 +263,100 @@ static int check_cqe(const struct zcdev_sendfile *in,
 	return 0;
 }
 
+
+/*
+ * Does io_uring let a command stay pending on this kernel?  Only where it
+ * can cancel one (io_uring_cmd_mark_cancelable(), IO_URING_F_CANCEL:
+ * mainline 6.7): the module then waits for room in a full socket instead
+ * of completing -EAGAIN (zcdev(4)).  Taken from the kernel's version, not
+ * from the module.
+ */
+static bool kernel_can_pend(void)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2)
+		return false;
+	return maj > 6 || (maj == 6 && min >= 7);
+}
+
+/* a CQE within @ms (0), or none (-1) */
+static int ring_wait_cqe(struct ring *r, int ms, struct io_uring_cqe *cqe,
+			 uint64_t *res2)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+	if (!ring_cqe(r, cqe, res2))
+		return 0;
+	if (poll(&pfd, 1, ms) != 1)
+		return -1;
+	return ring_cqe(r, cqe, res2);
+}
+
+/*
+ * The state (/proc/net/tcp's st: 1 ESTABLISHED, 4 FIN_WAIT1, ...) of the
+ * IPv4 socket bound to local port @port, or -1 if there is none.  A
+ * descriptor closed while the module still held its socket leaves it
+ * ESTABLISHED; released, it goes to FIN_WAIT1 (its FIN queued behind the
+ * data the peer has not read).
+ */
+static int tcp_state_of(uint16_t port)
+{
+	unsigned int lport, st;
+	char line[256];
+	int state = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/tcp", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &lport, &st) == 2 &&
+		    lport == port) {
+			state = st;
+			break;
+		}
+	}
+	fclose(f);
+	return state;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) ||
+	    sin.sin_family != AF_INET)
+		return 0;
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * Close the sender's descriptor and wait until its socket is released
+ * (no longer ESTABLISHED), without reading: a wakeup from the peer reading
+ * would let a pending command finish on its own.  0, or -1 if still held.
+ */
+static int close_and_wait_released(int *snd)
+{
+	uint16_t port = local_port(*snd);
+	int t;
+
+	if (!port || close(*snd))
+		return -1;
+	*snd = -1;
+	for (t = 0; t < 100; t++) {
+		if (tcp_state_of(port) != 1)
+			return 0;
+		zc_sleep_ms(zc_scaled_ms(20));
+	}
+	return -1;
+}
+
+/* how long "no completion" is watched for (scaled like every wait) */
+#define QUIET_MS 300
+
 /* ---- fixture ------------------------------------------------------------ */
 
 FIXTURE(uring) {
@@ -389,6 +489,42 @@ static void end_rx(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, self->rx[i].extra);
 	bad = zc_verify(self->rx[i].buf, len, off);
 	ASSERT_EQ(-1, bad) TH_LOG("connection %d: %s", i, zc_errmsg());
+}
+
+/*
+ * Fill connection @i's socket with the ioctl (ZCDEV_SEND_NONBLOCK) from
+ * file offset 0 until it stays full (an -EAGAIN, then no POLLOUT for
+ * QUIET_MS: over loopback the first -EAGAIN only means the send queue is
+ * full until the peer's window takes it); returns the bytes it took.
+ */
+static uint64_t fill_sock(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(uring) *self, int i, uint64_t len)
+{
+	struct pollfd pfd = { .fd = self->p[i].snd, .events = POLLOUT };
+	struct zcdev_sendfile a;
+	uint64_t sent = 0;
+	int tries = 0;
+
+	for (;;) {
+		a = zc_sendfile_in(self->ro, self->p[i].snd, sent, len - sent,
+				   ZCDEV_SEND_NONBLOCK);
+		if (ioctl(self->dev, ZCDEV_IOC_SENDFILE, &a)) {
+			EXPECT_EQ(EAGAIN, errno);
+			if (poll(&pfd, 1, zc_scaled_ms(QUIET_MS)) == 0)
+				break;
+			EXPECT_GT(1000, tries++);
+			if (tries >= 1000)
+				break;
+			continue;
+		}
+		sent += a.sent;
+		EXPECT_GT(len, sent) TH_LOG("the socket never filled up");
+		EXPECT_GT(1000, tries++);
+		if (sent >= len || tries >= 1000)
+			break;
+	}
+	EXPECT_LT(0, sent);
+	return sent;
 }
 
 /*
@@ -576,10 +712,10 @@ TEST_F(uring, cold_worker)
 /* ---- full --------------------------------------------------------------- */
 
 /*
- * A receiver that does not read: commands fill the socket, then one
- * completes with -EAGAIN (no report written: the poisoned out fields stay)
- * without any worker; once the peer reads, POLLOUT, and the rest goes on
- * byte-exact.
+ * Where commands cannot pend (6.1): a receiver that does not read:
+ * commands fill the socket, then one completes with -EAGAIN (no report
+ * written: the poisoned out fields stay) without any worker; once the peer
+ * reads, POLLOUT, and the rest goes on byte-exact.
  */
 TEST_F(uring, full_eagain)
 {
@@ -588,6 +724,8 @@ TEST_F(uring, full_eagain)
 	struct zcdev_sendfile a, in, poisoned;
 	int res, tries = 0;
 
+	if (kernel_can_pend())
+		SKIP(return, "commands pend on a full socket here (pending_*)");
 	make_file(_metadata, self, false, len);
 	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
 	for (;;) {
@@ -623,7 +761,9 @@ TEST_F(uring, full_eagain)
 /*
  * IOSQE_ASYNC: the first issue is an io-wq worker's (reading io_uring's own
  * copy of the SQE).  On a warm file it sends; on a full socket it must not
- * block the worker either: -EAGAIN comes back within the wait.
+ * block the worker either: -EAGAIN comes back within the wait, or, where
+ * commands pend (kernel_can_pend()), the command pends and completes once
+ * the peer reads.
  */
 TEST_F(uring, async_worker)
 {
@@ -633,6 +773,7 @@ TEST_F(uring, async_worker)
 	struct zcdev_sendfile a, in;
 	struct io_uring_cqe cqe;
 	struct io_uring_sqe *sqe;
+	bool pend = kernel_can_pend(), pending = false;
 	struct pollfd pfd;
 	int eagain = 0, tries = 0;
 
@@ -648,9 +789,14 @@ TEST_F(uring, async_worker)
 		prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE, &a, 7);
 		sqe->flags |= IOSQE_ASYNC;
 		ASSERT_EQ(1, ring_enter(&self->r, 1, 0));
-		/* a worker blocked on the socket would never complete it */
 		pfd.fd = self->r.fd;
 		pfd.events = POLLIN;
+		if (pend && poll(&pfd, 1, zc_scaled_ms(QUIET_MS)) != 1) {
+			/* pending on the full socket, no worker blocked */
+			pending = true;
+			break;
+		}
+		/* a worker blocked on the socket would never complete it */
 		ASSERT_EQ(1, poll(&pfd, 1, zc_scaled_ms(IDLE_MS)))
 			TH_LOG("no completion: a worker waits for the socket?");
 		ASSERT_EQ(0, ring_cqe(&self->r, &cqe, &res2));
@@ -669,10 +815,224 @@ TEST_F(uring, async_worker)
 		ASSERT_GT(len, sent) TH_LOG("the socket never filled up");
 	}
 	ASSERT_LT(0, sent) TH_LOG("the first worker issue sent nothing");
+	ASSERT_EQ(pend, pending);
 	start_rx(_metadata, self, 0, len + 64 * KiB);
+	if (pending) {
+		/* the peer reads: the worker's pending command completes */
+		ASSERT_EQ(1, poll(&pfd, 1, zc_scaled_ms(IDLE_MS)));
+		ASSERT_EQ(0, ring_cqe(&self->r, &cqe, &res2));
+		ASSERT_EQ(7, cqe.user_data);
+		ASSERT_LT(0, cqe.res) TH_LOG("res %d", cqe.res);
+		ASSERT_EQ(0, check_cqe(&in, &a, cqe.res, res2, cqe32,
+				       len - sent))
+			TH_LOG("%s", zc_errmsg());
+		sent += cqe.res;
+	}
 	off = sent;
 	send_all(_metadata, self, variant, &off, len - sent, 0);
 	end_rx(_metadata, self, 0, 0, len);
+}
+
+/* ---- pending on a full socket --------------------------------------------- */
+
+#define NEED_PEND()							\
+	do {								\
+		if (!kernel_can_pend())					\
+			SKIP(return, "io_uring on this kernel cannot cancel " \
+			     "a command (no IO_URING_F_CANCEL before 6.7): " \
+			     "none is left pending (zcdev(4))");	\
+	} while (0)
+
+/*
+ * Eight full sockets, a command on each: all pending, no CQE while nobody
+ * reads and no io-wq worker (no thread per pending send); once the peers
+ * read, each completes with bytes sent, its report checked.  The rest by
+ * the ioctl; every peer gets the file byte-exact.
+ */
+TEST_F(uring, pending_many)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
+	struct zcdev_sendfile a[NCONN], in[NCONN];
+	uint64_t len = 1024 * KiB, sent[NCONN], res2;
+	struct io_uring_cqe cqe;
+	int i, n;
+
+	NEED_PEND();
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, NCONN, ZC_NET_LO, &o);
+	for (i = 0; i < NCONN; i++) {
+		sent[i] = fill_sock(_metadata, self, i, len);
+		in[i] = zc_sendfile_in(self->ro, self->p[i].snd, sent[i],
+				       len - sent[i], 0);
+		a[i] = in[i];
+		zc_poison_out(&a[i]);
+		prep_sendfile(ring_sqe(&self->r), self->dev,
+			      ZCDEV_IOC_SENDFILE, &a[i], i);
+	}
+	ASSERT_EQ(NCONN, ring_enter(&self->r, NCONN, 0));
+	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
+				    &res2))
+		TH_LOG("a command on a full socket completed: res %d", cqe.res);
+	EXPECT_EQ(0, iowq_workers());
+
+	for (i = 0; i < NCONN; i++)
+		start_rx(_metadata, self, i, len + 64 * KiB);
+	for (n = 0; n < NCONN; n++) {
+		ASSERT_EQ(0, ring_wait_cqe(&self->r, zc_scaled_ms(IDLE_MS),
+					   &cqe, &res2))
+			TH_LOG("%d of %d pending commands completed", n, NCONN);
+		i = cqe.user_data;
+		ASSERT_GT(NCONN, i);
+		ASSERT_LT(0, cqe.res) TH_LOG("connection %d: res %d", i,
+					     cqe.res);
+		ASSERT_EQ(0, check_cqe(&in[i], &a[i], cqe.res, res2, cqe32,
+				       len - sent[i]))
+			TH_LOG("connection %d: %s", i, zc_errmsg());
+		sent[i] += cqe.res;
+	}
+	EXPECT_EQ(0, iowq_workers());
+	for (i = 0; i < NCONN; i++) {
+		while (sent[i] < len) {
+			struct zcdev_sendfile b;
+
+			b = zc_sendfile_in(self->ro, self->p[i].snd, sent[i],
+					   len - sent[i], 0);
+			ASSERT_EQ(0, ioctl(self->dev, ZCDEV_IOC_SENDFILE, &b))
+				TH_LOG("%s", strerror(errno));
+			sent[i] += b.sent;
+		}
+		end_rx(_metadata, self, i, 0, len);
+	}
+}
+
+/*
+ * The ring closed with a command pending: io_uring cancels it, and the
+ * module drops the socket it held: closing the sender's last descriptor
+ * then releases the socket before the peer reads anything (/proc/net/tcp:
+ * it leaves ESTABLISHED), the peer reads what was queued, then EOF, and
+ * the module's references are back (teardown).
+ */
+TEST_F(uring, pending_ring_close)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	uint64_t len = 1024 * KiB, sent, res2;
+	struct zcdev_sendfile a;
+	struct io_uring_cqe cqe;
+
+	NEED_PEND();
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
+	sent = fill_sock(_metadata, self, 0, len);
+	a = zc_sendfile_in(self->ro, self->p[0].snd, sent, len - sent, 0);
+	prep_sendfile(ring_sqe(&self->r), self->dev, ZCDEV_IOC_SENDFILE, &a, 1);
+	ASSERT_EQ(1, ring_enter(&self->r, 1, 0));
+	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
+				    &res2))
+		TH_LOG("completed on a full socket: res %d", cqe.res);
+
+	ring_exit(&self->r);
+	ASSERT_EQ(1, tcp_state_of(local_port(self->p[0].snd)));
+	ASSERT_EQ(0, close_and_wait_released(&self->p[0].snd))
+		TH_LOG("the socket is still held after the ring was closed");
+	/* EOF only if nothing holds the socket any more */
+	start_rx(_metadata, self, 0, len + 64 * KiB);
+	ASSERT_EQ(0, zc_rx_join(&self->rx[0])) TH_LOG("%s", self->rx[0].msg);
+	ASSERT_EQ(sent, self->rx[0].len);
+	ASSERT_EQ(-1, zc_verify(self->rx[0].buf, sent, 0))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/*
+ * A process exits with a command pending on its ring: the exit is not held
+ * up (io_uring cancels the command), and the socket is let go as above.
+ */
+TEST_F(uring, pending_exit)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	uint64_t len = 1024 * KiB, sent;
+	int status, t;
+	pid_t pid;
+
+	NEED_PEND();
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
+	sent = fill_sock(_metadata, self, 0, len);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct zcdev_sendfile a;
+		struct io_uring_cqe cqe;
+		struct ring r;
+		uint64_t res2;
+
+		if (ring_init(&r, 4, 0))
+			_exit(2);
+		a = zc_sendfile_in(self->ro, self->p[0].snd, sent, len - sent,
+				   0);
+		prep_sendfile(ring_sqe(&r), self->dev, ZCDEV_IOC_SENDFILE, &a,
+			      1);
+		if (ring_enter(&r, 1, 0) != 1)
+			_exit(3);
+		/* pending: no completion */
+		if (!ring_wait_cqe(&r, zc_scaled_ms(QUIET_MS), &cqe, &res2))
+			_exit(4);
+		_exit(0);
+	}
+	for (t = 0; t < 200; t++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		zc_sleep_ms(zc_scaled_ms(50));
+	}
+	if (t == 200) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_GT(200, t) TH_LOG("the exit waited for the pending command");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: 2 ring, 3 submit, 4 completed on a full socket");
+
+	ASSERT_EQ(0, close_and_wait_released(&self->p[0].snd))
+		TH_LOG("the socket is still held after the process exited");
+	start_rx(_metadata, self, 0, len + 64 * KiB);
+	ASSERT_EQ(0, zc_rx_join(&self->rx[0])) TH_LOG("%s", self->rx[0].msg);
+	ASSERT_EQ(sent, self->rx[0].len);
+}
+
+/*
+ * The peer resets the connection while a command is pending: the command
+ * completes with the socket's error, without SIGPIPE (teardown checks).
+ */
+TEST_F(uring, pending_reset)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint64_t len = 1024 * KiB, sent, res2;
+	struct zcdev_sendfile a;
+	struct io_uring_cqe cqe;
+
+	NEED_PEND();
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
+	sent = fill_sock(_metadata, self, 0, len);
+	a = zc_sendfile_in(self->ro, self->p[0].snd, sent, len - sent, 0);
+	prep_sendfile(ring_sqe(&self->r), self->dev, ZCDEV_IOC_SENDFILE, &a, 1);
+	ASSERT_EQ(1, ring_enter(&self->r, 1, 0));
+	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
+				    &res2));
+
+	ASSERT_EQ(0, setsockopt(self->p[0].rcv, SOL_SOCKET, SO_LINGER, &lg,
+				sizeof(lg)));
+	ASSERT_EQ(0, close(self->p[0].rcv));
+	self->p[0].rcv = -1;
+	ASSERT_EQ(0, ring_wait_cqe(&self->r, zc_scaled_ms(IDLE_MS), &cqe,
+				   &res2))
+		TH_LOG("no completion after the reset");
+	EXPECT_TRUE(cqe.res == -ECONNRESET || cqe.res == -EPIPE)
+		TH_LOG("res %d", cqe.res);
+	EXPECT_EQ(0, res2);
 }
 
 /* ---- strict ------------------------------------------------------------- */

@@ -347,10 +347,17 @@ struct zcdev_sendv {
  * @status (ZCDEV_URING_RES2_*) whenever the report was written back, else
  * 0.
  *
- * A command never waits for room in the socket: if the socket is full and
- * nothing was sent, the CQE's res is -EAGAIN (whatever ZCDEV_SEND_NONBLOCK
- * and the socket's O_NONBLOCK say).  Wait for POLLOUT (IORING_OP_POLL_ADD
- * on the socket) and submit again.  Sends may be short, as on a
+ * No thread waits for room in the socket.  If the socket is full and
+ * nothing was sent, the command stays pending on the socket's wait queue
+ * (holding the socket) and is issued again when the socket has room (from
+ * task work, in the submitting task), or completes with the socket's error
+ * (-EPIPE, -ECONNRESET, ...); ring teardown and the task's exit cancel it
+ * (-ECANCELED).  IORING_OP_ASYNC_CANCEL cannot reach it (io_uring does not
+ * offer that for commands).  On kernels where io_uring cannot cancel a
+ * command (before 6.7: no IO_URING_F_CANCEL; Debian's 6.1) a command never
+ * pends: the CQE's res is -EAGAIN (whatever ZCDEV_SEND_NONBLOCK and the
+ * socket's O_NONBLOCK say); wait for POLLOUT (IORING_OP_POLL_ADD on the
+ * socket) and submit again.  Sends may be short, as on a
  * non-blocking socket, also where the page cache ends: the command sends
  * what is cached without waiting, then stops (a SENDV whose memory
  * segments were sent before a cold file segment stops there: a short send
