@@ -19,6 +19,8 @@ PKGS=(gcc make libc6-dev
 	perl pahole
 	# wg, for zcdev_world's WireGuard devices in the guest
 	wireguard-tools
+	# bench/zcuring links liburing statically (liburing.a)
+	liburing-dev
 	# make deb, make dkms, the fresh-clone check (vm/deb.sh, vm/dkms.sh,
 	# vm/fresh-clone.sh); openssl makes dkms's throwaway signing key.
 	dkms dh-dkms debhelper dpkg-dev lintian openssl git
