@@ -16,12 +16,15 @@
  *               fallback mode and for a device that is not zcdev;
  *               kernel.io_uring_disabled=2 -EPERM and =1 0 (root has
  *               CAP_SYS_ADMIN), the sysctl restored (6.6+: on 6.1 it does
- *               not exist, and the case is a SKIP saying so).
+ *               not exist, and the case is a SKIP saying so);
+ *               io_uring_setup(2) denied by seccomp (EPERM, ENOSYS): the
+ *               same errno, on every kernel.
  *   example.*   userlib/examples/uring_server (the guest's
  *               /usr/bin/uring_server): three clients, one reading late so
  *               that its socket fills (-EAGAIN, POLL_ADD), byte-exact, its
- *               reports summed; with io_uring disabled it says so on stderr
- *               and sends with the ioctl, byte-exact.
+ *               reports summed; with io_uring disabled (the sysctl, or a
+ *               seccomp filter on every kernel) it says so on stderr and
+ *               sends with the ioctl, byte-exact.
  *
  * libzc is linked in from userlib/'s objects (selftests/Makefile).
  */
@@ -43,6 +46,12 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <liburing.h>
 
 #include "../userlib/zc.h"
@@ -58,6 +67,34 @@ static const char *server_path(void)
 	const char *s = getenv("ZC_URING_SERVER");
 
 	return s && *s ? s : "/usr/bin/uring_server";
+}
+
+/*
+ * From now on io_uring_setup(2) fails with @err in this process (a seccomp
+ * filter, as container runtimes install): what libzc sees where io_uring is
+ * forbidden, on every kernel.  0 or -errno.
+ */
+static int deny_io_uring(int err)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & 0xfff)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(f) / sizeof(f[0]), .filter = f,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		return -errno;
+	return 0;
 }
 
 /* The decoded result against the report the kernel wrote into @a. */
@@ -422,8 +459,12 @@ struct server {
 	char out[128], err[128];	/* its stdout and stderr files */
 };
 
-/* Start `uring_server -n COUNT 0 FILE`; wait for its port. 0 or -1. */
-static int server_start(struct server *s, const char *file, int count)
+/*
+ * Start `uring_server -n COUNT 0 FILE` (io_uring_setup(2) denied with
+ * @deny if not 0); wait for its port.  0 or -1.
+ */
+static int server_start(struct server *s, const char *file, int count,
+			int deny)
 {
 	char n[16], line[256];
 	int i, fd;
@@ -441,6 +482,8 @@ static int server_start(struct server *s, const char *file, int count)
 		dup2(fd, 1);
 		fd = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 2);
+		if (deny && deny_io_uring(deny))
+			_exit(126);
 		execl(server_path(), "uring_server", "-n", n, "0", file,
 		      (char *)NULL);
 		_exit(127);
@@ -610,12 +653,13 @@ FIXTURE_TEARDOWN(example)
 
 /* Receive the file on @n clients (client 0 starts reading late). */
 static void serve_clients(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(example) *self, int n, bool ring)
+			  FIXTURE_DATA(example) *self, int n, bool ring,
+			  int deny)
 {
 	char want[128], line[512];
 	int i;
 
-	ASSERT_EQ(0, server_start(&self->s, self->path, n))
+	ASSERT_EQ(0, server_start(&self->s, self->path, n, deny))
 		TH_LOG("%s did not start", server_path());
 	/* the ring exists before it listens */
 	EXPECT_EQ(ring, has_ring(self->s.pid));
@@ -653,7 +697,7 @@ TEST_F(example, ring)
 {
 	char line[512];
 
-	serve_clients(_metadata, self, 3, true);
+	serve_clients(_metadata, self, 3, true, 0);
 	EXPECT_EQ(1, grep_count(self->s.out, "(io_uring commands)", NULL, 0));
 	EXPECT_LE(1, grep_count(self->s.out, ": cqe ", NULL, 0));
 	EXPECT_EQ(0, grep_count(self->s.out, ": zc_sendfile ", NULL, 0));
@@ -742,13 +786,60 @@ TEST_F(example, io_uring_disabled)
 	EXPECT_EQ(-EPERM, zc_uring_supported(self->zc));
 	EXPECT_EQ(EDOM, errno);
 
-	serve_clients(_metadata, self, 1, false);
+	serve_clients(_metadata, self, 1, false, 0);
 	EXPECT_EQ(1, grep_count(self->s.err, "io_uring commands unavailable: "
-				"io_uring is disabled", line, sizeof(line)))
+				"io_uring is not permitted", line,
+				sizeof(line)))
 		TH_LOG("stderr: %s", line);
 	EXPECT_EQ(1, grep_count(self->s.out, "(zc_sendfile)", NULL, 0));
 	EXPECT_EQ(0, grep_count(self->s.out, ": cqe ", NULL, 0));
 	EXPECT_LE(1, grep_count(self->s.out, ": zc_sendfile ", NULL, 0));
+}
+
+/*
+ * The same fallback on every kernel: io_uring_setup(2) denied by a seccomp
+ * filter in the server (EPERM, as where io_uring is forbidden).
+ */
+TEST_F(example, seccomp_fallback)
+{
+	char line[512];
+
+	serve_clients(_metadata, self, 1, false, EPERM);
+	EXPECT_EQ(1, grep_count(self->s.err, "io_uring commands unavailable: "
+				"io_uring is not permitted", line,
+				sizeof(line)))
+		TH_LOG("stderr: %s", line);
+	EXPECT_EQ(1, grep_count(self->s.out, "(zc_sendfile)", NULL, 0));
+	EXPECT_EQ(0, grep_count(self->s.out, ": cqe ", NULL, 0));
+	EXPECT_LE(1, grep_count(self->s.out, ": zc_sendfile ", NULL, 0));
+}
+
+/* io_uring_setup(2) failing with EPERM or ENOSYS: zc_uring_supported says so */
+TEST(supported_setup_denied)
+{
+	static const int errs[] = { EPERM, ENOSYS };
+	unsigned int i;
+	int st;
+
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			struct zc *zc;
+			int ret;
+
+			if (zc_open(&zc, NULL, ZC_OPEN_NOFALLBACK) ||
+			    deny_io_uring(errs[i]))
+				_exit(255);
+			ret = zc_uring_supported(zc);
+			_exit(ret < 0 && ret > -255 ? -ret : 254);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(errs[i], WEXITSTATUS(st))
+			TH_LOG("io_uring_setup denied with %s", strerror(errs[i]));
+	}
 }
 
 TEST_HARNESS_MAIN

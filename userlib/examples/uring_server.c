@@ -241,7 +241,8 @@ static const char *unsupported_why(int err)
 {
 	switch (err) {
 	case -EPERM:
-		return "io_uring is disabled (sysctl kernel.io_uring_disabled)";
+		return "io_uring is not permitted (sysctl "
+		       "kernel.io_uring_disabled, or a seccomp filter)";
 	case -ENOSYS:
 		return "the kernel has no io_uring";
 	case -EOPNOTSUPP:
