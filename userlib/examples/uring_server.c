@@ -46,7 +46,7 @@ static struct zc *zc;
 static struct io_uring ring;
 static int file_fd, listen_fd;
 static uint64_t file_size;
-static int served, active, ids;
+static int served, ids;
 
 static void print_report(const struct conn *c, const char *how, int n,
 			 const struct zc_result *r)
@@ -121,7 +121,6 @@ static void conn_next(struct conn *c)
 		return;
 	}
 	shutdown(c->sock, SHUT_WR);
-	active--;
 	conn_done(c, 0);
 	free(c);
 }
@@ -143,7 +142,6 @@ static void on_send(struct conn *c, int res)
 	}
 	print_report(c, "cqe", n, &r);
 	if (n <= 0) {			/* an error, or the file shrank */
-		active--;
 		conn_done(c, n ? n : -ENODATA);
 		free(c);
 		return;
@@ -186,7 +184,6 @@ static int serve_uring(int count)
 				}
 				c->id = ++ids;
 				c->sock = res;
-				active++;
 				conn_next(c);
 			}
 			if (!count || ids < count)
