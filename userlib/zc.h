@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define LIBZC_VERSION_MAJOR	1
-#define LIBZC_VERSION_MINOR	1
+#define LIBZC_VERSION_MINOR	2
 
 /* Device opened by zc_open() when its path argument is NULL. */
 #define ZC_DEFAULT_DEVICE	"/dev/" ZCDEV_DEVICE_NAME
@@ -209,6 +209,34 @@ int zc_status_str(uint32_t status, char *buf, size_t size,
 
 /* Add the report @r of one call to the running sum @acc. */
 int zc_result_add(struct zc_result *acc, const struct zc_result *r);
+
+/* ---- LIBZC_1.2 ------------------------------------------------------ */
+
+/*
+ * io_uring commands (see zc_prep_sendfile(3)): ZCDEV_IOC_SENDFILE and
+ * ZCDEV_IOC_SENDV as IORING_OP_URING_CMD on the handle's device.  The SQE
+ * is the kernel's struct io_uring_sqe (<linux/io_uring.h>, or liburing's
+ * copy of it); zc.h needs only its name.  The argument struct (and a
+ * SENDV's segments and the memory they point at) must stay valid and
+ * unchanged until the command's CQE has been reaped: the kernel reads it
+ * when it issues the command, again if it issues it again from a worker,
+ * and writes the report into it before posting the CQE.
+ */
+struct io_uring_sqe;
+
+int zc_prep_sendfile(struct io_uring_sqe *sqe, const struct zc *zc,
+		     struct zcdev_sendfile *a);
+int zc_prep_sendv(struct io_uring_sqe *sqe, const struct zc *zc,
+		  struct zcdev_sendv *a);
+
+/* A completion's res and its argument struct, as zc_sendfile() returns. */
+int zc_cqe_result(int res, const struct zcdev_sendfile *a,
+		  struct zc_result *r);
+int zc_cqe_result_sendv(int res, const struct zcdev_sendv *a,
+			struct zc_result *r);
+
+/* 0 if the commands can be used through @zc, else why not (-errno). */
+int zc_uring_supported(struct zc *zc);
 
 #ifdef __cplusplus
 }

@@ -2,10 +2,11 @@
 # vm/build-guest.sh: build the programs the guests run, statically, into
 #   build/guest/selftests/   make -C selftests O=build/guest
 #   build/guest/bin/         make -C tools O=build/guest OUTBIN=bin (zcsend),
-#                            and vm/demo.c as zcdemo
+#                            vm/demo.c as zcdemo, and userlib's
+#                            examples/uring_server (static, with liburing.a)
 #   build/guest/root/        copied over the guest's / (vm/guest-preload.sh)
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo, build.preload; GUEST_PARTS="tools zcdemo" builds only
+# build.zcdemo, build.examples, build.preload; GUEST_PARTS="tools zcdemo" builds only
 # those) with the compiler output on failure; exits 1 if any failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
@@ -13,9 +14,9 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$BUILD/guest
-# GUEST_PARTS: which components (default all: "selftests tools zcdemo preload");
+# GUEST_PARTS: which components (default all: "selftests tools zcdemo examples preload");
 # make run needs only "tools zcdemo".
-want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo preload} " == *" $1 "* ]]; }
+want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo examples preload} " == *" $1 "* ]]; }
 # (the kselftest headers are for the selftests only)
 if want selftests; then "$ROOT/vm/ksft-headers.sh" || exit 1; fi
 mkdir -p "$out/selftests" "$out/bin"
@@ -69,6 +70,13 @@ build_demo() {
 	gcc -static -O2 -Wall -Wextra -I "$ROOT/uapi" -pthread -o "$bin" "$src"
 }
 want zcdemo && step build.zcdemo "$out/zcdemo.log" build_demo
+# the io_uring example server, for selftests/libzc_uring.c
+build_examples() {
+	make --no-print-directory -C "$ROOT/userlib" O="$out/libzc-static" \
+		LDFLAGS=-static "$out/libzc-static/examples/uring_server" &&
+	install -m 0755 "$out/libzc-static/examples/uring_server" "$out/bin/"
+}
+want examples && step build.examples "$out/examples.log" build_examples
 # libzc-preload.so, Debian's nginx and curl for libzc_preload{,_nginx}
 want preload && step build.preload "$out/preload.log" "$ROOT/vm/guest-preload.sh"
 exit $rc

@@ -7,6 +7,8 @@ set -euo pipefail
 PKGS=(gcc make libc6-dev
 	# zchttpd: its request parser and TLS (OpenSSL 3)
 	libhttp-parser-dev libssl-dev
+	# libzc's io_uring example, host test and libzc_uring (liburing.a)
+	liburing-dev
 	qemu-system-x86 busybox-static kmod cpio iproute2 ethtool e2fsprogs
 	sparse xz-utils zstd
 	# Debian 12's default kernel (6.1) and the 6.12 backport, with headers.

@@ -96,7 +96,8 @@ fi
 SO=$TMP/lib/libzc.so.1
 V10="zc_close zc_fd zc_is_fallback zc_open zc_path_name zc_sendfile zc_sendfile_all zc_why_desc zc_why_name zc_why_str"
 V11="zc_probe zc_read_completions zc_result_add zc_sendv zc_sendv_all zc_status_name zc_status_str"
-EXPECTED=$(echo $V10 $V11 | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+V12="zc_cqe_result zc_cqe_result_sendv zc_prep_sendfile zc_prep_sendv zc_uring_supported"
+EXPECTED=$(echo $V10 $V11 $V12 | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
 INLINES="zc_seg_file zc_seg_mem"
 if [[ -e $SO ]]; then
 	soname=$(readelf -d "$SO" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
@@ -120,6 +121,8 @@ if [[ -e $SO ]]; then
 	want_ver LIBZC_1.0 $V10
 	# shellcheck disable=SC2086
 	want_ver LIBZC_1.1 $V11
+	# shellcheck disable=SC2086
+	want_ver LIBZC_1.2 $V12
 	[[ $(wc -l < "$TMP/versions") == $(wc -w <<< "$EXPECTED") ]] &&
 		ok abi.no_unversioned_symbols ||
 		fail abi.no_unversioned_symbols "$(cat "$TMP/versions" | tr '\n' ' ')"
@@ -129,6 +132,12 @@ if [[ -e $SO ]]; then
 	else
 		fail abi.LIBZC_1.1_inherits_1.0 "$(readelf -V "$SO" | grep LIBZC | tr '\n' ' ')"
 	fi
+	if readelf -V "$SO" | grep -A1 'Name: LIBZC_1.2$' |
+	   grep -q 'Parent 1: LIBZC_1.1$'; then
+		ok abi.LIBZC_1.2_inherits_1.1
+	else
+		fail abi.LIBZC_1.2_inherits_1.1 "$(readelf -V "$SO" | grep LIBZC | tr '\n' ' ')"
+	fi
 	# internal helpers stay hidden in the static archive's objects too
 	if nm "$TMP/lib/libzc.a" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -qv '^zc_'; then
 		fail abi.static_archive_namespace "$(nm "$TMP/lib/libzc.a" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -v '^zc_' | head -3 | tr '\n' ' ')"
@@ -137,8 +146,9 @@ if [[ -e $SO ]]; then
 	fi
 else
 	for n in soname exported_symbols symbol_version_LIBZC_1.0 \
-		 symbol_version_LIBZC_1.1 no_unversioned_symbols \
-		 LIBZC_1.1_inherits_1.0 static_archive_namespace; do
+		 symbol_version_LIBZC_1.1 symbol_version_LIBZC_1.2 \
+		 no_unversioned_symbols LIBZC_1.1_inherits_1.0 \
+		 LIBZC_1.2_inherits_1.1 static_archive_namespace; do
 		fail abi.$n "no $SO"
 	done
 fi
@@ -154,8 +164,8 @@ done
 # the version macros, the .pc and the Makefile agree
 hdr_ver=$(awk '/define LIBZC_VERSION_MAJOR/ {M=$3} /define LIBZC_VERSION_MINOR/ {m=$3} END {print M "." m}' "$ROOT/userlib/zc.h")
 mk_ver=$(sed -n 's/^VERSION[[:space:]]*:= *//p' "$ROOT/userlib/Makefile")
-[[ $hdr_ver == 1.1 && $mk_ver == 1.1.0 ]] && ok abi.version_1.1 ||
-	fail abi.version_1.1 "header $hdr_ver, Makefile $mk_ver"
+[[ $hdr_ver == 1.2 && $mk_ver == 1.2.0 ]] && ok abi.version_1.2 ||
+	fail abi.version_1.2 "header $hdr_ver, Makefile $mk_ver"
 
 # ---- install / uninstall -----------------------------------------------
 PFX=$TMP/prefix
@@ -204,7 +214,7 @@ if PC=$(pkg-config --cflags --libs libzc 2>"$TMP/pc.err"); then
 else
 	fail pkgconfig.cflags_libs "$(cat "$TMP/pc.err")"
 fi
-[[ $(pkg-config --modversion libzc 2>/dev/null) == 1.1.0 ]] &&
+[[ $(pkg-config --modversion libzc 2>/dev/null) == 1.2.0 ]] &&
 	ok pkgconfig.modversion || fail pkgconfig.modversion
 TESTBIN=$TMP/libzc_host_test
 # shellcheck disable=SC2086
@@ -242,6 +252,10 @@ int main(void)
 	static struct zcdev_seg seg[2];
 	zc_seg_mem(&seg[0], "x", 1);
 	zc_seg_file(&seg[1], 3, 0, 10);
+	/* 1.2: the SQE type needs no io_uring header */
+	int (*prep)(struct io_uring_sqe *, const struct zc *,
+		    struct zcdev_sendfile *) = zc_prep_sendfile;
+	(void)prep;
 	return (int)(r.sent + r.seg_sent + p.path + ZCDEV_SEND_STRICT +
 		     ZC_WHY_NO_MODULE - ZC_WHY_NO_MODULE) - 4 +
 	       (int)(seg[0].len + seg[1].len) - 11 + (ZC_COMPL_WAIT - 1);
@@ -253,7 +267,7 @@ check header.c99_pedantic cc -std=c99 -pedantic -Wall -Wextra -Werror \
 if command -v c++ >/dev/null 2>&1; then
 	cp "$TMP/hdr.c" "$TMP/hdr.cc"
 	# shellcheck disable=SC2086
-	check header.cplusplus c++ -Wall -Wextra -Werror $PC -o "$TMP/hdr_cc" "$TMP/hdr.cc"
+	check header.cplusplus c++ -Wall -Wextra -Werror -o "$TMP/hdr_cc" "$TMP/hdr.cc" $PC
 else
 	skip header.cplusplus "no c++ compiler"
 fi
@@ -297,6 +311,36 @@ if [[ -x $TESTBIN ]]; then
 	[[ $rc == 0 ]] && ok libzc.exit_status || fail libzc.exit_status "rc=$rc: $(grep -v '^PASS' "$TMP/unit.log" | head -3 | tr '\n' ' ')"
 else
 	fail libzc.exit_status "not built"
+fi
+
+# ---- the io_uring helpers (1.2), with liburing --------------------------
+URINGBIN=$TMP/libzc_host_uring
+# shellcheck disable=SC2086
+check link.uring_test_via_pkgconfig \
+	cc -Wall -Wextra -Werror -O2 -o "$URINGBIN" \
+	"$ROOT/userlib/tests/libzc_host_uring.c" $PC -luring
+if [[ -x $URINGBIN ]]; then
+	refs=$(objdump -T "$URINGBIN" | awk '$3 == "*UND*" && $6 ~ /^zc_/ {gsub(/[()]/, "", $5); print $6 "@" $5}' | sort | tr '\n' ' ')
+	missing=
+	for f in $V12; do
+		grep -q "$f@LIBZC_1.2" <<< "$refs" || missing+=" $f"
+	done
+	[[ -z $missing ]] && ok link.references_versioned_1.2 ||
+		fail link.references_versioned_1.2 "not @LIBZC_1.2:$missing ($refs)"
+	note "running libzc_host_uring (SQE layout, decoding, a regular file and /dev/null as the device)"
+	( cd "$TMP" && LD_LIBRARY_PATH=$PFX/lib timeout 60 "$URINGBIN" ) \
+		>"$TMP/uring.log" 2>&1
+	rc=$?
+	while read -r verdict name rest; do
+		case $verdict in
+		PASS) ok "libzc.$name" ;;
+		FAIL) fail "libzc.${name%:}" "$rest" ;;
+		SKIP) skip "libzc.${name%:}" "$rest" ;;
+		esac
+	done < "$TMP/uring.log"
+	[[ $rc == 0 ]] && ok libzc.uring_exit_status || fail libzc.uring_exit_status "rc=$rc: $(grep -v '^PASS' "$TMP/uring.log" | head -3 | tr '\n' ' ')"
+else
+	fail libzc.uring_exit_status "not built"
 fi
 
 # ---- libzc-preload.so (no device: every call reaches the real sendfile) ---

@@ -1168,7 +1168,7 @@ static void test_status_names(void)
 	      !strcmp(zc_why_name(ZCDEV_WHY_NOTIFY), "notify") &&
 	      zc_why_desc(ZCDEV_WHY_NOTIFY) != NULL, "memory/notify unnamed");
 	CHECK("version_macros", LIBZC_VERSION_MAJOR == 1 &&
-	      LIBZC_VERSION_MINOR == 1, "version %d.%d", LIBZC_VERSION_MAJOR,
+	      LIBZC_VERSION_MINOR == 2, "version %d.%d", LIBZC_VERSION_MAJOR,
 	      LIBZC_VERSION_MINOR);
 }
 
