@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(gcc make libc6-dev
 	# zchttpd: its request parser and TLS (OpenSSL 3)
 	libhttp-parser-dev libssl-dev
-	# libzc's io_uring example, host test and libzc_uring (liburing.a)
+	# libzc's io_uring example, host test, libzc_uring and bench/zcuring
+	# (liburing.a)
 	liburing-dev
 	qemu-system-x86 busybox-static kmod cpio iproute2 ethtool e2fsprogs
 	sparse xz-utils zstd
@@ -21,8 +22,6 @@ PKGS=(gcc make libc6-dev
 	perl pahole
 	# wg, for zcdev_world's WireGuard devices in the guest
 	wireguard-tools
-	# bench/zcuring links liburing statically (liburing.a)
-	liburing-dev
 	# make deb, make dkms, the fresh-clone check (vm/deb.sh, vm/dkms.sh,
 	# vm/fresh-clone.sh); openssl makes dkms's throwaway signing key.
 	dkms dh-dkms debhelper dpkg-dev lintian openssl git
