@@ -346,6 +346,14 @@ const char *zct_why_str(uint32_t why, char *buf, size_t n);
 /* one-line description of a report (static thread-local buffer) */
 const char *zc_report_str(const struct zcdev_sendfile *r);
 
+/*
+ * Does io_uring let a zcdev command stay pending on a full socket on this
+ * kernel?  Only where io_uring can cancel a command (IO_URING_F_CANCEL,
+ * mainline 6.7): the module then waits for room instead of completing
+ * -EAGAIN (zcdev(4)).  Taken from the kernel's version, not the module.
+ */
+bool zc_uring_cmds_pend(void);
+
 /* ---- ZCDEV_IOC_SENDV, ZCDEV_IOC_PROBE ----------------------------------- */
 
 /* Fill every out field of a sendv struct with 0xcc. */

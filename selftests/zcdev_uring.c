@@ -41,7 +41,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -263,23 +262,6 @@ static int check_cqe(const struct zcdev_sendfile *in,
 	return 0;
 }
 
-
-/*
- * Does io_uring let a command stay pending on this kernel?  Only where it
- * can cancel one (io_uring_cmd_mark_cancelable(), IO_URING_F_CANCEL:
- * mainline 6.7): the module then waits for room in a full socket instead
- * of completing -EAGAIN (zcdev(4)).  Taken from the kernel's version, not
- * from the module.
- */
-static bool kernel_can_pend(void)
-{
-	struct utsname u;
-	int maj = 0, min = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2)
-		return false;
-	return maj > 6 || (maj == 6 && min >= 7);
-}
 
 /* a CQE within @ms (0), or none (-1) */
 static int ring_wait_cqe(struct ring *r, int ms, struct io_uring_cqe *cqe,
@@ -724,7 +706,7 @@ TEST_F(uring, full_eagain)
 	struct zcdev_sendfile a, in, poisoned;
 	int res, tries = 0;
 
-	if (kernel_can_pend())
+	if (zc_uring_cmds_pend())
 		SKIP(return, "commands pend on a full socket here (pending_*)");
 	make_file(_metadata, self, false, len);
 	open_pairs(_metadata, self, 1, ZC_NET_LO, &o);
@@ -762,7 +744,7 @@ TEST_F(uring, full_eagain)
  * IOSQE_ASYNC: the first issue is an io-wq worker's (reading io_uring's own
  * copy of the SQE).  On a warm file it sends; on a full socket it must not
  * block the worker either: -EAGAIN comes back within the wait, or, where
- * commands pend (kernel_can_pend()), the command pends and completes once
+ * commands pend (zc_uring_cmds_pend()), the command pends and completes once
  * the peer reads.
  */
 TEST_F(uring, async_worker)
@@ -773,7 +755,7 @@ TEST_F(uring, async_worker)
 	struct zcdev_sendfile a, in;
 	struct io_uring_cqe cqe;
 	struct io_uring_sqe *sqe;
-	bool pend = kernel_can_pend(), pending = false;
+	bool pend = zc_uring_cmds_pend(), pending = false;
 	struct pollfd pfd;
 	int eagain = 0, tries = 0;
 
@@ -837,7 +819,7 @@ TEST_F(uring, async_worker)
 
 #define NEED_PEND()							\
 	do {								\
-		if (!kernel_can_pend())					\
+		if (!zc_uring_cmds_pend())					\
 			SKIP(return, "io_uring on this kernel cannot cancel " \
 			     "a command (no IO_URING_F_CANCEL before 6.7): " \
 			     "none is left pending (zcdev(4))");	\
