@@ -6,10 +6,11 @@
 # libraries) and raw sockets (busybox nc).  Every expectation comes from
 # the file served (cmp, stat, tail/head), from curl or wrk, or from the
 # kernel (the module's counters in /sys/class/misc/zcdev/stats,
-# /proc/net/tcp, ss, exit statuses): sizes 0 to 64 MiB
+# /proc/net/tcp, ss, fincore, exit statuses): sizes 0 to 64 MiB
 # byte-exact, IPv6, ranges and 416, 304 by ETag and by date, HEAD,
 # keep-alive reuse, pipelining, 405, traversal attempts, the seeded request
-# fuzzer, a cold ext4 file, 256 connections at once (wrk),
+# fuzzer, a cold ext4 file, hot requests answered in under 1 s while a
+# cold file comes in from a throttled disk, 256 connections at once (wrk),
 # HTTPS with kTLS (TLS 1.2, 1.3) and with SSL_write (a cipher without
 # kTLS), the access log's report against the module's counters, the
 # status listener's totals against them, SIGTERM draining a
@@ -22,7 +23,7 @@ LOG=$D/access.log
 STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
-PLAN=54
+PLAN=56
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -156,6 +157,75 @@ crc=$?
 DNC=$(($(stat_of not_cached) - nc0))
 check zchttpd.cold_ext4.byte_exact "curl exit $crc, module not_cached +$DNC" \
 	'[ $crc = 0 ] && cmp -s $D/cold $COLD/cold.bin && [ $DNC -gt 0 ]'
+
+# ---- the event loop never waits for the disk -----------------------------------------
+# A second server with one worker (the cold and the hot requests share its
+# one event loop) in a cgroup whose reads from the ext4 disk are limited to
+# 1 MiB/s (io.max): the 8 MiB cold file (not resident: fincore) takes
+# seconds to come in, read by the pool.  Meanwhile one hot request after
+# the other for a cached tmpfs file: each must take under 1 s (curl's
+# time_total), where a loop that read the disk itself (--fallback:
+# sendfile(2) in the loop) holds them for seconds.
+SLOW_CG=/sys/fs/cgroup/zh-slow-disk
+SLOW_URL=http://127.0.0.1:8090
+# slow_cgroup: SLOW_CG with the ext4 disk's reads throttled to 1 MiB/s
+slow_cgroup() {
+	dev=$(awk -v m=${ZC_EXT4:-/mnt/ext4} '$2 == m { print $1 }' /proc/mounts)
+	majmin=$(cat /sys/class/block/${dev#/dev/}/dev) || return 1
+	[ -e /sys/fs/cgroup/cgroup.controllers ] ||
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
+	grep -qw io /sys/fs/cgroup/cgroup.subtree_control ||
+		echo +io > /sys/fs/cgroup/cgroup.subtree_control || return 1
+	mkdir -p $SLOW_CG && echo "$majmin rbps=1048576" > $SLOW_CG/io.max
+}
+# (its bytes are not the main server's: the status test below leaves them out)
+slow_zc0=$(stat_of bytes_zerocopy) slow_sent0=$(stat_of bytes_sent)
+/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8090 -w 1 -a $D/slow.log > $D/slow.stderr 2>&1 &
+SLOW_PID=$!
+i=0
+while ! grep -q ':1F9A 00000000:0000 0A' /proc/net/tcp && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sync
+echo 3 > /proc/sys/vm/drop_caches
+resident=$(fincore -bn -o RES $COLD/cold.bin 2>&1 | tr -d ' ')
+if slow_cgroup 2> $D/cg.err && echo $SLOW_PID > $SLOW_CG/cgroup.procs 2>> $D/cg.err &&
+   grep -q ':1F9A 00000000:0000 0A' /proc/net/tcp && [ "$resident" = 0 ]; then
+	nc0=$(stat_of not_cached)
+	curl -o $D/slow -w '%{http_code} %{time_total}' $SLOW_URL/cold/cold.bin > $D/slow.res 2> $D/curl.err &
+	cpid=$!
+	# from the moment the server met the cold page
+	i=0
+	while [ $(stat_of not_cached) = $nc0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	: > $D/hot.res
+	while kill -0 $cpid 2>/dev/null; do
+		curl -o $D/hot -w '%{http_code} %{size_download} %{time_total}\n' $SLOW_URL/f16384 >> $D/hot.res 2>&1
+	done
+	wait $cpid
+	crc=$?
+	read -r cres ctime < $D/slow.res
+	nhot=$(grep -c . $D/hot.res)
+	hbad=$(grep -vc '^200 16384 ' $D/hot.res)
+	hmax=$(awk '$3 > m { m = $3 } END { print m + 0 }' $D/hot.res)
+	echo "# cold download: $cres in $ctime s (curl exit $crc); $nhot hot requests meanwhile, slowest $hmax s"
+	check zchttpd.slow_disk.cold_byte_exact_and_slow "status $cres in $ctime s, curl exit $crc" \
+		' [ $crc = 0 ] && [ "$cres" = 200 ] && cmp -s $D/slow $COLD/cold.bin &&
+		  awk -v t=$ctime "BEGIN { exit !(t >= 5) }"'
+	check zchttpd.slow_disk.hot_under_1s "$nhot hot requests, $hbad not 200 16384 bytes, slowest $hmax s" \
+		' [ $nhot -ge 3 ] && [ $hbad = 0 ] && cmp -s $D/hot $WWW/f16384 &&
+		  awk -v t=$hmax "BEGIN { exit !(t < 1) }"'
+else
+	diag $D/cg.err $D/slow.stderr
+	nok zchttpd.slow_disk.cold_byte_exact_and_slow "no throttled server (cgroup io.max), or the file resident: '$resident'"
+	nok zchttpd.slow_disk.hot_under_1s
+fi
+ZH_MAIN=$ZH_PID ZH_PID=$SLOW_PID
+stop_zchttpd
+ZH_PID=$ZH_MAIN
+rmdir $SLOW_CG 2>/dev/null
+zc_start=$((zc_start + $(stat_of bytes_zerocopy) - slow_zc0))
+sent_start=$((sent_start + $(stat_of bytes_sent) - slow_sent0))
 
 # ---- ranges ---------------------------------------------------------------------
 F=$WWW/f4097
