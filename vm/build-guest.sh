@@ -4,17 +4,19 @@
 #   build/guest/bin/         make -C tools O=build/guest OUTBIN=bin (zcsend),
 #                            and vm/demo.c as zcdemo
 #   build/guest/root/        copied over the guest's / (vm/guest-preload.sh)
+#   build/guest/run-root/    curl alone, for make run (vm/guest-preload.sh curl)
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo, build.preload; GUEST_PARTS="tools zcdemo" builds only
-# those) with the compiler output on failure; exits 1 if any failed.
+# build.zcdemo, build.preload, build.curl; GUEST_PARTS="tools zcdemo curl"
+# builds only those) with the compiler output on failure; exits 1 if any
+# failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$BUILD/guest
-# GUEST_PARTS: which components (default all: "selftests tools zcdemo preload");
-# make run needs only "tools zcdemo".
+# GUEST_PARTS: which components (default "selftests tools zcdemo preload";
+# preload stages curl too); make run needs only "tools zcdemo curl".
 want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo preload} " == *" $1 "* ]]; }
 # (the kselftest headers are for the selftests only)
 if want selftests; then "$ROOT/vm/ksft-headers.sh" || exit 1; fi
@@ -71,4 +73,6 @@ build_demo() {
 want zcdemo && step build.zcdemo "$out/zcdemo.log" build_demo
 # libzc-preload.so, Debian's nginx and curl for libzc_preload{,_nginx}
 want preload && step build.preload "$out/preload.log" "$ROOT/vm/guest-preload.sh"
+# curl alone for make run's zchttpd-demo (a lighter root: no nginx, wrk)
+want curl && step build.curl "$out/curl.log" "$ROOT/vm/guest-preload.sh" curl
 exit $rc
