@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # zchttpd: the static HTTP server of tools/zchttpd in the guest, against
-# Debian's curl (vm/guest-preload.sh stages it with its libraries) and raw
-# sockets (busybox nc).  Every expectation comes from the file served (cmp,
-# stat, tail/head), from curl, or from the kernel (the module's counters in
-# /sys/class/misc/zcdev/stats, /proc/net/tcp, exit statuses): sizes 0 to
-# 64 MiB byte-exact, IPv6, ranges and 416, 304 by ETag and by date, HEAD,
+# Debian's curl and wrk (vm/guest-preload.sh stages them with their
+# libraries) and raw sockets (busybox nc).  Every expectation comes from
+# the file served (cmp, stat, tail/head), from curl or wrk, or from the
+# kernel (the module's counters in /sys/class/misc/zcdev/stats,
+# /proc/net/tcp, ss, fincore, exit statuses): sizes 0 to 64 MiB
+# byte-exact, IPv6, ranges and 416, 304 by ETag and by date, HEAD,
 # keep-alive reuse, pipelining, 405, traversal attempts, the seeded request
-# fuzzer, a cold ext4 file, HTTPS with kTLS (TLS 1.2, 1.3) and with
-# SSL_write (a cipher without kTLS), the access log's report against the module's
-# counters, the status listener's totals against them, SIGTERM draining a
+# fuzzer, a cold ext4 file, hot requests answered in under 1 s while a
+# cold file comes in from a throttled disk, 256 connections at once (wrk),
+# HTTPS with kTLS (TLS 1.2, 1.3) and with SSL_write (a cipher without
+# kTLS), the access log's report against the module's counters, the
+# status listener's totals against them, SIGTERM draining a
 # download in flight, and the server without the module.  KTAP on stdout.
 
 WWW=${ZC_TMPFS:-/mnt/tmpfs}/www
@@ -20,7 +23,7 @@ LOG=$D/access.log
 STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
-PLAN=47
+PLAN=56
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -58,7 +61,7 @@ done
 # ---- the document root --------------------------------------------------------
 rm -rf $WWW $D
 mkdir -p $WWW/dir $WWW/noindex $WWW/cold $D $COLD
-for s in 0 1 4095 4096 4097 1048576; do head -c $s /dev/urandom > $WWW/f$s; done
+for s in 0 1 4095 4096 4097 16384 1048576; do head -c $s /dev/urandom > $WWW/f$s; done
 head -c 67108864 /dev/urandom > $WWW/big
 echo "<p>index</p>" > $WWW/dir/index.html
 head -c 3000 /dev/urandom | base64 > $WWW/t1.txt
@@ -154,6 +157,75 @@ crc=$?
 DNC=$(($(stat_of not_cached) - nc0))
 check zchttpd.cold_ext4.byte_exact "curl exit $crc, module not_cached +$DNC" \
 	'[ $crc = 0 ] && cmp -s $D/cold $COLD/cold.bin && [ $DNC -gt 0 ]'
+
+# ---- the event loop never waits for the disk -----------------------------------------
+# A second server with one worker (the cold and the hot requests share its
+# one event loop) in a cgroup whose reads from the ext4 disk are limited to
+# 1 MiB/s (io.max): the 8 MiB cold file (not resident: fincore) takes
+# seconds to come in, read by the pool.  Meanwhile one hot request after
+# the other for a cached tmpfs file: each must take under 1 s (curl's
+# time_total), where a loop that read the disk itself (--fallback:
+# sendfile(2) in the loop) holds them for seconds.
+SLOW_CG=/sys/fs/cgroup/zh-slow-disk
+SLOW_URL=http://127.0.0.1:8090
+# slow_cgroup: SLOW_CG with the ext4 disk's reads throttled to 1 MiB/s
+slow_cgroup() {
+	dev=$(awk -v m=${ZC_EXT4:-/mnt/ext4} '$2 == m { print $1 }' /proc/mounts)
+	majmin=$(cat /sys/class/block/${dev#/dev/}/dev) || return 1
+	[ -e /sys/fs/cgroup/cgroup.controllers ] ||
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
+	grep -qw io /sys/fs/cgroup/cgroup.subtree_control ||
+		echo +io > /sys/fs/cgroup/cgroup.subtree_control || return 1
+	mkdir -p $SLOW_CG && echo "$majmin rbps=1048576" > $SLOW_CG/io.max
+}
+# (its bytes are not the main server's: the status test below leaves them out)
+slow_zc0=$(stat_of bytes_zerocopy) slow_sent0=$(stat_of bytes_sent)
+/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8090 -w 1 -a $D/slow.log > $D/slow.stderr 2>&1 &
+SLOW_PID=$!
+i=0
+while ! grep -q ':1F9A 00000000:0000 0A' /proc/net/tcp && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sync
+echo 3 > /proc/sys/vm/drop_caches
+resident=$(fincore -bn -o RES $COLD/cold.bin 2>&1 | tr -d ' ')
+if slow_cgroup 2> $D/cg.err && echo $SLOW_PID > $SLOW_CG/cgroup.procs 2>> $D/cg.err &&
+   grep -q ':1F9A 00000000:0000 0A' /proc/net/tcp && [ "$resident" = 0 ]; then
+	nc0=$(stat_of not_cached)
+	curl -o $D/slow -w '%{http_code} %{time_total}' $SLOW_URL/cold/cold.bin > $D/slow.res 2> $D/curl.err &
+	cpid=$!
+	# from the moment the server met the cold page
+	i=0
+	while [ $(stat_of not_cached) = $nc0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	: > $D/hot.res
+	while kill -0 $cpid 2>/dev/null; do
+		curl -o $D/hot -w '%{http_code} %{size_download} %{time_total}\n' $SLOW_URL/f16384 >> $D/hot.res 2>&1
+	done
+	wait $cpid
+	crc=$?
+	read -r cres ctime < $D/slow.res
+	nhot=$(grep -c . $D/hot.res)
+	hbad=$(grep -vc '^200 16384 ' $D/hot.res)
+	hmax=$(awk '$3 > m { m = $3 } END { print m + 0 }' $D/hot.res)
+	echo "# cold download: $cres in $ctime s (curl exit $crc); $nhot hot requests meanwhile, slowest $hmax s"
+	check zchttpd.slow_disk.cold_byte_exact_and_slow "status $cres in $ctime s, curl exit $crc" \
+		' [ $crc = 0 ] && [ "$cres" = 200 ] && cmp -s $D/slow $COLD/cold.bin &&
+		  awk -v t=$ctime "BEGIN { exit !(t >= 5) }"'
+	check zchttpd.slow_disk.hot_under_1s "$nhot hot requests, $hbad not 200 16384 bytes, slowest $hmax s" \
+		' [ $nhot -ge 3 ] && [ $hbad = 0 ] && cmp -s $D/hot $WWW/f16384 &&
+		  awk -v t=$hmax "BEGIN { exit !(t < 1) }"'
+else
+	diag $D/cg.err $D/slow.stderr
+	nok zchttpd.slow_disk.cold_byte_exact_and_slow "no throttled server (cgroup io.max), or the file resident: '$resident'"
+	nok zchttpd.slow_disk.hot_under_1s
+fi
+ZH_MAIN=$ZH_PID ZH_PID=$SLOW_PID
+stop_zchttpd
+ZH_PID=$ZH_MAIN
+rmdir $SLOW_CG 2>/dev/null
+zc_start=$((zc_start + $(stat_of bytes_zerocopy) - slow_zc0))
+sent_start=$((sent_start + $(stat_of bytes_sent) - slow_sent0))
 
 # ---- ranges ---------------------------------------------------------------------
 F=$WWW/f4097
@@ -268,6 +340,89 @@ for seed in 1 2; do
 	fi
 done
 get after_fuzz.byte_exact $WWW/f4097 $URL/f4097
+
+# ---- 256 connections at once (wrk) -------------------------------------------------
+# From wrk: its totals (the Lua done() hook: responses completed, bytes
+# read, socket errors, responses with a status above 399) and its text
+# ("Socket errors:" and "Non-2xx or 3xx responses:" appear only when not
+# zero).  From the kernel (ss, sampled while wrk runs): 256 connections
+# established to the port at once, and how many bytes the client
+# acknowledged on each; the module's counters at least what wrk received.
+# From the access log: every line of the run a 200, and at least as many
+# whole bodies as wrk completed.  (zchttpd's default --max-conns, 1024,
+# fits 256.)
+cat > $D/wrk.lua <<'LUA'
+done = function(s)
+	local e = s.errors
+	io.write(string.format("wrk-totals requests=%d bytes=%d connect=%d read=%d write=%d status=%d timeout=%d\n",
+		s.requests, s.bytes, e.connect, e.read, e.write, e.status, e.timeout))
+end
+LUA
+# wv NAME: the value of NAME= in wrk's totals
+wv() { echo "$tot" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# acked FILE: bytes_acked of each connection in an ss -i sample (0 if none)
+acked() { sed 's/.* bytes_acked:\([0-9]*\).*/\1/; t; s/.*/0/' "$1"; }
+# wrk_run NAME FILE SECONDS MIN_RESPONSES ACK_MIN: wrk -t2 -c256 for SECONDS;
+# at least MIN_RESPONSES completed, each of the 256 connections with more
+# than ACK_MIN bytes acknowledged, in an ss sample 3 s before the end (ss
+# takes seconds under TCG with 256 sockets, and takes them from the server:
+# one sample, more only while not all 256 are established)
+wrk_run() {
+	name=$1 file=$2 minreq=$4 ackmin=$5
+	fs=$(size_of $WWW/$file)
+	zc0=$(stat_of bytes_zerocopy) sent0=$(stat_of bytes_sent)
+	log_mark
+	wrk -t2 -c256 -d$3s --timeout 30s -s $D/wrk.lua $URL/$file > $D/wrk.out 2>&1 &
+	wpid=$!
+	conns=0
+	: > $D/ss.best
+	sleep $(($3 - 3))
+	while kill -0 $wpid 2>/dev/null; do
+		ss -tinOH state established '( sport = :8080 )' > $D/ss.now 2> $D/ss.err
+		e=$(grep -c 127.0.0.1:8080 $D/ss.now)
+		[ $e -ge $conns ] && conns=$e && cp $D/ss.now $D/ss.best
+		[ $e -ge 256 ] && break
+		sleep 0.5
+	done
+	wait $wpid
+	wrc=$?
+	sleep 1		# (responses cut off at wrk's end are logged as they abort)
+	DZC=$(($(stat_of bytes_zerocopy) - zc0)) DSENT=$(($(stat_of bytes_sent) - sent0))
+	tot=$(sed -n 's/^wrk-totals //p' $D/wrk.out)
+	req=$(wv requests) wbytes=$(wv bytes)
+	errs="$(wv connect) $(wv read) $(wv write) $(wv timeout) $(wv status)"
+	served=$(acked $D/ss.best | awk -v m=$ackmin '$1 > m' | wc -l)
+	least=$(acked $D/ss.best | sort -n | head -n 1)
+	tail -n +$((MARK + 1)) $LOG > $D/wrk.log
+	lines=$(grep -c . $D/wrk.log)
+	whole=$(grep -c "\"GET /$file HTTP/1.1\" 200 $fs " $D/wrk.log)
+	not200=$(grep -vc "\"GET /$file HTTP/1.1\" 200 " $D/wrk.log)
+	echo "# wrk $name: $tot; exit $wrc"
+	echo "# wrk $name: $conns connections established at once, $served with more than $ackmin bytes acknowledged (least $least)"
+	[ $served -ge 256 ] || { head -n 2 $D/ss.best $D/ss.err | diag; }
+	echo "# wrk $name: log: $lines lines, $whole whole bodies, $not200 not 200; module: +$DZC by reference, +$DSENT sent"
+	check zchttpd.wrk_256.$name.no_errors "$(grep -E 'Socket errors|Non-2xx|rror' $D/wrk.out | tr '\n' ' ')" \
+		' [ $wrc = 0 ] && [ "$errs" = "0 0 0 0 0" ] && ! grep -qE "Socket errors|Non-2xx" $D/wrk.out'
+	check zchttpd.wrk_256.$name.all_served "$req responses; $conns connections at once, $served served" \
+		' [ "${req:-0}" -ge $minreq ] && [ $conns -ge 256 ] && [ $served -ge 256 ] &&
+		  [ $not200 = 0 ] && [ $whole -ge $req ]'
+	check zchttpd.wrk_256.$name.module_counted "$req x $fs body bytes, wrk read $wbytes" \
+		' [ $DZC -ge $((req * fs)) ] && [ $DSENT -ge ${wbytes:-1} ]'
+}
+# (ss -i asks the kernel's sock_diag for tcp_info)
+modprobe tcp_diag 2>/dev/null
+if [ -x /usr/bin/wrk ]; then
+	# 16 KiB: every connection got whole responses (the header's size from curl)
+	h16=$(curl -o /dev/null -w '%{size_header}' $URL/f16384)
+	wrk_run 16k f16384 10 256 $((16384 + h16 - 1))
+	# 1 MiB: 256 MiB would take longer than the run under TCG: some
+	# responses completed, and every connection was sent body bytes
+	h1m=$(curl -o /dev/null -w '%{size_header}' $URL/f1048576)
+	wrk_run 1m f1048576 10 1 $h1m
+	get after_wrk.byte_exact $WWW/f1048576 $URL/f1048576
+else
+	for i in 1 2 3 4 5 6 7; do nok zchttpd.wrk_256 "/usr/bin/wrk not staged (vm/guest-preload.sh)"; done
+fi
 
 # ---- HTTPS: kTLS, and SSL_write where the cipher has no kTLS --------------------------
 # https NAME CURL-OPTIONS...: download f1048576 over TLS, compare, and take

@@ -5,17 +5,19 @@
 #                            vm/demo.c as zcdemo, and userlib's
 #                            examples/uring_server (static, with liburing.a)
 #   build/guest/root/        copied over the guest's / (vm/guest-preload.sh)
+#   build/guest/run-root/    curl alone, for make run (vm/guest-preload.sh curl)
 # Prints one KTAP result line per component (build.selftests, build.tools,
-# build.zcdemo, build.examples, build.preload; GUEST_PARTS="tools zcdemo" builds only
-# those) with the compiler output on failure; exits 1 if any failed.
+# build.zcdemo, build.examples, build.preload, build.curl;
+# GUEST_PARTS="tools zcdemo curl" builds only those) with the compiler output
+# on failure; exits 1 if any failed.
 # A component that fails leaves whatever it built, so the guest still runs
 # the rest.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$BUILD/guest
-# GUEST_PARTS: which components (default all: "selftests tools zcdemo examples preload");
-# make run needs only "tools zcdemo".
+# GUEST_PARTS: which components (default "selftests tools zcdemo examples
+# preload"; preload stages curl too); make run needs only "tools zcdemo curl".
 want() { [[ " ${GUEST_PARTS:-selftests tools zcdemo examples preload} " == *" $1 "* ]]; }
 # (the kselftest headers are for the selftests only)
 if want selftests; then "$ROOT/vm/ksft-headers.sh" || exit 1; fi
@@ -79,4 +81,6 @@ build_examples() {
 want examples && step build.examples "$out/examples.log" build_examples
 # libzc-preload.so, Debian's nginx and curl for libzc_preload{,_nginx}
 want preload && step build.preload "$out/preload.log" "$ROOT/vm/guest-preload.sh"
+# curl alone for make run's zchttpd-demo (a lighter root: no nginx, wrk)
+want curl && step build.curl "$out/curl.log" "$ROOT/vm/guest-preload.sh" curl
 exit $rc

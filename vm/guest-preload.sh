@@ -8,23 +8,29 @@
 #   /usr/bin/curl                     Debian's curl
 #   /usr/bin/wrk                      Debian's wrk (load generator: zchttpd's
 #                                     256-connection test, bench's http suite)
+#   /usr/bin/fincore                  util-linux's (zchttpd's test: a file is
+#                                     not resident before the slow-disk case)
 #   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
 #   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
+#                                     (with the host's openssl: the guest needs none)
 # Called by vm/build-guest.sh (its "build.preload" step).
+#
+# vm/guest-preload.sh curl: only curl and its libraries, into
+# build/guest/run-root/ (what `make run` copies into its guest for
+# zchttpd-demo: vm/run.sh, GUEST_ROOT in vm/run-guest.sh); vm/build-guest.sh's
+# "build.curl" step.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+part=${1:-all}
 out=$BUILD/guest
-root=$out/root
 debs=$BUILD/debs
-mkdir -p "$root/usr/lib/zcdev" "$root/usr/sbin" "$root/usr/bin" "$root/etc/zc-nginx" \
-	"$out/selftests" "$debs"
-
-make --no-print-directory -C "$ROOT/userlib" O="$out/libzc" preload
-install -m 0755 "$out/libzc/libzc-preload.so" "$root/usr/lib/zcdev/"
-install -m 0755 "$ROOT/selftests/libzc_preload_nginx.sh" "$out/selftests/libzc_preload_nginx"
-# zchttpd's test needs curl from here (zchttpd itself: vm/build-guest.sh's tools)
-install -m 0755 "$ROOT/selftests/zchttpd.sh" "$out/selftests/zchttpd"
+case $part in
+all) root=$out/root ;;
+curl) root=$out/run-root ;;
+*) die "usage: vm/guest-preload.sh [curl]" ;;
+esac
+mkdir -p "$root/usr/bin" "$debs"
 
 # fetch PKG: extract the Debian package PKG (downloaded once) under
 # build/debs and print the directory
@@ -56,19 +62,33 @@ copy_with_libs() {
 	done
 }
 
+# stage_bin NAME PACKAGE: /usr/bin/NAME, the installed Debian package's
+# binary when there (its libraries are then the matching installed ones),
+# else PACKAGE's, downloaded
+stage_bin() {
+	local x
+	if dpkg -S "/usr/bin/$1" >/dev/null 2>&1; then
+		copy_with_libs "/usr/bin/$1" "/usr/bin/$1"
+	else
+		x=$(fetch "$2")
+		copy_with_libs "$x/usr/bin/$1" "/usr/bin/$1"
+	fi
+}
+stage_bin curl curl
+if [[ $part == curl ]]; then
+	echo "staged: $(du -sh "$root" | cut -f1) in $root"
+	exit 0
+fi
+
+mkdir -p "$root/usr/lib/zcdev" "$root/usr/sbin" "$root/etc/zc-nginx" "$out/selftests"
+make --no-print-directory -C "$ROOT/userlib" O="$out/libzc" preload
+install -m 0755 "$out/libzc/libzc-preload.so" "$root/usr/lib/zcdev/"
+install -m 0755 "$ROOT/selftests/libzc_preload_nginx.sh" "$out/selftests/libzc_preload_nginx"
+# zchttpd's test needs curl from here (zchttpd itself: vm/build-guest.sh's tools)
+install -m 0755 "$ROOT/selftests/zchttpd.sh" "$out/selftests/zchttpd"
 x=$(fetch nginx)
 copy_with_libs "$x/usr/sbin/nginx" /usr/sbin/nginx
-# curl: the installed Debian package's binary when there (its libraries
-# are then the matching installed ones), else downloaded.  The certificate
-# is made here with the host's openssl: the guest needs none.
-for b in curl; do
-	if dpkg -S "/usr/bin/$b" >/dev/null 2>&1; then
-		copy_with_libs "/usr/bin/$b" "/usr/bin/$b"
-	else
-		x=$(fetch "$b")
-		copy_with_libs "$x/usr/bin/$b" "/usr/bin/$b"
-	fi
-done
+stage_bin fincore util-linux-extra
 
 # wrk needs LuaJIT, which the host need not have: staged from its package
 # first, so that ldd finds it in the guest's root

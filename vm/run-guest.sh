@@ -15,6 +15,8 @@
 #   ZC_KO=path         module to load instead of build/SERIES/mod/zcdev.ko
 #                      (@SERIES@ in it is replaced by SERIES)
 #   EXTRA_GUEST_PROGS  more executables for the guest's /selftests/
+#   GUEST_ROOT=dir     a directory copied over the guest's / in either mode
+#                      (vm/run.sh: build/guest/run-root, curl for zchttpd-demo)
 #   GUEST_OVERLAY_CPIO a newc archive unpacked over the guest's root after
 #                      the payload (vm/deb.sh: the packages' files)
 #   GUEST_TIMEOUT=s    wall-clock limit of the whole guest (default 1800:
@@ -76,6 +78,10 @@ mkdir -p "$BUILD/.locks"
 	if [[ -d $BUILD/guest/root && $MODE == check ]] &&
 	   [[ -z ${T:-} || ,${T// /,}, == *,libzc_preload* || ,${T// /,}, == *,zchttpd,* ]]; then
 		cp -a "$BUILD/guest/root/." "$p/"
+	fi
+	if [[ -n ${GUEST_ROOT:-} ]]; then
+		[[ -d $GUEST_ROOT ]] || die "GUEST_ROOT=$GUEST_ROOT: no such directory"
+		cp -a "$GUEST_ROOT/." "$p/"
 	fi
 ) 9> "$BUILD/.locks/guest"
 for f in ${EXTRA_GUEST_PROGS:-}; do

@@ -86,7 +86,7 @@ else
 	fail build.zcsend_static_is_static "no static $ZCSEND"
 fi
 if [[ -z $(find "$TMP/static" -type f ! -path "*/usr/bin/zcsend" ! -path "*/usr/bin/zcsend-demo" \
-	  ! -path "*/usr/bin/zchttpd" ! -path "*/usr/bin/zchttpd-fuzz") ]]; then
+	  ! -path "*/usr/bin/zchttpd" ! -path "*/usr/bin/zchttpd-fuzz" ! -path "*/usr/bin/zchttpd-demo") ]]; then
 	ok build.static_O_holds_only_the_binaries
 else
 	fail build.static_O_holds_only_the_binaries "$(find "$TMP/static" -type f | head -3)"
