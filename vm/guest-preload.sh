@@ -8,6 +8,8 @@
 #   /usr/bin/curl                     Debian's curl
 #   /usr/bin/wrk                      Debian's wrk (load generator: zchttpd's
 #                                     256-connection test, bench's http suite)
+#   /usr/bin/strace                   Debian's strace (bench's http suite:
+#                                     syscalls per response)
 #   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
 #   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
 # Called by vm/build-guest.sh (its "build.preload" step).
@@ -58,10 +60,10 @@ copy_with_libs() {
 
 x=$(fetch nginx)
 copy_with_libs "$x/usr/sbin/nginx" /usr/sbin/nginx
-# curl: the installed Debian package's binary when there (its libraries
+# curl, strace: the installed Debian package's binary when there (its libraries
 # are then the matching installed ones), else downloaded.  The certificate
 # is made here with the host's openssl: the guest needs none.
-for b in curl; do
+for b in curl strace; do
 	if dpkg -S "/usr/bin/$b" >/dev/null 2>&1; then
 		copy_with_libs "/usr/bin/$b" "/usr/bin/$b"
 	else
