@@ -38,8 +38,8 @@
 #   sys   one download (curl) of 16K, 1M and the big file with strace -f -y
 #         attached to the server: all its syscalls, the sends on the TCP
 #         socket (write, writev, sendfile, sendmsg, sendto, splice) plus
-#         ioctls on /dev/zcdev, the EAGAINs, the reads of the file, the
-#         most frequent calls
+#         ioctls on /dev/zcdev, those of them that failed with EAGAIN (the
+#         socket was full), the reads of the file, the most frequent calls
 #   mem   RSS of the server's processes (VmRSS) with 256 idle keep-alive
 #         connections (zcidle, each after one 16K response) minus idle, /256
 # Exit status 1 if a server did not start or a cell failed.
@@ -297,7 +297,7 @@ traced() {
 	for p in "$@"; do args="$args -p $p"; done
 	rm -f $D/strace.out
 	# shellcheck disable=SC2086 # the -p options
-	strace -f -qq -y -s 0 -o $D/strace.out $args 2> $D/strace.err &
+	strace -f -qq -yy -s 0 -o $D/strace.out $args 2> $D/strace.err &
 	spid=$!
 	# attached: every thread of the workers has a tracer
 	i=0
@@ -327,14 +327,15 @@ traced() {
 			name = $0; sub(/\(.*/, "", name)
 			arg = $0; sub(/^[^(]*\(/, "", arg)
 			tot++; cnt[name]++
-			if (name ~ /^(write|writev|sendfile|sendfile64|sendmsg|sendto|sendmmsg|splice)$/ && arg ~ /^[0-9]+<TCP/) sends++
-			if (name == "ioctl" && arg ~ /^[0-9]+<\/dev\/zcdev>/) sends++
+			send = name ~ /^(write|writev|sendfile|sendfile64|sendmsg|sendto|sendmmsg|splice)$/ && arg ~ /^[0-9]+<TCP/
+			send = send || (name == "ioctl" && arg ~ /^[0-9]+<\/dev\/zcdev>/)
+			if (send) sends++
+			if (send && $0 ~ /= -1 EAGAIN/) eagain++
 			if (name ~ /^(read|pread64|readv|preadv|preadv2)$/ && arg ~ /^[0-9]+<[^>]*www-bench/) reads++
-			if ($0 ~ /= -1 EAGAIN/) eagain++
 		}
 		END {
-			# the six most frequent calls, "name:count;..."
-			for (j = 1; j <= 6; j++) {
+			# the eight most frequent calls, "name:count;..."
+			for (j = 1; j <= 8; j++) {
 				best = ""
 				for (c in cnt)
 					if (!(c in used) && (best == "" || cnt[c] > cnt[best])) best = c

@@ -165,9 +165,10 @@ END {
 			print ""
 			print "One download (curl) under strace -f -y attached to the server's workers: every syscall,"
 			print "the sends on the TCP socket (write, writev, sendfile, sendmsg, splice; zchttpd: its"
-			print "ioctls on /dev/zcdev), EAGAINs, reads of the file, the six most frequent calls:"
+			print "ioctls on /dev/zcdev), the sends that failed with EAGAIN (socket full), reads of the"
+			print "file, the eight most frequent calls (the access-log write is among them):"
 			print ""
-			print "| server | size | syscalls | sends | EAGAIN | file reads | most frequent |"
+			print "| server | size | syscalls | sends | sends EAGAIN | file reads | most frequent |"
 			print "|---|---|---|---|---|---|---|"
 			for (j = 1; j <= nsys[k]; j++) print sys[k, j]
 		}
