@@ -23,7 +23,7 @@
 #   https  zchttpd-ktls    the same zchttpd's TLS listener (kTLS, zcdev)
 #          nginx-ktls      ssl_conf_command Options KTLS; sendfile on
 #          nginx-tls       user-space TLS (SSL_write), sendfile on
-# TLS 1.2 and 1.3 offered, wrk's OpenSSL chooses (TLS 1.3, AES-GCM).
+# TLS 1.2 and 1.3 offered, wrk's OpenSSL chooses.
 # nginx runs worker_processes auto, zchttpd one worker per CPU (default):
 # under icount there is one vCPU, which the server and wrk share.
 #

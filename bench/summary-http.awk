@@ -114,56 +114,65 @@ END {
 				sz(s), zsends[k, s], zeagain[k, s], nsends[k, s],
 				room ? (zsends[k, s] <= 1 ? "**met**" : "not met") : "socket was full (EAGAIN): goal does not apply"
 		}
-		print ""
-		print "req/s (median), errors (wrk: socket errors + non-2xx, summed), server CPU per response in µs (median):"
-		print ""
-		printf "| proto | size | conns |"
-		for (j = 1; j <= ns; j++) printf " %s req/s |", sord[j]
-		printf " zchttpd ÷ nginx-sf | zchttpd ÷ nginx-nosf |"
-		for (j = 1; j <= ns; j++) printf " %s CPU µs |", sord[j]
-		print " errors | zchttpd path: zc % of bytes, why (responses) | kTLS TX sockets |"
-		printf "|---|---|---|"
-		for (j = 1; j <= 2 * ns + 2; j++) printf "---|"
-		print "---|---|---|"
-		for (c = 1; c <= nc[k]; c++) {
-			split(ck[k, c], p, SUBSEP)
-			printf "| %s | %s | %s |", p[1], sz(p[2]), p[3]
-			zs = (p[1] == "https") ? "zchttpd-ktls" : "zchttpd"
-			for (j = 1; j <= ns; j++) {
-				v = m(k, sord[j], p[1], p[2], p[3], "rps")
-				printf " %s |", v == "" ? "" : sprintf("%.1f", v)
-			}
-			a = m(k, zs, p[1], p[2], p[3], "rps")
-			if (p[1] == "https") {
-				printf " ÷ nginx-ktls %s | ÷ nginx-tls %s |",
-					fr(ratio(a, m(k, "nginx-ktls", p[1], p[2], p[3], "rps"))),
-					fr(ratio(a, m(k, "nginx-tls", p[1], p[2], p[3], "rps")))
+		for (q = 1; q <= 2; q++) {
+			proto = (q == 1) ? "http" : "https"
+			if (proto == "http") { n3 = split("zchttpd nginx-sf nginx-nosf", sv, " ") }
+			else { n3 = split("zchttpd-ktls nginx-ktls nginx-tls", sv, " ") }
+			any = 0
+			for (c = 1; c <= nc[k]; c++) { split(ck[k, c], p, SUBSEP); if (p[1] == proto) any = 1 }
+			if (!any) continue
+			print ""
+			if (proto == "http") {
+				print "HTTP: req/s (median), server CPU per response in µs (median), the ratios of zchttpd's to"
+				print "nginx's, wrk's errors (socket errors + non-2xx, median), zchttpd's status endpoint over"
+				print "the cell (bytes by reference, % of those sent; why: responses):"
 			} else {
-				printf " %s | %s |", fr(ratio(a, m(k, "nginx-sf", p[1], p[2], p[3], "rps"))),
-					fr(ratio(a, m(k, "nginx-nosf", p[1], p[2], p[3], "rps")))
+				print "HTTPS (TLS 1.2 and 1.3 offered, wrk's OpenSSL chooses): the same, and the sockets that got kTLS TX in"
+				print "the cell (/proc/net/tls_stat TlsTxSw + TlsTxDevice, median):"
 			}
-			for (j = 1; j <= ns; j++) {
-				v = m(k, sord[j], p[1], p[2], p[3], "cpu")
-				printf " %s |", (v == "" ? "" : us(v))
+			print ""
+			printf "| size | conns |"
+			for (j = 1; j <= n3; j++) printf " %s req/s |", sv[j]
+			for (j = 2; j <= n3; j++) printf " req/s ÷ %s |", sv[j]
+			for (j = 1; j <= n3; j++) printf " %s CPU µs |", sv[j]
+			for (j = 2; j <= n3; j++) printf " CPU ÷ %s |", sv[j]
+			printf " errors | %s path |", sv[1]
+			print (proto == "https") ? " kTLS TX sockets |" : ""
+			printf "|---|---|"
+			for (j = 1; j <= 4 * n3 - 2 + 2 + (proto == "https"); j++) printf "---|"
+			print ""
+			for (c = 1; c <= nc[k]; c++) {
+				split(ck[k, c], p, SUBSEP)
+				if (p[1] != proto) continue
+				printf "| %s | %s |", sz(p[2]), p[3]
+				for (j = 1; j <= n3; j++) {
+					v = m(k, sv[j], p[1], p[2], p[3], "rps")
+					printf " %s |", v == "" ? "-" : sprintf("%.1f", v)
+				}
+				a = m(k, sv[1], p[1], p[2], p[3], "rps")
+				for (j = 2; j <= n3; j++) printf " %s |", fr(ratio(a, m(k, sv[j], p[1], p[2], p[3], "rps")))
+				for (j = 1; j <= n3; j++) printf " %s |", us(m(k, sv[j], p[1], p[2], p[3], "cpu"))
+				a = m(k, sv[1], p[1], p[2], p[3], "cpu")
+				for (j = 2; j <= n3; j++) printf " %s |", fr(ratio(a, m(k, sv[j], p[1], p[2], p[3], "cpu")))
+				e = ""
+				for (j = 1; j <= n3; j++) {
+					v = m(k, sv[j], p[1], p[2], p[3], "err")
+					if (v != "" && v > 0) e = e sprintf("%s%s: %d", (e == "" ? "" : ", "), sv[j], v)
+				}
+				zc = m(k, sv[1], p[1], p[2], p[3], "zc")
+				cp = m(k, sv[1], p[1], p[2], p[3], "cp")
+				pth = (zc + cp > 0) ? sprintf("%.1f %% by reference; %s", 100 * zc / (zc + cp), why[k, sv[1], p[1], p[2], p[3]]) : "-"
+				printf " %s | %s |", (e == "" ? "0" : e), pth
+				if (proto == "https") {
+					printf " %s |", sprintf("%s, %s, %s", m(k, sv[1], p[1], p[2], p[3], "ktls"),
+						m(k, sv[2], p[1], p[2], p[3], "ktls"), m(k, sv[3], p[1], p[2], p[3], "ktls"))
+				}
+				print ""
 			}
-			e = ""
-			for (j = 1; j <= ns; j++) {
-				v = m(k, sord[j], p[1], p[2], p[3], "err")
-				if (v != "" && v > 0) e = e sprintf("%s%s: %d", (e == "" ? "" : ", "), sord[j], v)
-			}
-			zc = m(k, zs, p[1], p[2], p[3], "zc")
-			cp = m(k, zs, p[1], p[2], p[3], "cp")
-			pth = (zc + cp > 0) ? sprintf("%.1f %%, %s", 100 * zc / (zc + cp), why[k, zs, p[1], p[2], p[3]]) : "-"
-			kt = "-"
-			if (p[1] == "https")
-				kt = sprintf("zchttpd %s, nginx-ktls %s, nginx-tls %s",
-					m(k, "zchttpd-ktls", p[1], p[2], p[3], "ktls"), m(k, "nginx-ktls", p[1], p[2], p[3], "ktls"),
-					m(k, "nginx-tls", p[1], p[2], p[3], "ktls"))
-			printf " %s | %s | %s |\n", (e == "" ? "0" : e), pth, kt
 		}
 		if (nsys[k]) {
 			print ""
-			print "One download (curl) under strace -f -y attached to the server's workers: every syscall,"
+			print "One download (curl) under strace -f -yy attached to the server's workers: every syscall,"
 			print "the sends on the TCP socket (write, writev, sendfile, sendmsg, splice; zchttpd: its"
 			print "ioctls on /dev/zcdev), the sends that failed with EAGAIN (socket full), reads of the"
 			print "file, the eight most frequent calls (the access-log write is among them):"
