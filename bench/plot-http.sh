@@ -3,9 +3,10 @@
 # bench/http-guest.sh) as one PNG per kernel K with gnuplot:
 #   K-http.png   left: HTTP req/s of zchttpd and nginx sendfile off as
 #                ratios to nginx sendfile on, per cell (size, connections);
-#                right: HTTPS req/s of zchttpd (kTLS) and nginx user-space
-#                TLS as ratios to nginx kTLS; medians over the repetitions,
-#                issue 14's goals dashed (1.25 at 1 MiB, 1.0 at 16 KiB; 1.1)
+#                right: HTTPS req/s of zchttpd (kTLS) ÷ nginx kTLS and
+#                ÷ nginx user-space TLS; medians over the repetitions,
+#                issue 14's goals dashed (1.25 at 1 MiB, 1.0 at 16 KiB;
+#                1.1 and 2)
 # Called by bench/plot.sh; data files in RESULTS_DIR/plot/.
 set -euo pipefail
 dir=${1:?usage: bench/plot-http.sh RESULTS_DIR}
@@ -45,9 +46,14 @@ END {
 		r = order[c] SUBSEP ref
 		if (!n[r] || med(r, n[r]) == 0) continue
 		x = order[c] SUBSEP a; y = order[c] SUBSEP b
-		printf "\"%s %sc\" %s %s\n", sz(p[3]), p[4],
-			(n[x] ? med(x, n[x]) / med(r, n[r]) : "NaN"),
-			(n[y] ? med(y, n[y]) / med(r, n[r]) : "NaN") > (pd "/http-" p[1] "-" p[2] ".dat")
+		if (p[2] == "http")
+			printf "\"%s %sc\" %s %s\n", sz(p[3]), p[4],
+				(n[x] ? med(x, n[x]) / med(r, n[r]) : "NaN"),
+				(n[y] ? med(y, n[y]) / med(r, n[r]) : "NaN") > (pd "/http-" p[1] "-" p[2] ".dat")
+		else
+			printf "\"%s %sc\" %s %s\n", sz(p[3]), p[4],
+				(n[x] ? med(x, n[x]) / med(r, n[r]) : "NaN"),
+				(n[x] && n[y] && med(y, n[y]) > 0 ? med(x, n[x]) / med(y, n[y]) : "NaN") > (pd "/http-" p[1] "-" p[2] ".dat")
 	}
 }' "$csv"
 for k in $(awk -F, '$1 == "zcw" && $2 != "kernel" { print $2 }' "$csv" | awk '!s[$0]++'); do
@@ -59,21 +65,26 @@ for k in $(awk -F, '$1 == "zcw" && $2 != "kernel" { print $2 }' "$csv" | awk '!s
 		echo "set multiplot layout 1,2 title 'Linux $k: zchttpd against nginx 1.22, wrk over lo, req/s ratios (median; $clockt)'"
 		echo "set style data histogram; set style histogram clustered gap 1"
 		echo "set style fill solid 0.8 border -1; set boxwidth 0.9"
-		echo "set grid y; set yrange [0:*]; set xtics rotate by -30"
-		echo "set key top left font ',9'"
+		echo "set grid y; set yrange [0:1.5<*]; set xtics rotate by -30"
+		echo "set key outside bottom center horizontal font ',9'"
 		for proto in http https; do
 			f=$pd/http-$k-$proto.dat
 			[[ -s $f ]] || continue
 			if [[ $proto == http ]]; then
 				echo "set title 'HTTP: ÷ nginx sendfile on (size, connections)'"
-				echo "unset arrow; set arrow from graph 0, first 1.25 to graph 1, first 1.25 nohead dt 2 lc rgb '#d62728'"
+				echo "unset arrow; unset label; set arrow from graph 0, first 1.25 to graph 1, first 1.25 nohead dt 2 lc rgb '#d62728'"
+				echo "set label 'goal 1.25 at 1M, 1.0 at 16K' at graph 0.02, first 1.25 left offset 0,0.7 tc rgb '#d62728' font ',8'"
 				echo "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#000000'"
 				echo "plot '$f' using 2:xtic(1) title 'zchttpd' lc rgb '#d62728', '' using 3 title 'nginx sendfile off, output_buffers 2 32k' lc rgb '#7f7f7f'"
 			else
-				echo "set title 'HTTPS: ÷ nginx kTLS (size, connections)'"
-				echo "unset arrow; set arrow from graph 0, first 1.1 to graph 1, first 1.1 nohead dt 2 lc rgb '#d62728'"
+				echo "set title 'HTTPS: zchttpd kTLS ÷ nginx (size, connections)'"
+				echo "unset arrow; unset label; set arrow from graph 0, first 1.1 to graph 1, first 1.1 nohead dt 2 lc rgb '#d62728'"
+				echo "set label 'goal 1.1' at graph 0.02, first 1.1 left offset 0,0.7 tc rgb '#d62728' font ',8'"
+				echo "set arrow from graph 0, first 2 to graph 1, first 2 nohead dt 2 lc rgb '#7f7f7f'"
+				echo "set label 'goal 2' at graph 0.02, first 2 left offset 0,0.7 tc rgb '#7f7f7f' font ',8'"
 				echo "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#000000'"
-				echo "plot '$f' using 2:xtic(1) title 'zchttpd kTLS' lc rgb '#d62728', '' using 3 title 'nginx user-space TLS' lc rgb '#7f7f7f'"
+				echo "set yrange [0:2.3<*]"
+				echo "plot '$f' using 2:xtic(1) title '÷ nginx kTLS' lc rgb '#d62728', '' using 3 title '÷ nginx user-space TLS' lc rgb '#7f7f7f'"
 			fi
 		done
 		echo "unset multiplot"
