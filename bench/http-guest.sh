@@ -4,7 +4,7 @@
 #
 #   http-guest.sh MODE KVER REPS [--sizes 16K,1M,100M] [--conns 1,16]
 #       [--big-conns 1] [--tls-sizes 1M] [--tls-conns 1,16] [--secs 1]
-#       [--big-secs 2]
+#       [--big-secs 2] [--parts wrk,sys,mem]
 #
 # The matrix: wrk -dSECS at each of --sizes x --conns (HTTP) and
 # --tls-sizes x --tls-conns (HTTPS); the 100M file at --big-conns for
@@ -13,7 +13,8 @@
 # 21 cells a repetition, about a minute and a half of guest time with the
 # strace and memory parts.  full: 16K, 1M, 100M at 1, 16 and 256
 # connections, HTTP and HTTPS, 3 s a cell (100M: 6 s; at 256 connections
-# 10 times that, for 256 responses of 100M to complete at all).
+# 10 times that, for 256 responses of 100M to complete at all).  --parts:
+# which of the three kinds below to run (default all).
 # zchttpd (tools/zchttpd, on libzc) against Debian's nginx 1.22 in the same
 # guest, over lo, files on the tmpfs; wrk (Debian's) is the client.  The
 # servers, each with an access log on the tmpfs, keep-alive 75 s:
@@ -45,7 +46,7 @@
 # Exit status 1 if a server did not start or a cell failed.
 mode=$1 k=$2 reps=$3
 shift 3
-sizes=16K,1M,100M conns=1,16 big_conns=1 tls_sizes=1M tls_conns=1,16 secs=1 big_secs=2
+sizes=16K,1M,100M conns=1,16 big_conns=1 tls_sizes=1M tls_conns=1,16 secs=1 big_secs=2 parts=wrk,sys,mem
 if [ "$mode" = full ]; then
 	sizes=16K,1M,100M conns=1,16,256 big_conns=1,16,256 tls_sizes=16K,1M,100M
 	tls_conns=1,16,256 secs=3 big_secs=6
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2 ;; --conns) conns=$2 ;; --big-conns) big_conns=$2 ;;
 	--tls-sizes) tls_sizes=$2 ;; --tls-conns) tls_conns=$2 ;;
-	--secs) secs=$2 ;; --big-secs) big_secs=$2 ;;
+	--secs) secs=$2 ;; --big-secs) big_secs=$2 ;; --parts) parts=$2 ;;
 	*) echo "# http-guest.sh: unknown option $1"; exit 1 ;;
 	esac
 	shift 2
@@ -66,6 +67,7 @@ CERT=/etc/zc-nginx/cert.pem KEY=/etc/zc-nginx/key.pem
 t0=$(cut -d' ' -f1 /proc/uptime)
 rc=0
 
+part() { case ,$parts, in *,$1,*) return 0 ;; esac; return 1; }
 bytes() { # 16K, 1M, 100M -> bytes
 	case $1 in
 	*K) echo $((${1%K} * 1024)) ;; *M) echo $((${1%M} * 1048576)) ;; *) echo "$1" ;;
@@ -268,6 +270,7 @@ rotate() {
 http_servers="zchttpd nginx-sf nginx-nosf"
 https_servers="zchttpd-ktls nginx-ktls nginx-tls"
 rep=1
+part wrk || rep=$((reps + 1))
 while [ $rep -le "$reps" ]; do
 	for s in $(echo "$sizes" | tr , ' '); do
 		cl=$conns
@@ -349,6 +352,7 @@ traced() {
 	echo "zcw,$k,sys,$n,$(scheme_of $n),$(bytes $size),1,1,,1,,,,,,,,,,$tot,$sends,$eagain,$reads,$calls,,,,"
 }
 for s in 16K 1M 100M; do
+	part sys || break
 	for n in zchttpd nginx-sf nginx-nosf zchttpd-ktls nginx-ktls nginx-tls; do
 		traced $n $s
 	done
@@ -356,6 +360,7 @@ done
 
 # ---- memory per connection: 256 idle keep-alive connections ------------------------
 for n in zchttpd nginx-sf nginx-nosf; do
+	part mem || break
 	# shellcheck disable=SC2046 # a list of pids
 	set -- $(pids $n)
 	port=$(port_of $n)
