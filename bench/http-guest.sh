@@ -331,7 +331,7 @@ traced() {
 			arg = $0; sub(/^[^(]*\(/, "", arg)
 			tot++; cnt[name]++
 			send = name ~ /^(write|writev|sendfile|sendfile64|sendmsg|sendto|sendmmsg|splice)$/ && arg ~ /^[0-9]+<TCP/
-			send = send || (name == "ioctl" && arg ~ /^[0-9]+<\/dev\/zcdev>/)
+			send = send || (name == "ioctl" && arg ~ /^[0-9]+<\/dev\/zcdev[<>]/)
 			if (send) sends++
 			if (send && $0 ~ /= -1 EAGAIN/) eagain++
 			if (name ~ /^(read|pread64|readv|preadv|preadv2)$/ && arg ~ /^[0-9]+<[^>]*www-bench/) reads++
