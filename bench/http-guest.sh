@@ -14,7 +14,8 @@
 # strace and memory parts.  full: 16K, 1M, 100M at 1, 16 and 256
 # connections, HTTP and HTTPS, 3 s a cell (100M: 6 s; at 256 connections
 # 10 times that, for 256 responses of 100M to complete at all).  --parts:
-# which of the three kinds below to run (default all).
+# which of the three kinds below to run (default all); --sizes none or
+# --tls-sizes none: no HTTP or no HTTPS cells.
 # zchttpd (tools/zchttpd, on libzc) against Debian's nginx 1.22 in the same
 # guest, over lo, files on the tmpfs; wrk (Debian's) is the client.  The
 # servers, each with an access log on the tmpfs, keep-alive 75 s:
@@ -85,6 +86,11 @@ for s in 16K 1M 100M; do
 	head -c "$(bytes $s)" /dev/urandom > $WWW/f$s || exit 1
 done
 modprobe tls 2> /dev/null
+# the AES-NI and PCLMUL implementations, which udev loads on a real system
+# (by CPU feature): without them the kernel's gcm(aes) for kTLS is the
+# generic C code while OpenSSL in user space uses AES-NI
+modprobe aesni_intel 2> /dev/null
+modprobe ghash_clmulni_intel 2> /dev/null
 
 # ---- the servers -----------------------------------------------------------------
 # nginx_conf NAME PORT SSL(0|ktls|tls) BODY-DIRECTIVES
@@ -273,6 +279,7 @@ rep=1
 part wrk || rep=$((reps + 1))
 while [ $rep -le "$reps" ]; do
 	for s in $(echo "$sizes" | tr , ' '); do
+		[ "$s" = none ] && continue
 		cl=$conns
 		[ "$(bytes $s)" -ge $BIG ] && cl=$big_conns
 		for c in $(echo "$cl" | tr , ' '); do
@@ -280,6 +287,7 @@ while [ $rep -le "$reps" ]; do
 		done
 	done
 	for s in $(echo "$tls_sizes" | tr , ' '); do
+		[ "$s" = none ] && continue
 		cl=$tls_conns
 		[ "$(bytes $s)" -ge $BIG ] && cl=$big_conns
 		for c in $(echo "$cl" | tr , ' '); do
@@ -392,6 +400,8 @@ for n in zchttpd nginx-sf nginx-nosf; do
 done
 
 # ---- the servers' own words -----------------------------------------------------------
+# which gcm(aes) the kernel's kTLS gets (the highest priority; listed once used)
+echo "# kernel gcm(aes): $(awk '$1 == "name" { n = $3 } $1 == "driver" { d = $3 } $1 == "priority" && n == "gcm(aes)" { print d " (priority " $3 ")" }' /proc/crypto | sort -t'(' -k2 -rn | tr '\n' ' ')"
 echo "# zchttpd status at the end:"
 zh_status | sed 's/^/#   /'
 echo "# zchttpd access log, last line: $(tail -n 1 $D/zchttpd-access.log)"
