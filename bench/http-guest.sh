@@ -239,6 +239,8 @@ cell() {
 	c0=$(cpu_ticks "$@")
 	wrk -t1 -c"$c" -d"${d}s" --timeout 120s "$(scheme_of $n)://127.0.0.1:$(port_of $n)/f$size" > $D/wrk.out 2>&1
 	wrc=$?
+	# the responses in flight when wrk stopped end in this cell, not the next
+	settle "$(port_of $n)"
 	c1=$(cpu_ticks "$@")
 	x1=$(tls_tx)
 	resp=$(awk '/ requests in / { print $1 }' $D/wrk.out)
@@ -268,6 +270,17 @@ cell() {
 		printf "zcw,%s,wrk,%s,%s,%s,%s,%s,%s,%s,%.1f,%.1f,%s,%s,%s,%s,%s,%s,%s,,,,,,,,,\n",
 			k, n, p, s, c, r, d, resp, rps, rps * s / 1048576, e, t,
 			(resp > 0 ? sprintf("%.0f", t * 1e9 / hz / resp) : ""), zc, cp, why, x }'
+}
+# settle PORT: wait (at most 20 s) until the server has closed every
+# connection on PORT (/proc/net/tcp: none but the listener and TIME_WAIT)
+settle() {
+	i=0
+	while [ $i -lt 200 ]; do
+		awk -v p=":$(printf %04X "$1")" '$2 ~ p "$" && $4 != "0A" && $4 != "06" { n++ } END { exit n > 0 }' /proc/net/tcp && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "# zcbench http: connections on port $1 still open 20 s after wrk"
 }
 # rotate "a b c" I: the list starting at its I-th (0-based, modulo) element
 rotate() {
