@@ -28,9 +28,11 @@ real)
 *) die "BENCH_CLOCK=$BENCH_CLOCK: icount or real" ;;
 esac
 
-# Repetitions per cell: deterministic icount runs need few.
+# Repetitions per cell: deterministic icount runs need few (BENCH_REPS=n:
+# that many, e.g. 1 for a trial run).
 bench_reps() { # quick|full
-	if [[ $BENCH_CLOCK == icount ]]; then echo 3
+	if [[ -n ${BENCH_REPS:-} ]]; then echo "$BENCH_REPS"
+	elif [[ $BENCH_CLOCK == icount ]]; then echo 3
 	elif [[ $1 == full ]]; then echo 5
 	else echo 7; fi
 }
@@ -64,6 +66,7 @@ bench_suite_modules() {
 	case $1 in
 	file) echo overlay ;;
 	cold) echo configfs null_blk ;;
+	# (http: tls is in the harness's initramfs)
 	esac
 }
 

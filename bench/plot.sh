@@ -12,12 +12,15 @@
 #   K-hdr.png       CPU per response (top) and throughput (bottom) as ratios
 #                   to cork (writev + sendfile under TCP_CORK) vs body size,
 #                   1 connection, one column per file system x network
+# and from RESULTS_DIR/http.csv (the http suite), per kernel: K-http.png
+# (bench/plot-http.sh).
 # Data files for each line are left in RESULTS_DIR/plot/.
 set -euo pipefail
 dir=${1:?usage: bench/plot.sh RESULTS_DIR}
 csv=$dir/all.csv
 hcsv=$dir/hdr.csv
-[[ -s $csv || -s $hcsv ]] || { echo "plot.sh: no $csv or $hcsv" >&2; exit 1; }
+[[ -s $csv || -s $hcsv || -s $dir/http.csv ]] ||
+	{ echo "plot.sh: no $csv, $hcsv or $dir/http.csv" >&2; exit 1; }
 command -v gnuplot > /dev/null || { echo "plot.sh: gnuplot missing (apt-get install gnuplot-nox)" >&2; exit 1; }
 clock=icount
 [[ -f $dir/CLOCK ]] && clock=$(cut -d: -f1 "$dir/CLOCK")
@@ -28,6 +31,9 @@ esac
 pd=$dir/plot
 rm -rf "$pd"
 mkdir -p "$pd"
+if [[ -s $dir/http.csv ]]; then
+	"$(dirname "$0")/plot-http.sh" "$dir"
+fi
 
 # One data file per kernel/conns/fs/net/method:
 #   size thr_med thr_min thr_max cpu_med cpu_min cpu_max

@@ -10,8 +10,10 @@
 #      streams their tables to the terminal
 #   4. writes bench/results/<date>-<mode>/: <kver>.csv and all.csv (one line
 #      per cell and method), hdr-<kver>.csv / hdr.csv and cold-<kver>.csv /
-#      cold.csv (the issue 7 suites), table-<kver>.txt, summary.md (the goal
-#      ratios, then the hdr and cold summaries), PNG plots (bench/plot.sh),
+#      cold.csv (the issue 7 suites), nic-<kver>.csv / nic.csv,
+#      http-<kver>.csv / http.csv (issue 14), table-<kver>.txt, summary.md
+#      (the goal ratios, then the nic, http, hdr and cold summaries), PNG
+#      plots (bench/plot.sh),
 #      guest-<kver>.ktap (the raw guest stream)
 #   5. bench/results/last -> that folder; with PUBLISH=1 also copies the
 #      small outputs to bench/results/latest/ (what BENCHMARKS.md shows)
@@ -20,14 +22,19 @@
 #   KVER="6.1 6.12"      kernels, in run order (default both)
 #   ZCBENCH_ARGS="..."   extra zcbench options for the file suite, e.g.
 #                        "--sizes 1M --net lo"
-#   BENCH_SUITES="file hdr cold nic"   the suites, in this order (default all;
-#                        nic: the file methods over the guest's e1000e pair,
-#                        the guest then boots with NICS=1 NIC_MODELS=e1000e)
+#   BENCH_SUITES="file hdr cold nic http"   the suites, in this order (default
+#                        all; nic: the file methods over the guest's e1000e
+#                        pair, the guest then boots with NICS=1
+#                        NIC_MODELS=e1000e; http: zchttpd against nginx with
+#                        wrk, bench/http-guest.sh, the guest's root then has
+#                        vm/guest-preload.sh's files)
 #   BENCH_DISK_LAT="1000000"       cold: null_blk completion latencies, ns
 #                        (quick: 1 ms; full: 100 us, 1 ms, 10 ms)
 #   BENCH_HDR_ARGS="..."  more zcbench options for the hdr suite ("--trailer 7")
 #   BENCH_COLD_ARGS="..." more zccold options ("--retry 200us --cold-clients 4")
 #   BENCH_NIC_ARGS="..."  more zcbench options for the nic suite ("--sizes 1M")
+#   BENCH_HTTP_ARGS="..." http-guest.sh options ("--sizes 1M --conns 16
+#                        --secs 2"; its header has the quick and full matrix)
 #   PUBLISH=1            refresh bench/results/latest/ from this run
 #   OUT=dir              results folder instead of bench/results/<date>-<mode>
 #   BENCH_RUN_SUFFIX=x   guest work dir build/<kver>/run<x> (default -bench);
@@ -40,6 +47,7 @@
 #   BENCH_GUEST_TIMEOUT=s  a guest's wall-clock limit (quick 1800, full 9000):
 #                        on a loaded host an icount guest runs many times
 #                        slower than on an idle one
+#   BENCH_REPS=n         repetitions per cell (default: bench/lib.sh bench_reps)
 #   BENCH_CLOCK=icount   (default) instruction-counted guest time, 1 vCPU:
 #                        deterministic; =real: 2 vCPUs, host time (see lib.sh)
 # Exit status: 0 when every guest ran zcbench to the end.
@@ -61,9 +69,9 @@ full)
 	;;
 *) die "usage: bench/run.sh [quick|full]" ;;
 esac
-suites=${BENCH_SUITES:-file hdr cold nic}
+suites=${BENCH_SUITES:-file hdr cold nic http}
 for s in $suites; do
-	case $s in file | hdr | cold | nic) ;; *) die "BENCH_SUITES: $s? (file hdr cold nic)" ;; esac
+	case $s in file | hdr | cold | nic | http) ;; *) die "BENCH_SUITES: $s? (file hdr cold nic http)" ;; esac
 done
 # the nic suite: one e1000e pair on a QEMU hub (vm/run-guest.sh)
 nics=0
@@ -104,6 +112,17 @@ for k in $kvers; do
 	bench_guest_modules "$k" "$BUILD/bench/mods-$k" $mods ||
 		die "modules$mods: not all available for $k"
 done
+# the http suite: zchttpd (vm/build-guest.sh's tools, always in the guest's
+# /usr/bin) and what vm/guest-preload.sh stages in build/guest/root (nginx,
+# wrk, curl, strace, the certificate), as an archive over the guest's root
+http_cpio=
+if [[ " $suites " == *" http "* ]]; then
+	GUEST_PARTS="tools preload" "$ROOT/vm/build-guest.sh" > "$BUILD/bench/build-guest.log" 2>&1 ||
+		{ cat "$BUILD/bench/build-guest.log"; die "vm/build-guest.sh (tools preload) failed"; }
+	http_cpio=$BUILD/bench/http-root.cpio
+	(cd "$BUILD/guest/root" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) > "$http_cpio" || die "archiving build/guest/root failed"
+fi
 # the cold suite: an empty ext4 image that the guest writes to its null_blk
 # disk
 if [[ " $suites " == *" cold "* ]]; then
@@ -124,7 +143,8 @@ stamp=$(date +%Y%m%d-%H%M%S)
 out=${OUT:-$BENCH/results/$stamp-$mode}
 mkdir -p "$out"
 # the binaries this run used, so that a rebuild during the run changes nothing
-cp "$BUILD/bench/zcbench" "$BUILD/bench/zccold" "$BENCH/guest.sh" "$out/"
+cp "$BUILD/bench/zcbench" "$BUILD/bench/zccold" "$BUILD/bench/zcidle" "$BENCH/guest.sh" \
+	"$BENCH/http-guest.sh" "$out/"
 case $BENCH_CLOCK in
 icount) clock_note="icount: guest time = emulated instructions (1 ns each), 1 vCPU; deterministic" ;;
 real) clock_note="real: guest time follows the host, 2 vCPUs; noisy, read medians and ratios only" ;;
@@ -139,7 +159,7 @@ echo "$clock_note" > "$out/CLOCK"
 	echo "suites: $suites"
 	echo "guests: $( ((${BENCH_PARALLEL:-0})) && echo "the kernels at the same time, ")wall-clock limit ${guest_timeout} s"
 	echo "zcbench args: --$mode --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}"
-	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}; nic args: ${BENCH_NIC_ARGS:-}"
+	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}; nic args: ${BENCH_NIC_ARGS:-}; http args: ${BENCH_HTTP_ARGS:-}"
 	[[ " $suites " == *" cold "* ]] && echo "cold: null_blk completion_nsec $lats"
 	echo "host: $(nproc) cpus, $(qemu-system-x86_64 --version | head -n 1)"
 } > "$out/RUN_INFO"
@@ -165,17 +185,17 @@ launch() {
 		echo "# note: ${others_at[$k]} other QEMU guest(s) running on this host: expect noise"
 	fi
 	: > "$out/guest-$k.ktap"	# before tail -f looks for it
-	progs="$out/zcbench $out/zccold $out/guest.sh"
+	progs="$out/zcbench $out/zccold $out/zcidle $out/guest.sh $out/http-guest.sh"
 	for m in $mods; do
 		# (a module the kernel has built in has no file)
 		[[ -s $BUILD/bench/mods-$k/$m.ko ]] && progs+=" $BUILD/bench/mods-$k/$m.ko"
 	done
 	[[ " $suites " == *" cold "* ]] && progs+=" $img.gz"
-	NICS=$nics NIC_MODELS=e1000e \
+	NICS=$nics NIC_MODELS=e1000e GUEST_OVERLAY_CPIO=$http_cpio \
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
 	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' '${BENCH_NIC_ARGS:-}' ${ZCBENCH_ARGS:-}" \
+	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' '${BENCH_NIC_ARGS:-}' '${BENCH_HTTP_ARGS:-}' ${ZCBENCH_ARGS:-}" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 &
 	gpids[$k]=$!
 }
@@ -187,12 +207,13 @@ collect() {
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zch,' > "$out/hdr-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcc,' > "$out/cold-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcn,' > "$out/nic-$k.csv"
-	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv" "$out/nic-$k.csv"; do
+	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcw,' > "$out/http-$k.csv"
+	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv" "$out/nic-$k.csv" "$out/http-$k.csv"; do
 		[[ -s $f ]] || rm -f "$f"
 	done
 	{
 		echo "# clock $clock_note${others:+; other guests on the host at start: $others}"
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcn],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnw],'
 	} > "$out/table-$k.txt"
 	for s in $suites; do
 		# cold: one "done" per disk latency
@@ -217,7 +238,7 @@ if ((par)); then
 	for k in $kvers; do
 		wait "${gpids[$k]}"
 		grc=$?
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcn],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnw],'
 		collect "$k" $grc
 	done
 else
@@ -226,7 +247,7 @@ else
 		# live view: the guest's table (the CSV only with V=1)
 		tail -n +1 -s 0.3 -f --pid="${gpids[$k]}" "$out/guest-$k.ktap" |
 			sed -u -n 's/^  //p' |
-			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhcn],'; fi
+			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhcnw],'; fi
 		wait "${gpids[$k]}"
 		grc=$?
 		collect "$k" $grc
@@ -250,12 +271,16 @@ combine "" all.csv
 combine hdr- hdr.csv
 combine cold- cold.csv
 combine nic- nic.csv
+combine http- http.csv
 : > "$out/summary.md"
 if [[ -s $out/all.csv ]]; then
 	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary.awk" "$out/all.csv" >> "$out/summary.md"
 fi
 if [[ -s $out/nic.csv ]]; then
 	awk -F, -f "$BENCH/summary-nic.awk" "$out/nic.csv" >> "$out/summary.md"
+fi
+if [[ -s $out/http.csv ]]; then
+	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary-http.awk" "$out/http.csv" >> "$out/summary.md"
 fi
 csv7=()
 for f in "$out/hdr.csv" "$out/cold.csv"; do
@@ -266,10 +291,10 @@ if ((${#csv7[@]})); then
 fi
 echo
 cat "$out/summary.md"
-if ((have_gnuplot)) && [[ -s $out/all.csv || -s $out/hdr.csv ]]; then
+if ((have_gnuplot)) && [[ -s $out/all.csv || -s $out/hdr.csv || -s $out/http.csv ]]; then
 	"$BENCH/plot.sh" "$out" || { echo "# plotting failed"; rc=1; }
 fi
-rm -f "$out/zcbench" "$out/zccold" "$out/guest.sh"
+rm -f "$out/zcbench" "$out/zccold" "$out/zcidle" "$out/guest.sh" "$out/http-guest.sh"
 ln -sfn "$(basename "$out")" "$BENCH/results/last" 2> /dev/null || true
 
 # ---- 5. publish ------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 #                                     256-connection test, bench's http suite)
 #   /usr/bin/fincore                  util-linux's (zchttpd's test: a file is
 #                                     not resident before the slow-disk case)
+#   /usr/bin/strace                   Debian's strace (bench's http suite:
+#                                     syscalls per response)
 #   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
 #   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
 #                                     (with the host's openssl: the guest needs none)
@@ -89,6 +91,7 @@ install -m 0755 "$ROOT/selftests/zchttpd.sh" "$out/selftests/zchttpd"
 x=$(fetch nginx)
 copy_with_libs "$x/usr/sbin/nginx" /usr/sbin/nginx
 stage_bin fincore util-linux-extra
+stage_bin strace strace
 
 # wrk needs LuaJIT, which the host need not have: staged from its package
 # first, so that ldd finds it in the guest's root
