@@ -3,7 +3,7 @@
 # dash in vm/init's environment, programs in /selftests/).
 #
 #   guest.sh MODE KVER REPS TMPFS_MB "SUITES" "DISK_LATS" "HDR_ARGS" "COLD_ARGS"
-#            "NIC_ARGS" "HTTP_ARGS" [zcbench args...]
+#            "NIC_ARGS" "HTTP_ARGS" "URING_ARGS" [zcbench args...]
 #
 # SUITES: any of file (zcbench, the six methods), hdr (zcbench --suite hdr,
 # vectored send and its alternatives), cold (zccold, cached-only against
@@ -11,18 +11,21 @@
 # over the guest's emulated e1000e pair, which bench/run.sh asks for with
 # NICS=1; vm/init's setup.nics puts it on hub 1, B in netns nic1), http
 # (http-guest.sh: zchttpd against nginx, wrk the client; the guest's root
-# has them from vm/guest-preload.sh, bench/run.sh's overlay archive).
+# has them from vm/guest-preload.sh, bench/run.sh's overlay archive), uring
+# (zcuring: io_uring zcdev commands against epoll + sendfile(2), the ioctl
+# and io_uring splice).
 # The zcbench args apply to the file suite,
 # HDR_ARGS to the hdr suite (e.g. "--trailer 7"), COLD_ARGS to zccold,
 # NIC_ARGS to the nic suite (e.g. "--sizes 1M"), HTTP_ARGS to
-# http-guest.sh (e.g. "--sizes 1M --conns 16").
+# http-guest.sh (e.g. "--sizes 1M --conns 16"), URING_ARGS to zcuring
+# (e.g. "--conns 16 --sizes 4K").
 # cold: for each latency of DISK_LATS (ns), a null_blk disk (memory backed,
 # every request completed by a timer after that latency) is formatted from
 # /selftests/zccold.img.gz (ext4, made on the host) and mounted on /mnt/cold.
 # Exit status: 1 if any suite failed.
 mode=$1 k=$2 reps=$3 tmpfs_mb=$4 suites=$5 lats=$6 hdr_args=$7 cold_args=$8
-nic_args=$9 http_args=${10}
-shift 10
+nic_args=$9 http_args=${10} uring_args=${11}
+shift 11
 rc=0
 mount -o remount,size="${tmpfs_mb}m" /mnt/tmpfs || rc=1
 for s in $suites; do
@@ -50,6 +53,10 @@ for s in $suites; do
 	http)
 		# shellcheck disable=SC2086 # a list of options
 		/selftests/http-guest.sh "$mode" "$k" "$reps" $http_args || rc=1
+		;;
+	uring)
+		# shellcheck disable=SC2086 # a list of options
+		/selftests/zcuring "--$mode" --kernel "$k" --reps "$reps" $uring_args || rc=1
 		;;
 	cold)
 		# configfs may be built in or loaded already

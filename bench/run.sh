@@ -22,17 +22,20 @@
 #   KVER="6.1 6.12"      kernels, in run order (default both)
 #   ZCBENCH_ARGS="..."   extra zcbench options for the file suite, e.g.
 #                        "--sizes 1M --net lo"
-#   BENCH_SUITES="file hdr cold nic http"   the suites, in this order (default
+#   BENCH_SUITES="file hdr cold nic http uring"   the suites, in this order (default
 #                        all; nic: the file methods over the guest's e1000e
 #                        pair, the guest then boots with NICS=1
 #                        NIC_MODELS=e1000e; http: zchttpd against nginx with
 #                        wrk, bench/http-guest.sh, the guest's root then has
-#                        vm/guest-preload.sh's files)
+#                        vm/guest-preload.sh's files; uring: bench/zcuring,
+#                        io_uring commands against epoll + sendfile(2), the
+#                        ioctl and io_uring splice)
 #   BENCH_DISK_LAT="1000000"       cold: null_blk completion latencies, ns
 #                        (quick: 1 ms; full: 100 us, 1 ms, 10 ms)
 #   BENCH_HDR_ARGS="..."  more zcbench options for the hdr suite ("--trailer 7")
 #   BENCH_COLD_ARGS="..." more zccold options ("--retry 200us --cold-clients 4")
 #   BENCH_NIC_ARGS="..."  more zcbench options for the nic suite ("--sizes 1M")
+#   BENCH_URING_ARGS="..." more zcuring options ("--conns 16 --sizes 4K")
 #   BENCH_HTTP_ARGS="..." http-guest.sh options ("--sizes 1M --conns 16
 #                        --secs 2"; its header has the quick and full matrix)
 #   PUBLISH=1            refresh bench/results/latest/ from this run
@@ -69,9 +72,9 @@ full)
 	;;
 *) die "usage: bench/run.sh [quick|full]" ;;
 esac
-suites=${BENCH_SUITES:-file hdr cold nic http}
+suites=${BENCH_SUITES:-file hdr cold nic http uring}
 for s in $suites; do
-	case $s in file | hdr | cold | nic | http) ;; *) die "BENCH_SUITES: $s? (file hdr cold nic http)" ;; esac
+	case $s in file | hdr | cold | nic | http | uring) ;; *) die "BENCH_SUITES: $s? (file hdr cold nic http uring)" ;; esac
 done
 # the nic suite: one e1000e pair on a QEMU hub (vm/run-guest.sh)
 nics=0
@@ -143,7 +146,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 out=${OUT:-$BENCH/results/$stamp-$mode}
 mkdir -p "$out"
 # the binaries this run used, so that a rebuild during the run changes nothing
-cp "$BUILD/bench/zcbench" "$BUILD/bench/zccold" "$BUILD/bench/zcidle" "$BENCH/guest.sh" \
+cp "$BUILD/bench/zcbench" "$BUILD/bench/zccold" "$BUILD/bench/zcidle" "$BUILD/bench/zcuring" "$BENCH/guest.sh" \
 	"$BENCH/http-guest.sh" "$out/"
 case $BENCH_CLOCK in
 icount) clock_note="icount: guest time = emulated instructions (1 ns each), 1 vCPU; deterministic" ;;
@@ -159,7 +162,7 @@ echo "$clock_note" > "$out/CLOCK"
 	echo "suites: $suites"
 	echo "guests: $( ((${BENCH_PARALLEL:-0})) && echo "the kernels at the same time, ")wall-clock limit ${guest_timeout} s"
 	echo "zcbench args: --$mode --reps $(bench_reps "$mode") ${ZCBENCH_ARGS:-}"
-	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}; nic args: ${BENCH_NIC_ARGS:-}; http args: ${BENCH_HTTP_ARGS:-}"
+	echo "hdr args: ${BENCH_HDR_ARGS:-}; cold args: ${BENCH_COLD_ARGS:-}; nic args: ${BENCH_NIC_ARGS:-}; http args: ${BENCH_HTTP_ARGS:-}; uring args: ${BENCH_URING_ARGS:-}"
 	[[ " $suites " == *" cold "* ]] && echo "cold: null_blk completion_nsec $lats"
 	echo "host: $(nproc) cpus, $(qemu-system-x86_64 --version | head -n 1)"
 } > "$out/RUN_INFO"
@@ -185,7 +188,7 @@ launch() {
 		echo "# note: ${others_at[$k]} other QEMU guest(s) running on this host: expect noise"
 	fi
 	: > "$out/guest-$k.ktap"	# before tail -f looks for it
-	progs="$out/zcbench $out/zccold $out/zcidle $out/guest.sh $out/http-guest.sh"
+	progs="$out/zcbench $out/zccold $out/zcidle $out/zcuring $out/guest.sh $out/http-guest.sh"
 	for m in $mods; do
 		# (a module the kernel has built in has no file)
 		[[ -s $BUILD/bench/mods-$k/$m.ko ]] && progs+=" $BUILD/bench/mods-$k/$m.ko"
@@ -195,7 +198,7 @@ launch() {
 	MODE=run RUN_SUFFIX=${BENCH_RUN_SUFFIX:--bench} GUEST_MEM=$mem GUEST_TIMEOUT=$guest_timeout \
 	PROG_TIMEOUT=$((guest_timeout - 60)) EXTRA_GUEST_PROGS="$progs" \
 	CMDLINE_EXTRA="$nodebug" \
-	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' '${BENCH_NIC_ARGS:-}' '${BENCH_HTTP_ARGS:-}' ${ZCBENCH_ARGS:-}" \
+	RUNCMD="/selftests/guest.sh $mode $k $(bench_reps "$mode") $tmpfs_mb '$suites' '$lats' '${BENCH_HDR_ARGS:-}' '${BENCH_COLD_ARGS:-}' '${BENCH_NIC_ARGS:-}' '${BENCH_HTTP_ARGS:-}' '${BENCH_URING_ARGS:-}' ${ZCBENCH_ARGS:-}" \
 		"$ROOT/vm/run-guest.sh" "$k" > "$out/guest-$k.ktap" 2>&1 &
 	gpids[$k]=$!
 }
@@ -208,12 +211,13 @@ collect() {
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcc,' > "$out/cold-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcn,' > "$out/nic-$k.csv"
 	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcw,' > "$out/http-$k.csv"
-	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv" "$out/nic-$k.csv" "$out/http-$k.csv"; do
+	sed -n 's/^  //p' "$out/guest-$k.ktap" | grep '^zcu,' > "$out/uring-$k.csv"
+	for f in "$out/$k.csv" "$out/hdr-$k.csv" "$out/cold-$k.csv" "$out/nic-$k.csv" "$out/http-$k.csv" "$out/uring-$k.csv"; do
 		[[ -s $f ]] || rm -f "$f"
 	done
 	{
 		echo "# clock $clock_note${others:+; other guests on the host at start: $others}"
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnw],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnwu],'
 	} > "$out/table-$k.txt"
 	for s in $suites; do
 		# cold: one "done" per disk latency
@@ -238,7 +242,7 @@ if ((par)); then
 	for k in $kvers; do
 		wait "${gpids[$k]}"
 		grc=$?
-		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnw],'
+		sed -n 's/^  //p' "$out/guest-$k.ktap" | grep -v -E '^zc[bhcnwu],'
 		collect "$k" $grc
 	done
 else
@@ -247,7 +251,7 @@ else
 		# live view: the guest's table (the CSV only with V=1)
 		tail -n +1 -s 0.3 -f --pid="${gpids[$k]}" "$out/guest-$k.ktap" |
 			sed -u -n 's/^  //p' |
-			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhcnw],'; fi
+			if [[ ${V:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^zc[bhcnwu],'; fi
 		wait "${gpids[$k]}"
 		grc=$?
 		collect "$k" $grc
@@ -272,6 +276,7 @@ combine hdr- hdr.csv
 combine cold- cold.csv
 combine nic- nic.csv
 combine http- http.csv
+combine uring- uring.csv
 : > "$out/summary.md"
 if [[ -s $out/all.csv ]]; then
 	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary.awk" "$out/all.csv" >> "$out/summary.md"
@@ -281,6 +286,9 @@ if [[ -s $out/nic.csv ]]; then
 fi
 if [[ -s $out/http.csv ]]; then
 	awk -F, -v clock="$clock_note" -v mode="$mode" -f "$BENCH/summary-http.awk" "$out/http.csv" >> "$out/summary.md"
+fi
+if [[ -s $out/uring.csv ]]; then
+	awk -F, -f "$BENCH/summary-uring.awk" "$out/uring.csv" >> "$out/summary.md"
 fi
 csv7=()
 for f in "$out/hdr.csv" "$out/cold.csv"; do
@@ -294,7 +302,7 @@ cat "$out/summary.md"
 if ((have_gnuplot)) && [[ -s $out/all.csv || -s $out/hdr.csv || -s $out/http.csv ]]; then
 	"$BENCH/plot.sh" "$out" || { echo "# plotting failed"; rc=1; }
 fi
-rm -f "$out/zcbench" "$out/zccold" "$out/zcidle" "$out/guest.sh" "$out/http-guest.sh"
+rm -f "$out/zcbench" "$out/zccold" "$out/zcidle" "$out/zcuring" "$out/guest.sh" "$out/http-guest.sh"
 ln -sfn "$(basename "$out")" "$BENCH/results/last" 2> /dev/null || true
 
 # ---- 5. publish ------------------------------------------------------------------------

@@ -605,7 +605,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'q':
-			opt.reqs = 100;
+			opt.reqs = 50;
 			opt.reps = 2;
 			break;
 		case 'f':
