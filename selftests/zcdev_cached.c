@@ -60,6 +60,14 @@
  * event_loop_slow_disk test would take seconds.
  */
 #define CALL_BOUND_MS 500
+/*
+ * Under zc.timeout_scale (the debug kernel) every call is that many times
+ * slower: the bound grows by the scale, and the throttled disks of the
+ * tests that use it become as many times slower, so that a call that
+ * waited for the disk still takes longer than the bound.
+ */
+#define call_bound_ms() ((uint64_t)zc_scaled_ms(CALL_BOUND_MS))
+#define slow_bps(bps) ((uint64_t)(bps) / zc_timeout_scale())
 
 /* ---- local helpers ---------------------------------------------------- */
 
@@ -693,7 +701,7 @@ static void retry_loop(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(cached) *self, uint32_t flags,
 		       struct retry_stats *st)
 {
-	uint64_t done = 0, deadline = zc_now_ms() + 60000;
+	uint64_t done = 0, deadline = zc_now_ms() + zc_scaled_ms(60000);
 
 	memset(st, 0, sizeof(*st));
 	while (done < self->size) {
@@ -708,7 +716,7 @@ static void retry_loop(struct __test_metadata *_metadata,
 		st->calls++;
 		if (ms > st->max_ms)
 			st->max_ms = ms;
-		ASSERT_GT(CALL_BOUND_MS, ms) TH_LOG("call %u took %" PRIu64
+		ASSERT_GT(call_bound_ms(), ms) TH_LOG("call %u took %" PRIu64
 						    " ms: %s", st->calls, ms,
 						    rep(&r));
 		ASSERT_GT(deadline, zc_now_ms()) TH_LOG("no end after %u calls, "
@@ -790,7 +798,7 @@ TEST_F_TIMEOUT(cached, retry_slow_disk, 120)
 	make_file(_metadata, self, variant, true, 3 * MiB + 5003, &big_bufs);
 	if (_metadata->exit_code)
 		return;
-	ret = throttle_start(&self->thr, self->fd, 1 * MiB);
+	ret = throttle_start(&self->thr, self->fd, slow_bps(1 * MiB));
 	if (ret > 0)
 		ZC_NEED(return, "no disk throttle: %s", zc_errmsg());
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
@@ -1415,13 +1423,13 @@ struct loop_stats {
  * One thread serves a cold file to a nonblocking socket and reads the other
  * end, the way an event loop would: poll() for POLLOUT/POLLIN, and on an
  * uncached page (-EBUSY or NOT_CACHED) a 5 ms timer instead of a wait.
- * Every piece of work between two poll()s must stay under CALL_BOUND_MS.
+ * Every piece of work between two poll()s must stay under call_bound_ms().
  */
 static void event_loop(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(cached) *self, struct loop_stats *st)
 {
 	uint64_t sent = 0, rcvd = 0, t_start = zc_now_ms();
-	uint64_t deadline = t_start + 90000, retry_at = 0;
+	uint64_t deadline = t_start + zc_scaled_ms(90000), retry_at = 0;
 	bool shut = false, eof = false;
 
 	memset(st, 0, sizeof(*st));
@@ -1508,7 +1516,7 @@ static void event_loop(struct __test_metadata *_metadata,
 		now = zc_now_ms();
 		if (now - t0 > st->max_work_ms)
 			st->max_work_ms = now - t0;
-		ASSERT_GT(CALL_BOUND_MS, now - t0)
+		ASSERT_GT(call_bound_ms(), now - t0)
 			TH_LOG("the loop was stuck for %" PRIu64 " ms (sent %"
 			       PRIu64 ")", now - t0, sent);
 	}
@@ -1553,7 +1561,7 @@ TEST_F_TIMEOUT(cached, event_loop_slow_disk, 120)
 	make_file(_metadata, self, variant, true, 2 * MiB + 999, &small_bufs);
 	if (_metadata->exit_code)
 		return;
-	ret = throttle_start(&self->thr, self->fd, 512 * KiB);
+	ret = throttle_start(&self->thr, self->fd, slow_bps(512 * KiB));
 	if (ret > 0)
 		ZC_NEED(return, "no disk throttle: %s", zc_errmsg());
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
