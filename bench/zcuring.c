@@ -216,6 +216,9 @@ static void *client(void *arg)
 	}
 	while (left) {
 		n = epoll_wait(ep, ev, MAXCONN, 30000);
+		/* (io_uring's task work of a ring being torn down interrupts) */
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
 			client_err = n ? errno : ETIMEDOUT;
 			break;
@@ -304,6 +307,8 @@ static void serve_epoll(enum method m, int total)
 	while (served < total) {
 		n = epoll_wait(ep, ev, MAXCONN, 30000);
 		syscalls++;
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			die("server epoll_wait: %s", n ? strerror(errno) : "timeout");
 		for (i = 0; i < n; i++) {
@@ -417,7 +422,7 @@ static void serve_uring(enum method m, int total)
 {
 	struct io_uring_cqe *cqe;
 	struct io_uring ring;
-	int i, served = 0;
+	int i, ret, served = 0;
 	unsigned int head, n;
 
 	if (io_uring_queue_init(2 * MAXCONN + 8, &ring, 0))
@@ -431,9 +436,12 @@ static void serve_uring(enum method m, int total)
 		q_recv(&ring, i);
 	}
 	while (served < total) {
-		if (io_uring_submit_and_wait(&ring, 1) < 0)
-			die("io_uring_submit_and_wait");
+		ret = io_uring_submit_and_wait(&ring, 1);
 		syscalls++;
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			die("io_uring_submit_and_wait: %s", strerror(-ret));
 		n = 0;
 		io_uring_for_each_cqe(&ring, head, cqe) {
 			uint64_t ud = io_uring_cqe_get_data64(cqe);
