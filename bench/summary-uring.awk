@@ -44,8 +44,9 @@ END {
 	print "## io_uring commands against epoll + sendfile(2), the ioctl and io_uring splice (zcuring)"
 	print ""
 	print "One server thread, N loopback connections each with one request outstanding;"
-	print "CPU per response is the server thread's (loopback delivery included); medians"
-	print "over repetitions; x sf: CPU per response / sendfile(2)'s, same repetition."
+	print "CPU per response is the process's but the client thread's (the server thread,"
+	print "io_uring's io-wq workers, the loopback delivery charged to them); medians over"
+	print "repetitions; x sf: CPU per response / sendfile(2)'s, same repetition."
 	for (i = 1; i <= nk; i++) {
 		k = ko[i]
 		print ""

@@ -21,8 +21,9 @@
  *             linked to IORING_OP_SPLICE pipe -> socket (one pipe per
  *             connection; what io_uring users are told to do today)
  * Figures per method and cell (connections x size): server CPU per
- * response (the server thread's CPU time, which includes the loopback
- * delivery the kernel charges to it), responses per second, system calls
+ * response (the process's CPU time but the client thread's: the server
+ * thread, io_uring's io-wq workers, and the loopback delivery the kernel
+ * charges to them), responses per second, system calls
  * per response, and the ratio of CPU per response to sendfile(2)'s from
  * the same repetition.  CSV lines start with "zcu,".
  */
@@ -102,11 +103,11 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double thread_cpu_s(void)
+static double cpu_s(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	clock_gettime(clk, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -144,6 +145,8 @@ static struct conn conns[MAXCONN];
 static int nconn;
 static uint64_t rsize;
 static volatile int client_err;
+/* the client thread's own CPU time in the measurement */
+static double client_cpu;
 
 static void open_conns(int n)
 {
@@ -203,6 +206,8 @@ static void *client(void *arg)
 	struct epoll_event ev[MAXCONN];
 	int ep, i, n, left = nconn;
 
+	double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+
 	(void)arg;
 	ep = epoll_create1(0);
 	for (i = 0; i < nconn; i++) {
@@ -254,6 +259,7 @@ static void *client(void *arg)
 	}
 out:
 	close(ep);
+	client_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	return NULL;
 }
 
@@ -528,17 +534,21 @@ static struct meas measure(enum method m, int n, uint64_t size)
 	if (pthread_create(&th, NULL, client, NULL))
 		die("pthread_create");
 	t0 = now_s();
-	c0 = thread_cpu_s();
+	c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
 	if (m == M_SENDFILE || m == M_IOCTL)
 		serve_epoll(m, total);
 	else
 		serve_uring(m, total);
-	c1 = thread_cpu_s();
-	t1 = now_s();
 	pthread_join(th, NULL);
+	c1 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+	t1 = now_s();
 	if (client_err)
 		die("%s: client: %s", method_name[m], strerror(client_err));
-	x.cpu_us = (c1 - c0) * 1e6 / total;
+	/*
+	 * The server's CPU: the whole process's (io_uring's io-wq workers,
+	 * which run the splices, are its threads) but the client thread's
+	 */
+	x.cpu_us = (c1 - c0 - client_cpu) * 1e6 / total;
 	x.rps = total / (t1 - t0);
 	x.calls = (double)syscalls / total;
 	return x;
