@@ -213,6 +213,15 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 
 		why = b->why | sock_why;
 		batch_more = more || src->pos + len < src->end;
+		/*
+		 * MSG_MORE of our own only where stopping early can undo it:
+		 * TCP's ->splice_eof() pushes its queue, kTLS's closes only an
+		 * open record, so kTLS TX records handed to TCP with MSG_MORE
+		 * stay corked there (6.1: a nonblocking call that met a full
+		 * socket left them unsent and POLLOUT never came).
+		 */
+		if (sock_why & (ZCDEV_WHY_KTLS | ZCDEV_WHY_SOCKET))
+			batch_more = false;
 		n = zc_send_batch(req, batch_more);
 		zc_batch_release(b);
 		if (n < 0) {

@@ -576,6 +576,17 @@ int zc_module_refcnt(void)
 	return n > 0 ? atoi(buf) : -1;
 }
 
+int zc_wait_module_refcnt(int want, int ms)
+{
+	int v = zc_module_refcnt();
+
+	for (int i = 0; v != want && i < zc_scaled_ms(ms) / 10; i++) {
+		zc_sleep_ms(10);
+		v = zc_module_refcnt();
+	}
+	return v;
+}
+
 int zc_drop_caches(void)
 {
 	int fd;

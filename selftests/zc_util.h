@@ -193,6 +193,12 @@ void zc_cold_restore(const char *saved);
 int zc_reopen(int fd, int flags);
 /* the zcdev module's reference count (/sys/module/zcdev/refcnt), -1 if none */
 int zc_module_refcnt(void);
+/*
+ * wait up to @ms (scaled) for the module's reference count to be @want:
+ * references a NOTIFY completion drops from the module's workqueue go
+ * some time after the socket let go.  Returns the last count read.
+ */
+int zc_wait_module_refcnt(int want, int ms);
 /* number of pages of [off, off + len) resident in the page cache (mincore) */
 int64_t zc_resident_pages(int fd, uint64_t off, uint64_t len);
 /*

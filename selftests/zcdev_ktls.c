@@ -18,6 +18,16 @@
  *                              (oracle), while the RX side really decrypts
  *   ktls.switch_mid_stream     the same socket, plain then kTLS TX: the
  *                              report and ZCDEV_IOC_PROBE follow the change
+ *   ktls.nonblock_full_socket  NONBLOCK sends of 16 MiB, as an
+ *                              event-driven server makes them: every byte
+ *                              a call accepted reaches the peer without
+ *                              another call, and POLLOUT comes back after
+ *                              EAGAIN.  (These loopback pairs did not
+ *                              reproduce the 6.1 stall of kTLS records
+ *                              corked in TCP behind MSG_MORE; zchttpd.sh's
+ *                              https.ktls_big_file does.)
+ *   ktls.nonblock_full_socket_sendv  the same with SENDV, a header from
+ *                              memory before the file
  *
  * ZCDEV_IOC_PROBE is asked before every send and must agree with its report.
  * Device kTLS offload (TLS_HW, where TLS_TX_ZEROCOPY_RO makes sends zero
@@ -33,6 +43,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <linux/tls.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -386,6 +397,180 @@ TEST_F_TIMEOUT(ktls, switch_mid_stream, 60)
 		return;
 	ASSERT_EQ(0, zc_marker_check(self->p.snd, self->p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
+}
+
+/*
+ * Count the plaintext in a stream of TLS records read raw by a peer
+ * without kTLS RX: header (type, version, length), then length bytes of
+ * which @overhead are not payload (GCM tag, TLS 1.2's explicit nonce,
+ * TLS 1.3's inner content type).
+ */
+struct rec_count {
+	uint8_t hdr[5];
+	unsigned int have;	/* header bytes so far */
+	uint64_t left;		/* body bytes of the current record */
+	uint64_t plain, records;
+	bool bad;
+};
+
+static void rec_feed(struct rec_count *rc, const uint8_t *b, size_t n,
+		     unsigned int overhead)
+{
+	while (n) {
+		if (rc->left) {
+			size_t k = n < rc->left ? n : rc->left;
+
+			rc->left -= k;
+			b += k;
+			n -= k;
+			continue;
+		}
+		rc->hdr[rc->have++] = *b++;
+		n--;
+		if (rc->have < sizeof(rc->hdr))
+			continue;
+		rc->have = 0;
+		rc->left = (uint64_t)rc->hdr[3] << 8 | rc->hdr[4];
+		if (rc->hdr[0] != 23 || rc->hdr[1] != 3 || rc->left <= overhead)
+			rc->bad = true;
+		else
+			rc->plain += rc->left - overhead;
+		rc->records++;
+	}
+}
+
+static const struct zc_pair_opts server_opts = { .nodelay = true, .rcvbuf = 65536 };
+
+/* one NONBLOCK call from @done of [@hdr bytes of memory][@len of @fd] */
+static int send_from(int dev, int sock, int fd, const char *hdr,
+		     uint64_t hlen, uint64_t len, uint64_t done, uint64_t *sent)
+{
+	struct zcdev_seg sg[2];
+	struct zcdev_sendv v;
+	struct zcdev_sendfile r;
+	unsigned int k = 0;
+	int ret;
+
+	if (!hlen) {
+		memset(&r, 0, sizeof(r));
+		r.file_fd = fd;
+		r.sock_fd = sock;
+		r.offset = done;
+		r.len = len - done;
+		r.flags = ZCDEV_SEND_NONBLOCK;
+		ret = zct_sendfile(dev, &r);
+		*sent = r.sent;
+		return ret;
+	}
+	memset(sg, 0, sizeof(sg));
+	if (done < hlen) {
+		sg[k].type = ZCDEV_SEG_MEM;
+		sg[k].addr = (uintptr_t)(hdr + done);
+		sg[k++].len = hlen - done;
+	}
+	sg[k].type = ZCDEV_SEG_FILE;
+	sg[k].file_fd = fd;
+	sg[k].offset = done > hlen ? done - hlen : 0;
+	sg[k].len = len - sg[k].offset;
+	k++;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)sg;
+	v.nr_segs = k;
+	v.sock_fd = sock;
+	v.flags = ZCDEV_SEND_NONBLOCK;
+	ret = zct_sendv(dev, &v);
+	*sent = v.sent;
+	return ret;
+}
+
+/*
+ * NONBLOCK calls the way an event-driven server makes them: call again
+ * after a short send, wait for POLLOUT after EAGAIN, while the peer (no
+ * kTLS RX) reads the records raw.  Every byte must arrive without the
+ * sender closing anything, and POLLOUT must come back.
+ */
+static void full_socket(struct __test_metadata *_metadata,
+			FIXTURE_DATA(ktls) *self,
+			const FIXTURE_VARIANT(ktls) *variant, uint64_t hlen)
+{
+	unsigned int overhead = variant->version == TLS_1_2_VERSION ? 24 : 17;
+	uint64_t len = 16 * MiB, total = hlen + len, done = 0;
+	struct rec_count rc = { };
+	int calls = 0, eagain = 0;
+	bool want_out = false;
+	static uint8_t buf[64 * KiB];
+	char path[PATH_MAX], hdr[256];
+	int fd;
+
+	ASSERT_LE(hlen, sizeof(hdr));
+	memset(hdr, 'h', sizeof(hdr));
+	/* the default (autotuned) buffers and TCP_NODELAY, as servers have */
+	fd = zc_make_payload_file(zc_tmpfs_dir(), len, path, sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	unlink(path);
+	zc_pair_close(&self->p);
+	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &server_opts))
+		TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, tls_ulp(self->p.snd)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, tls_dir(self->p.snd, TLS_TX, variant->version))
+		TH_LOG("%s", zc_errmsg());
+
+	while (rc.plain < total) {
+		struct pollfd pf[2] = {
+			{ .fd = self->p.rcv, .events = POLLIN },
+			{ .fd = self->p.snd, .events = POLLOUT },
+		};
+		uint64_t sent;
+		int n;
+
+		if (done < total && !want_out) {
+			ASSERT_LT(calls++, 10000) TH_LOG("no progress");
+			/* short: call again; EAGAIN: wait for POLLOUT */
+			if (!send_from(self->dev, self->p.snd, fd, hdr, hlen, len,
+				       done, &sent)) {
+				ASSERT_LT(0ULL, sent);
+				done += sent;
+				continue;
+			}
+			ASSERT_EQ(EAGAIN, errno) TH_LOG("%s", strerror(errno));
+			eagain++;
+			want_out = true;
+		}
+		n = poll(pf, want_out ? 2 : 1, zc_scaled_ms(IDLE_MS));
+		ASSERT_LT(0, n)
+			TH_LOG("stalled: %" PRIu64 " of %" PRIu64 " bytes accepted, "
+			       "the peer got %" PRIu64 " in %" PRIu64 " records, "
+			       "%lld not acknowledged, %d EAGAIN",
+			       done, total, rc.plain, rc.records,
+			       (long long)zc_outq(self->p.snd), eagain);
+		if (pf[1].revents & POLLOUT)
+			want_out = false;
+		if (pf[0].revents & POLLIN) {
+			ssize_t k = recv(self->p.rcv, buf, sizeof(buf), MSG_DONTWAIT);
+
+			ASSERT_LT(0, k) TH_LOG("recv: %s", strerror(errno));
+			rec_feed(&rc, buf, (size_t)k, overhead);
+			ASSERT_FALSE(rc.bad) TH_LOG("not a TLS data record");
+		}
+	}
+	TH_LOG("%" PRIu64 " bytes in %d calls, %d EAGAIN, %" PRIu64 " records",
+	       total, calls, eagain, rc.records);
+	close(fd);
+	ASSERT_EQ(total, done);
+	ASSERT_EQ(total, rc.plain);
+	/* the file was large enough for the socket to fill */
+	ASSERT_LT(0, eagain);
+}
+
+TEST_F_TIMEOUT(ktls, nonblock_full_socket, 60)
+{
+	full_socket(_metadata, self, variant, 0);
+}
+
+/* the same with SENDV: a response header from memory, then the file */
+TEST_F_TIMEOUT(ktls, nonblock_full_socket_sendv, 60)
+{
+	full_socket(_metadata, self, variant, 234);
 }
 
 TEST_HARNESS_MAIN
