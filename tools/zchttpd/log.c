@@ -100,15 +100,22 @@ static void esc(char *dst, size_t size, const char *src)
  */
 void zh_log_access(const struct zh_conn *c)
 {
-	char line[2048], url[600], ref[300], ua[300], why[256], date[64], ver[24] = "";
+	char line[2048], url[600], ref[300], ua[300], why[256], ver[24] = "";
 	const char *path = zc_path_name(c->acc.path);
-	uint64_t body;
-	struct tm tm;
+	/* the log's time, formatted once a second per worker */
+	static __thread char date[64];
+	static __thread time_t at = -1;
 	time_t now = time(NULL);
+	uint64_t body;
 	int n;
 
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	if (now != at) {
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+		at = now;
+	}
 	esc(url, sizeof(url), c->req.url);
 	esc(ref, sizeof(ref), c->req.referer[0] ? c->req.referer : "-");
 	esc(ua, sizeof(ua), c->req.ua[0] ? c->req.ua : "-");

@@ -88,11 +88,24 @@ static void http_date(time_t t, char *buf, size_t size)
 	strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* the Date header's value, formatted once a second per worker (as nginx does) */
+static const char *http_now(void)
+{
+	static __thread char date[64];
+	static __thread time_t at = -1;
+	time_t now = time(NULL);
+
+	if (now != at) {
+		http_date(now, date, sizeof(date));
+		at = now;
+	}
+	return date;
+}
+
 static size_t common_hdr(struct zh_conn *c, char *buf, size_t size)
 {
-	char date[64];
+	const char *date = http_now();
 
-	http_date(time(NULL), date, sizeof(date));
 	return (size_t)snprintf(buf, size,
 				"HTTP/1.1 %d %s\r\nServer: zchttpd\r\nDate: %s\r\n%s",
 				c->status, zh_reason(c->status), date,
