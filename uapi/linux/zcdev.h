@@ -287,7 +287,10 @@ struct zcdev_seg {
  *
  * The segments are sent in order on one socket, each followed by MSG_MORE
  * but the last (and the last too with ZCDEV_SEND_MORE), so TCP builds full
- * segments across them without TCP_CORK.  Every segment is checked before
+ * segments across them without TCP_CORK.  On a kTLS socket (or one whose
+ * send path is not TCP's own) file bytes go without a MSG_MORE of the
+ * module's: a call that stops early (full socket, signal) could not push
+ * records kTLS handed to TCP corked.  Every segment is checked before
  * anything is sent (types, unused fields, descriptors, access modes, memory
  * ranges, file offsets): a bad segment gives an error and sends nothing.
  * At most ZCDEV_MAX_SEND bytes are sent per call.  Progress is reported
