@@ -41,11 +41,6 @@ static struct zh_conn *conn_new(struct zh_worker *w, int fd,
 
 	if (!c)
 		return NULL;
-	c->in = malloc((size_t)zh_cfg.header_max + 1);
-	if (!c->in) {
-		free(c);
-		return NULL;
-	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->w = w;
@@ -60,7 +55,6 @@ static struct zh_conn *conn_new(struct zh_worker *w, int fd,
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		if (c->ssl)
 			zh_tls_free(c);
-		free(c->in);
 		free(c);
 		return NULL;
 	}
@@ -163,9 +157,50 @@ void zh_conn_reap(struct zh_worker *w)
 			close(c->file_fd);
 		if (c->ssl || c->tbuf)
 			zh_tls_free(c);
-		free(c->in);
+		zh_conn_inbuf_put(c);
 		free(c);
 	}
+}
+
+/**
+ * zh_conn_inbuf_get() - give the connection its request buffer.
+ * @c: the connection.
+ *
+ * A connection holds the buffer (--header-max bytes) only while a request
+ * is being read or is buffered: an idle keep-alive connection gives it
+ * back (zh_conn_inbuf_put()), as nginx frees its header buffer, and the
+ * worker keeps a few for the next reader.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int zh_conn_inbuf_get(struct zh_conn *c)
+{
+	struct zh_worker *w = c->w;
+
+	if (c->in)
+		return 0;
+	if (w->nr_spare)
+		c->in = w->spare[--w->nr_spare];
+	else
+		c->in = malloc((size_t)zh_cfg.header_max + 1);
+	return c->in ? 0 : -ENOMEM;
+}
+
+/**
+ * zh_conn_inbuf_put() - take an idle connection's request buffer back.
+ * @c: the connection; nothing may be buffered (c->in_len == 0).
+ */
+void zh_conn_inbuf_put(struct zh_conn *c)
+{
+	struct zh_worker *w = c->w;
+
+	if (!c->in)
+		return;
+	if (w->nr_spare < ZH_SPARE_BUFS)
+		w->spare[w->nr_spare++] = c->in;
+	else
+		free(c->in);
+	c->in = NULL;
 }
 
 /**

@@ -206,6 +206,10 @@ static bool run_read(struct zh_conn *c)
 		zh_conn_close(c);	/* idle: nothing in flight */
 		return false;
 	}
+	if (zh_conn_inbuf_get(c) < 0) {
+		zh_conn_close(c);
+		return false;
+	}
 	n = zh_conn_recv(c, c->in + c->in_len, (size_t)zh_cfg.header_max - c->in_len);
 	if (n > 0) {
 		c->in_len += (size_t)n;
@@ -214,8 +218,11 @@ static bool run_read(struct zh_conn *c)
 			c->req_start = c->last;
 		return true;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (!c->in_len)
+			zh_conn_inbuf_put(c);	/* idle: nothing buffered */
 		return false;
+	}
 	zh_conn_close(c);		/* EOF or error: an unfinished request is dropped */
 	return false;
 }
@@ -366,6 +373,8 @@ void *zh_worker_run(void *arg)
 		zh_conn_reap(w);
 	}
 	zh_conn_reap(w);
+	while (w->nr_spare)
+		free(w->spare[--w->nr_spare]);
 	__atomic_sub_fetch(&zh_workers_running, 1, __ATOMIC_RELEASE);
 	return NULL;
 }

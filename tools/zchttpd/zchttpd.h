@@ -19,6 +19,8 @@
 #define ZH_URL_MAX	4096
 /* warmings without progress before a send may wait for the disk */
 #define ZH_COLD_ROUNDS	4
+/* request buffers a worker keeps for its next readers */
+#define ZH_SPARE_BUFS	32
 
 struct zh_config {
 	const char *root;
@@ -137,6 +139,8 @@ struct zh_worker {
 	struct zh_conn *graveyard;
 	int nr_conns;
 	int in_pool;			/* connections the pool holds */
+	char *spare[ZH_SPARE_BUFS];	/* request buffers idle connections gave back */
+	int nr_spare;
 	bool listening;
 };
 
@@ -185,6 +189,8 @@ void zh_conn_get(struct zh_conn *c);
 void zh_conn_put(struct zh_conn *c);
 void zh_conn_close(struct zh_conn *c);
 void zh_conn_reap(struct zh_worker *w);
+int zh_conn_inbuf_get(struct zh_conn *c);
+void zh_conn_inbuf_put(struct zh_conn *c);
 void zh_conn_requeue(struct zh_conn *c);
 void zh_worker_wake(struct zh_worker *w);
 
