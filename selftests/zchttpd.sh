@@ -23,6 +23,7 @@ LOG=$D/access.log
 STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
+SCALE=${ZC_TIMEOUT_SCALE:-1}	# vm/init: zc.timeout_scale (the debug kernel: 8)
 PLAN=57
 
 echo "KTAP version 1"
@@ -80,9 +81,12 @@ modprobe tls 2>/dev/null
 
 # start_zchttpd ARGS...: start it; 0 once 127.0.0.1:8080 listens
 start_zchttpd() {
+	# (the slow-reader timeout, 30 s, times zc.timeout_scale: on the debug
+	# kernel 256 downloads of 1 MiB at once leave some without progress
+	# for longer)
 	/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8080 -l '[::1]:8080' -s 127.0.0.1:8081 \
 		-L 127.0.0.1:8443 --cert $CERT --key $KEY \
-		-w 2 -a $LOG "$@" > $D/stderr 2>&1 &
+		--send-timeout $((30 * SCALE)) -w 2 -a $LOG "$@" > $D/stderr 2>&1 &
 	ZH_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
@@ -372,7 +376,7 @@ wrk_run() {
 	fs=$(size_of $WWW/$file)
 	zc0=$(stat_of bytes_zerocopy) sent0=$(stat_of bytes_sent)
 	log_mark
-	wrk -t2 -c256 -d$3s --timeout 30s -s $D/wrk.lua $URL/$file > $D/wrk.out 2>&1 &
+	wrk -t2 -c256 -d$3s --timeout $((30 * SCALE))s -s $D/wrk.lua $URL/$file > $D/wrk.out 2>&1 &
 	wpid=$!
 	conns=0
 	: > $D/ss.best
@@ -415,7 +419,7 @@ if [ -x /usr/bin/wrk ]; then
 	# 16 KiB: every connection got whole responses (the header's size from curl)
 	# (10 s, times zc.timeout_scale: the debug kernel accepts and answers
 	# 256 connections several times slower)
-	wsecs=$((10 * ${ZC_TIMEOUT_SCALE:-1}))
+	wsecs=$((10 * SCALE))
 	h16=$(curl -o /dev/null -w '%{size_header}' $URL/f16384)
 	wrk_run 16k f16384 $wsecs 256 $((16384 + h16 - 1))
 	# 1 MiB: 256 MiB would take longer than the run under TCG: some

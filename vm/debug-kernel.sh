@@ -41,10 +41,22 @@ if [[ -f $dir/.done ]]; then
 	exit 0
 fi
 rm -rf "$dir" "$dir.tmp"
-mkdir -p "$dir.tmp"
 start=$(date +%s)
-note "debug kernel: extracting $SRC_TAR"
-tar -xf "$SRC_TAR" -C "$dir.tmp" --strip-components=1
+# A finished build of the same source with another fragment: start from a
+# copy of it, so that make rebuilds only what the changed options touch.
+prev=
+for d in "$CACHE"/debug-6.12-*; do
+	[[ -f $d/.done && -f $d/.srcver && $(cat "$d/.srcver") == "$srcver" ]] && prev=$d
+done
+if [[ -n $prev ]]; then
+	note "debug kernel: starting from ${prev##*/} (same source, another config)"
+	cp -a "$prev" "$dir.tmp"
+	rm -f "$dir.tmp/.done"
+else
+	mkdir -p "$dir.tmp"
+	note "debug kernel: extracting $SRC_TAR"
+	tar -xf "$SRC_TAR" -C "$dir.tmp" --strip-components=1
+fi
 cd "$dir.tmp"
 note "debug kernel: configuring"
 make -s x86_64_defconfig >&2
@@ -52,12 +64,13 @@ make -s x86_64_defconfig >&2
 make -s olddefconfig >&2
 # merge_config would warn about options that did not stick; check the checkers did.
 for o in KASAN KFENCE DEBUG_KMEMLEAK PROVE_LOCKING DEBUG_VM FAILSLAB FAIL_PAGE_ALLOC TLS VETH EXT4_FS \
-	 NET_TEAM INET_ESP IP_SCTP MEMCG E1000E E1000 8139CP NE2K_PCI; do
+	 NET_TEAM INET_ESP IP_SCTP MEMCG INET_TCP_DIAG E1000E E1000 8139CP NE2K_PCI; do
 	grep -q "^CONFIG_$o=y" .config || die "debug kernel: CONFIG_$o did not stick"
 done
 note "debug kernel: building bzImage and modules (about 20 minutes on 2 cores)"
 make -j"$(nproc)" bzImage modules >build.log 2>&1 || { tail -30 build.log >&2; die "debug kernel build failed"; }
 cd /
+echo "$srcver" > "$dir.tmp/.srcver"
 mv "$dir.tmp" "$dir"
 touch "$dir/.done"
 note "debug kernel: built in $(( $(date +%s) - start )) s"
