@@ -1207,8 +1207,7 @@ FIXTURE_SETUP(nomod)
 	 * not let go of every page yet, on a slow kernel for seconds): wait
 	 * for that, bounded, then unload.
 	 */
-	for (int i = 0; i < zc_scaled_ms(10000) / 20 && zc_module_refcnt() > 0; i++)
-		zc_sleep_ms(20);
+	zc_wait_module_refcnt(0, 10000);
 	self->unload_err = syscall(SYS_delete_module, "zcdev", O_NONBLOCK) ?
 			   errno : 0;
 	if (!self->unload_err && !wait_dev(false))

@@ -504,7 +504,10 @@ static void full_socket(struct __test_metadata *_metadata,
 
 	ASSERT_LE(hlen, sizeof(hdr));
 	memset(hdr, 'h', sizeof(hdr));
-	/* the default (autotuned) buffers and TCP_NODELAY, as servers have */
+	/*
+	 * the sender as a server has it: its default (autotuned) send buffer
+	 * and TCP_NODELAY; the receiver with a 64 KiB buffer, as curl's
+	 */
 	fd = zc_make_payload_file(zc_tmpfs_dir(), len, path, sizeof(path));
 	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
 	unlink(path);

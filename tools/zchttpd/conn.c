@@ -187,8 +187,9 @@ int zh_conn_inbuf_get(struct zh_conn *c)
 }
 
 /**
- * zh_conn_inbuf_put() - take an idle connection's request buffer back.
- * @c: the connection; nothing may be buffered (c->in_len == 0).
+ * zh_conn_inbuf_put() - take a connection's request buffer back.
+ * @c: an idle connection (nothing buffered) or a dead one (what it had
+ *     buffered is dropped).
  */
 void zh_conn_inbuf_put(struct zh_conn *c)
 {
