@@ -83,8 +83,11 @@ enum zc_src_kind {
 /* one file range */
 struct zc_src {
 	struct file		*file;
+	/* ZC_SRC_CACHE: the data inode (overlayfs: the backing file's) */
 	struct inode		*inode;
 	struct address_space	*mapping;
+	/* the file ->read_folio() is given: @file, or NULL for a backing inode */
+	struct file		*rfile;
 	loff_t			pos;
 	loff_t			end;
 	enum zc_src_kind	kind;

@@ -11,13 +11,16 @@
  *    the mapping's invalidate_lock as filemap_read() does, and lends them.
  *    tmpfs has no ->read_folio(): swapped-out pages are swapped in through
  *    shmem's own lookup, holes (and fallocated, unwritten pages) are zeros
- *    the module copies.
+ *    the module copies.  A stacked file (overlayfs) whose data inode, as
+ *    d_real_inode() gives it, is on one of these filesystems is read from
+ *    that inode's page cache: overlayfs's own read path reads that file.
  *  - ZC_SRC_SPLICE: every other filesystem goes through its own
  *    ->splice_read(), exactly as sendfile(2) does (splice_direct_to_actor()),
- *    so overlayfs, NFS, FUSE, procfs, sysfs, cgroupfs, configfs and debugfs
- *    give what they give sendfile(2).  Pages the filesystem hands over from
- *    a page cache (any file's: overlayfs gives its backing file's) are lent;
- *    pages it filled for the occasion are counted as copied.
+ *    so NFS, FUSE, procfs, sysfs, cgroupfs, configfs, debugfs and overlayfs
+ *    over other filesystems give what they give sendfile(2).  Pages the
+ *    filesystem hands over from a page cache (any file's: overlayfs gives
+ *    its backing file's) are lent; pages it filled for the occasion are
+ *    counted as copied.
  *  - ZC_SRC_READ: O_DIRECT, DAX, files without ->splice_read and files
  *    whose ->splice_read is known not to give read(2)'s bytes (FUSE from
  *    6.5, see compat.h) are read through ->read_iter() into pages the
@@ -68,30 +71,47 @@ static bool zc_cache_fs_known(struct super_block *sb)
 	return false;
 }
 
-/**
- * zc_src_kind() - how the bytes of @file are read
- * @file: a regular file open for reading
- *
- * Return: ZC_SRC_CACHE when the module may look up and lend the file's
- * page-cache folios itself, ZC_SRC_SPLICE when the file must be read
- * through its filesystem's ->splice_read(), ZC_SRC_READ when it can only
- * be read into pages the module owns.
+/*
+ * The inode whose page cache read(2) of @file reads.  A stacked file
+ * (overlayfs) reads its backing file's: d_real_inode() is the VFS's own
+ * answer, the same inode overlayfs's read path opens (the upper file once
+ * the data is copied up, else the lower data file; checked at open).
  */
-enum zc_src_kind zc_src_kind(struct file *file)
+static struct inode *zc_src_data_inode(struct file *file)
 {
-	struct inode *inode = file_inode(file);
+	return d_real_inode(file->f_path.dentry);
+}
 
+static enum zc_src_kind zc_src_classify(struct file *file,
+					struct inode *inode)
+{
 	if (IS_DAX(inode) || (file->f_flags & O_DIRECT))
 		return ZC_SRC_READ;
-	if (zc_cache_fs_known(inode->i_sb)) {
+	if (S_ISREG(inode->i_mode) && zc_cache_fs_known(inode->i_sb)) {
 		if (inode->i_sb->s_magic == TMPFS_MAGIC ||
-		    file->f_mapping->a_ops->read_folio)
+		    inode->i_mapping->a_ops->read_folio)
 			return ZC_SRC_CACHE;
 	}
+	inode = file_inode(file);
 	if (file->f_op->splice_read && (file->f_mode & FMODE_LSEEK) &&
 	    zc_splice_reads_as_read(inode->i_sb))
 		return ZC_SRC_SPLICE;
 	return ZC_SRC_READ;
+}
+
+/**
+ * zc_src_kind() - how the bytes of @file are read
+ * @file: a regular file open for reading
+ *
+ * Return: ZC_SRC_CACHE when the module may look up and lend the page-cache
+ * folios of the file (of its backing file, on overlayfs) itself,
+ * ZC_SRC_SPLICE when the file must be read through its filesystem's
+ * ->splice_read(), ZC_SRC_READ when it can only be read into pages the
+ * module owns.
+ */
+enum zc_src_kind zc_src_kind(struct file *file)
+{
+	return zc_src_classify(file, zc_src_data_inode(file));
 }
 
 /**
@@ -100,17 +120,31 @@ enum zc_src_kind zc_src_kind(struct file *file)
  * @file: the file, checked by the caller
  * @pos: first byte
  * @count: bytes wanted (@pos + @count does not overflow)
+ *
+ * The data inode is looked up once per range: a copy-up during the call
+ * is seen by the next call, as overlayfs's read path sees it per read.
  */
 void zc_src_init(struct zc_src *src, struct file *file, loff_t pos, u64 count)
 {
+	struct inode *inode = zc_src_data_inode(file);
+
 	src->file = file;
-	src->inode = file_inode(file);
-	src->mapping = file->f_mapping;
 	src->pos = pos;
 	src->end = pos + count;
-	src->kind = zc_src_kind(file);
+	src->kind = zc_src_classify(file, inode);
+	if (src->kind != ZC_SRC_CACHE)
+		inode = file_inode(file);
+	src->inode = inode;
+	/* a backing inode's ->read_folio() is not given the overlay's file */
+	if (inode == file_inode(file)) {
+		src->mapping = file->f_mapping;
+		src->rfile = file;
+	} else {
+		src->mapping = inode->i_mapping;
+		src->rfile = NULL;
+	}
 	src->shmem = src->kind == ZC_SRC_CACHE &&
-		     src->inode->i_sb->s_magic == TMPFS_MAGIC;
+		     inode->i_sb->s_magic == TMPFS_MAGIC;
 }
 
 /**
@@ -344,7 +378,7 @@ static struct folio *zc_read_folio(struct zc_src *src, pgoff_t index)
 	struct folio *folio;
 
 	filemap_invalidate_lock_shared(src->mapping);
-	folio = read_mapping_folio(src->mapping, index, src->file);
+	folio = read_mapping_folio(src->mapping, index, src->rfile);
 	filemap_invalidate_unlock_shared(src->mapping);
 	return folio;
 }
@@ -366,7 +400,7 @@ static void zc_start_folio_read(struct zc_src *src, struct folio *folio)
 		/* ->read_folio() unlocks the folio when the read is done */
 		if (folio->mapping == mapping && !folio_test_uptodate(folio)) {
 			zc_folio_clear_error(folio);
-			mapping->a_ops->read_folio(src->file, folio);
+			mapping->a_ops->read_folio(src->rfile, folio);
 		} else {
 			folio_unlock(folio);
 		}
@@ -409,7 +443,8 @@ static enum zc_shmem_slot zc_shmem_slot(struct address_space *mapping,
 
 struct zc_swapin {
 	struct work_struct	work;
-	struct file		*file;
+	struct file		*file;	/* pins the mapping's inode */
+	struct address_space	*mapping;
 	pgoff_t			index;
 };
 
@@ -418,7 +453,7 @@ static atomic_t zc_swapins = ATOMIC_INIT(0);
 static void zc_swapin_work(struct work_struct *work)
 {
 	struct zc_swapin *s = container_of(work, struct zc_swapin, work);
-	struct address_space *mapping = s->file->f_mapping;
+	struct address_space *mapping = s->mapping;
 	struct page *page;
 
 	/* still in swap? (a hole punched meanwhile must stay a hole) */
@@ -444,6 +479,7 @@ static void zc_start_swapin(struct zc_src *src, pgoff_t index)
 		goto out_dec;
 	INIT_WORK(&s->work, zc_swapin_work);
 	s->file = get_file(src->file);
+	s->mapping = src->mapping;
 	s->index = index;
 	queue_work(zc_wq, &s->work);
 	return;

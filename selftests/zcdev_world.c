@@ -10,9 +10,12 @@
  *   pseudo.*   procfs, sysfs, cgroup2, debugfs and configfs files: exactly
  *              read(2)'s bytes (also when len is past the content), never
  *              zero copy, ZCDEV_WHY_NO_PAGECACHE; sendfile(2) alongside
- *   ovl.*      overlayfs, a lower-layer and a copied-up file: read(2)'s
- *              bytes, the report agrees with the oracle, and the oracle of
- *              the module agrees with the oracle of sendfile(2)
+ *   ovl.*      overlayfs, a lower-layer file, a copied-up file (before and
+ *              after the sent fd was opened) and a metacopy file (data
+ *              below): read(2)'s bytes, the report agrees with the oracle
+ *              (the real file flipped), and the oracle of the module agrees
+ *              with the oracle of sendfile(2); CACHED_ONLY asks the
+ *              backing file's page cache (-EBUSY cold, by reference hot)
  *   fuse.*     a FUSE file served by a raw /dev/fuse server thread (no
  *              libfuse): with the page cache, the oracle (flipped through a
  *              shared mapping) and sendfile(2)'s; with FOPEN_DIRECT_IO,
@@ -56,6 +59,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -630,6 +634,8 @@ FIXTURE_VARIANT(ovl) {
 	bool lower_ext4;	/* else tmpfs */
 	bool upper_ext4;	/* else tmpfs */
 	bool copy_up;
+	bool copy_up_after_open; /* the sent fd was opened on the lower file */
+	bool metacopy;		/* metacopy=on, chmod: data stays below */
 };
 
 FIXTURE_VARIANT_ADD(ovl, ext4_lower) { .lower_ext4 = true };
@@ -638,6 +644,14 @@ FIXTURE_VARIANT_ADD(ovl, tmpfs_lower) { };
 FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up) { .copy_up = true };
 FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up_to_ext4) {
 	.upper_ext4 = true, .copy_up = true };
+/* read(2) of an fd opened before the copy-up reads the upper file */
+FIXTURE_VARIANT_ADD(ovl, ext4_copied_up_after_open) {
+	.lower_ext4 = true, .copy_up = true, .copy_up_after_open = true };
+FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up_after_open) {
+	.copy_up = true, .copy_up_after_open = true };
+/* an upper inode without data: read(2) reads the lower file */
+FIXTURE_VARIANT_ADD(ovl, ext4_metacopy) {
+	.lower_ext4 = true, .metacopy = true };
 
 FIXTURE_SETUP(ovl)
 {
@@ -673,13 +687,32 @@ FIXTURE_SETUP(ovl)
 	snprintf(self->upath, sizeof(self->upath), "%s/%s", self->upper, name);
 
 	run("modprobe overlay");
-	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s",
-		 self->lower, self->upper, self->work);
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s",
+		 self->lower, self->upper, self->work,
+		 variant->metacopy ? ",metacopy=on" : "");
 	ASSERT_EQ(0, mount("overlay", self->merged, "overlay", 0, opts))
 		TH_LOG("mount overlay %s: %s (%s)", opts, strerror(errno), run_out);
 	self->mounted = true;
 
-	if (variant->copy_up) {
+	if (variant->copy_up_after_open) {
+		self->w.fd = open(self->mpath, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, self->w.fd) TH_LOG("open %s: %s", self->mpath,
+						strerror(errno));
+		ASSERT_NE(0, access(self->upath, F_OK))
+			TH_LOG("%s copied up by a read-only open", self->upath);
+	}
+	if (variant->metacopy) {
+		/* a metadata-only copy-up: the upper file has no data */
+		ASSERT_EQ(0, chmod(self->mpath, 0600))
+			TH_LOG("chmod %s: %s", self->mpath, strerror(errno));
+		ASSERT_EQ(0, stat(self->upath, &st))
+			TH_LOG("not copied up: %s: %s", self->upath, strerror(errno));
+		ASSERT_LE(0, getxattr(self->upath, "trusted.overlay.metacopy",
+				      NULL, 0))
+			TH_LOG("%s: no metacopy xattr: %s", self->upath,
+			       strerror(errno));
+		self->rw = open(self->lpath, O_RDWR | O_CLOEXEC);
+	} else if (variant->copy_up) {
 		/* opening for writing copies the data up */
 		int w = open(self->mpath, O_RDWR | O_CLOEXEC);
 
@@ -694,9 +727,10 @@ FIXTURE_SETUP(ovl)
 		self->rw = open(self->lpath, O_RDWR | O_CLOEXEC);
 	}
 	ASSERT_LE(0, self->rw) TH_LOG("the real file: %s", strerror(errno));
-	self->w.fd = open(self->mpath, O_RDONLY | O_CLOEXEC);
+	if (self->w.fd < 0)
+		self->w.fd = open(self->mpath, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, self->w.fd) TH_LOG("open %s: %s", self->mpath, strerror(errno));
-	if (!variant->copy_up) {
+	if (!variant->copy_up && !variant->metacopy) {
 		ASSERT_NE(0, access(self->upath, F_OK))
 			TH_LOG("%s copied up by a read-only open", self->upath);
 	}
@@ -750,6 +784,68 @@ TEST_F_TIMEOUT(ovl, oracle_agrees_with_sendfile, 60)
 			       zc_report_str(&s.r));
 	}
 	/* and the file is the payload still */
+	EXPECT_EQ(-1, zc_verify_file(self->rw, OVL_SIZE)) TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/*
+ * CACHED_ONLY on an overlay file: the backing file's page cache is the one
+ * asked.  A cold ext4 backing file gives -EBUSY with NOT_CACHED and nothing
+ * sent; once read in (through the overlay), the same call sends it all by
+ * reference, as the oracle sees.
+ */
+TEST_F_TIMEOUT(ovl, cached_only_asks_the_backing_cache, 60)
+{
+	struct zcdev_sendfile in, r;
+	char saved[32];
+	struct statfs sf;
+	ssize_t n;
+
+	ASSERT_EQ(0, fstatfs(self->rw, &sf));
+	in = zc_sendfile_in(self->w.fd, self->w.p.snd, OVL_OFF, OVL_LEN,
+			    ZCDEV_SEND_CACHED_ONLY);
+	if (sf.f_type == ZC_EXT4_MAGIC) {
+		zc_cold_prepare(saved, sizeof(saved));
+		n = zc_make_cold(self->rw);
+		zc_cold_restore(saved);
+		ASSERT_EQ(0, n) TH_LOG("%zd pages stay resident", n);
+		r = in;
+		errno = 0;
+		ASSERT_EQ(-1, zct_sendfile(self->w.dev, &r))
+			TH_LOG("cold file sent: %s", zc_report_str(&r));
+		ASSERT_EQ(EBUSY, errno) TH_LOG("errno %d (%s)", errno,
+					      strerror(errno));
+		ASSERT_EQ(0ULL, r.sent) TH_LOG("%s", zc_report_str(&r));
+		ASSERT_EQ((uint32_t)ZCDEV_STATUS_NOT_CACHED, r.status)
+			TH_LOG("%s", zc_report_str(&r));
+		ASSERT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv,
+					     IDLE_MS))
+			TH_LOG("%s", zc_errmsg());
+	}
+	/* read in through the overlay, then asked again */
+	n = pread(self->w.fd, self->w.buf, OVL_LEN, OVL_OFF);
+	ASSERT_EQ((ssize_t)OVL_LEN, n);
+	r = in;
+	ASSERT_EQ(0, zct_sendfile(self->w.dev, &r))
+		TH_LOG("errno %d (%s): %s", errno, strerror(errno),
+		       zc_report_str(&r));
+	ASSERT_EQ(0, zc_report_check(&in, &r, OVL_LEN)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ((uint64_t)OVL_LEN, r.sent) TH_LOG("%s", zc_report_str(&r));
+	ASSERT_EQ(0U, r.status) TH_LOG("%s", zc_report_str(&r));
+	ASSERT_EQ((uint64_t)OVL_LEN, r.zc_bytes) TH_LOG("%s", zc_report_str(&r));
+	{
+		uint64_t flipped = 0, same = 0;
+
+		ASSERT_EQ(0, zc_oracle_recv(self->w.p.snd, self->w.p.rcv,
+					    self->rw, OVL_OFF, OVL_LEN,
+					    self->w.exp, self->w.buf, IDLE_MS,
+					    &flipped, &same))
+			TH_LOG("%s", zc_errmsg());
+		EXPECT_EQ((uint64_t)OVL_LEN, flipped)
+			TH_LOG("claimed by reference, the receiver saw %" PRIu64
+			       " lent and %" PRIu64 " copied", flipped, same);
+	}
 	EXPECT_EQ(-1, zc_verify_file(self->rw, OVL_SIZE)) TH_LOG("%s", zc_errmsg());
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());

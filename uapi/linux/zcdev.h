@@ -102,8 +102,8 @@ struct zcdev_sendfile {
  * the readahead I/O may still sleep briefly; waiting for it never happens.
  * A file opened with O_DIRECT is never read from the cache: -EINVAL.  So
  * is a file whose page cache the module does not read itself (any
- * filesystem but ext2/3/4, btrfs and tmpfs): its filesystem's read path
- * cannot be asked not to wait for I/O.
+ * filesystem but ext2/3/4, btrfs and tmpfs, and overlayfs over them): its
+ * filesystem's read path cannot be asked not to wait for I/O.
  */
 #define ZCDEV_SEND_CACHED_ONLY	(1U << 3)
 /*
