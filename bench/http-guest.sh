@@ -2,16 +2,16 @@
 # bench/http-guest.sh: the http suite in a guest (bench/guest.sh runs it;
 # busybox sh, programs from vm/guest-preload.sh and vm/build-guest.sh).
 #
-#   http-guest.sh MODE KVER REPS [--sizes 16K,1M,100M] [--conns 1,16]
+#   http-guest.sh MODE KVER REPS [--sizes 16K,1M,100M] [--conns 1,16,256]
 #       [--big-conns 1] [--tls-sizes 1M] [--tls-conns 1,16] [--secs 1]
 #       [--big-secs 2] [--parts wrk,sys,mem]
 #
 # The matrix: wrk -dSECS at each of --sizes x --conns (HTTP) and
 # --tls-sizes x --tls-conns (HTTPS); the 100M file at --big-conns for
-# --big-secs.  quick (the defaults above): 16K and 1M at 1 and 16
+# --big-secs.  quick (the defaults above): 16K and 1M at 1, 16 and 256
 # connections, 100M at 1, HTTPS 1M at 1 and 16, 1 s a cell (2 s for 100M):
-# 21 cells a repetition, about a minute and a half of guest time with the
-# strace and memory parts.  full: 16K, 1M, 100M at 1, 16 and 256
+# 27 cells a repetition, about two minutes of guest time with the strace
+# and memory parts.  full: 16K, 1M, 100M at 1, 16 and 256
 # connections, HTTP and HTTPS, 3 s a cell (100M: 6 s; at 256 connections
 # 10 times that, for 256 responses of 100M to complete at all).  --parts:
 # which of the three kinds below to run (default all); --sizes none or
@@ -47,7 +47,7 @@
 # Exit status 1 if a server did not start or a cell failed.
 mode=$1 k=$2 reps=$3
 shift 3
-sizes=16K,1M,100M conns=1,16 big_conns=1 tls_sizes=1M tls_conns=1,16 secs=1 big_secs=2 parts=wrk,sys,mem
+sizes=16K,1M,100M conns=1,16,256 big_conns=1 tls_sizes=1M tls_conns=1,16 secs=1 big_secs=2 parts=wrk,sys,mem
 if [ "$mode" = full ]; then
 	sizes=16K,1M,100M conns=1,16,256 big_conns=1,16,256 tls_sizes=16K,1M,100M
 	tls_conns=1,16,256 secs=3 big_secs=6

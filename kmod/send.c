@@ -32,6 +32,7 @@
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/dst.h>
@@ -163,6 +164,42 @@ static int zc_refuse(struct zc_req *req, u32 why)
 }
 
 /*
+ * Bytes worth reading for the next batch.  A nonblocking send to plain
+ * TCP takes what fits in the send buffer, and at most one more segment
+ * (tcp_sendmsg_locked() starts a new skb while sk_stream_memory_free()):
+ * pages beyond that would be looked up and put back for nothing, and a
+ * call on a full socket would look up a whole batch to get -EAGAIN.  TCP
+ * still decides what it takes; this only sizes what is read for it.
+ */
+#define ZC_ROOM_SLACK	SZ_64K
+
+static u64 zc_batch_room(struct zc_req *req)
+{
+	struct sock *sk = req->sock->sk;
+	int space;
+
+	if (!(req->msg_flags & MSG_DONTWAIT) || !zc_sk_plain_tcp(sk))
+		return U64_MAX;
+	space = sk_stream_wspace(sk);
+	if (space <= 0)
+		return PAGE_SIZE;
+	return (u64)space + ZC_ROOM_SLACK;
+}
+
+/* zc_src_fill() of at most @room bytes */
+static int zc_fill_room(struct zc_req *req, struct zc_src *src, u64 room)
+{
+	loff_t end = src->end;
+	int ret;
+
+	if (room < (u64)(end - src->pos))
+		src->end = src->pos + room;
+	ret = zc_src_fill(req, src);
+	src->end = end;
+	return ret;
+}
+
+/*
  * Send the file range @src (src->pos advances by what was sent); @more:
  * more bytes of this call follow it.  Returns 0 or -errno; the range was
  * sent completely if src->pos reached src->end, else the call stops (EOF,
@@ -192,7 +229,7 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			break;
 		}
 
-		ret = zc_src_fill(req, src);
+		ret = zc_fill_room(req, src, zc_batch_room(req));
 		if (ret == ZC_NOT_CACHED) {
 			req->status |= ZCDEV_STATUS_NOT_CACHED;
 			ret = -EBUSY;
