@@ -9,7 +9,9 @@
  * or pages filled for the occasion and so copied.  Each batch goes to the socket
  * in one sendmsg(MSG_SPLICE_PAGES), or, where ->sendpage() still exists, in
  * one sendpage per page.  The socket takes its own page references; the
- * batch's references are dropped as soon as the send returns.
+ * batch's references are dropped as soon as the send returns.  A
+ * nonblocking batch to plain TCP holds about what the send buffer can
+ * take (zc_batch_room()), so a full socket costs a page lookup, not 256.
  *
  * Whether a batch is zero copy is decided when it is sent, from what really
  * copies bytes later on (route.c): the socket's send path, kTLS, the route
