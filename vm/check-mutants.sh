@@ -70,8 +70,9 @@ build_mutants() { # series
 	mkdir -p "$src/kmod"
 	for p in "${patches[@]}"; do
 		name=$(basename "$p" .patch)
-		# back to the repository's sources (only what differs is copied)
-		for f in "$ROOT"/kmod/*; do
+		# back to the repository's sources (only what differs is copied;
+		# only sources: objects of an in-tree build are for some kernel)
+		for f in "$ROOT"/kmod/*.[ch]; do
 			cmp -s "$f" "$src/kmod/${f##*/}" || cp "$f" "$src/kmod/"
 		done
 		if ! patch -d "$src" -p1 -s --no-backup-if-mismatch -r - < "$p" > "$dst/$name.patch.log" 2>&1; then
