@@ -201,7 +201,14 @@ static int o_perf(void)
 		.config = PERF_COUNT_SW_DUMMY,
 	};
 
-	int fd = syscall(__NR_perf_event_open, &a, 0, -1, -1, 0);
+	/*
+	 * A CPU-wide event, not one on this task: a task event switches on
+	 * the perf_sched_events static key, whose text patching (int3 into
+	 * __schedule() on every CPU) TCG's multi-threaded vCPUs have been
+	 * seen to trip over (a 6.12 guest died with "Oops: int3" in
+	 * __schedule() here).  The descriptor is the same kind either way.
+	 */
+	int fd = syscall(__NR_perf_event_open, &a, -1, 0, -1, 0);
 
 	return fd < 0 ? -2 : fd;
 }

@@ -407,7 +407,8 @@ wrk_run() {
 	not200=$(grep -vc "\"GET /$file HTTP/1.1\" 200 " $D/wrk.log)
 	echo "# wrk $name: $tot; exit $wrc"
 	echo "# wrk $name: $conns connections established at once, $served with more than $ackmin bytes acknowledged (least $least)"
-	[ $served -ge 256 ] || { head -n 2 $D/ss.best $D/ss.err | diag; }
+	# (a connection with a request the server has not read: Recv-Q > 0)
+	[ $served -ge 256 ] || { echo "# wrk $name: $(awk '$1 > 0' $D/ss.best | wc -l) sampled connections with unread bytes (Recv-Q > 0)"; head -n 2 $D/ss.best $D/ss.err | diag; }
 	echo "# wrk $name: log: $lines lines, $whole whole bodies, $not200 not 200; module: +$DZC by reference, +$DSENT sent"
 	check zchttpd.wrk_256.$name.no_errors "$(grep -E 'Socket errors|Non-2xx|rror' $D/wrk.out | tr '\n' ' ')" \
 		' [ $wrc = 0 ] && [ "$errs" = "0 0 0 0 0" ] && ! grep -qE "Socket errors|Non-2xx" $D/wrk.out'
