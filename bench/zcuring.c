@@ -12,12 +12,14 @@
  *   sendfile  epoll + sendfile(2) on nonblocking sockets (EPOLLOUT on a
  *             short send)
  *   ioctl     epoll + ZCDEV_IOC_SENDFILE (ZCDEV_SEND_NONBLOCK), likewise
- *   uring     io_uring: IORING_OP_RECV for the request, an
+ *   uring     io_uring: a multishot IORING_OP_RECV per connection (its
+ *             buffers from a provided-buffer ring; --single-recv: one
+ *             RECV per request) for the requests, an
  *             IORING_OP_URING_CMD ZCDEV_IOC_SENDFILE for the response (a
  *             short send is submitted again; on a kernel where commands do
  *             not pend, -EAGAIN arms IORING_OP_POLL_ADD first); one
  *             io_uring_enter per batch of completions
- *   splice    io_uring: IORING_OP_RECV, then IORING_OP_SPLICE file -> pipe
+ *   splice    io_uring: the same RECVs, then IORING_OP_SPLICE file -> pipe
  *             linked to IORING_OP_SPLICE pipe -> socket (one pipe per
  *             connection; what io_uring users are told to do today)
  * Figures per method and cell (connections x size): server CPU per
@@ -354,6 +356,22 @@ static void serve_epoll(enum method m, int total)
 
 /* ---- io_uring servers --------------------------------------------------- */
 
+/* io_uring_setup() flags (--defer: SINGLE_ISSUER | DEFER_TASKRUN) */
+static unsigned int ring_flags;
+/* --single-recv: one IORING_OP_RECV per request instead of a multishot one */
+static bool single_recv;
+
+/*
+ * Multishot RECV (the default): one RECV per connection stays armed and
+ * posts a CQE per request, its bytes in a buffer of this ring (group
+ * RECV_BGID) that goes back to the ring when the CQE has been read.
+ */
+#define RECV_BGID	1
+#define RECV_NBUF	(2 * MAXCONN)	/* a power of two */
+#define RECV_BUFSZ	64
+static struct io_uring_buf_ring *recv_br;
+static char recv_bufs[RECV_NBUF][RECV_BUFSZ];
+
 /* user_data: connection index << 8 | what */
 enum { U_RECV = 1, U_CMD, U_POLL, U_SPLICE_IN, U_SPLICE_OUT };
 
@@ -375,8 +393,53 @@ static void q_recv(struct io_uring *ring, int i)
 {
 	struct io_uring_sqe *sqe = get_sqe(ring);
 
-	io_uring_prep_recv(sqe, conns[i].sfd, &conns[i].req, 1, 0);
+	if (single_recv) {
+		io_uring_prep_recv(sqe, conns[i].sfd, &conns[i].req, 1, 0);
+	} else {
+		io_uring_prep_recv_multishot(sqe, conns[i].sfd, NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = RECV_BGID;
+	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)i << 8 | U_RECV);
+}
+
+static void recv_ring_setup(struct io_uring *ring)
+{
+	struct io_uring_buf_reg reg = { .ring_entries = RECV_NBUF,
+					.bgid = RECV_BGID };
+	int i;
+
+	if (posix_memalign((void **)&recv_br, 4096,
+			   RECV_NBUF * sizeof(struct io_uring_buf)))
+		die("posix_memalign");
+	reg.ring_addr = (uintptr_t)recv_br;
+	io_uring_buf_ring_init(recv_br);
+	if (io_uring_register_buf_ring(ring, &reg, 0))
+		die("io_uring_register_buf_ring (multishot RECV; --single-recv runs without)");
+	for (i = 0; i < RECV_NBUF; i++)
+		io_uring_buf_ring_add(recv_br, recv_bufs[i], RECV_BUFSZ, i,
+				      io_uring_buf_ring_mask(RECV_NBUF), i);
+	io_uring_buf_ring_advance(recv_br, RECV_NBUF);
+}
+
+/*
+ * A RECV's completion: false if it is not a request.  A multishot RECV
+ * gives its buffer back and is armed again if the kernel ended it.
+ */
+static bool recv_done(struct io_uring *ring, int i, struct io_uring_cqe *cqe)
+{
+	unsigned int bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+	if (single_recv)
+		return cqe->res == 1;
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		io_uring_buf_ring_add(recv_br, recv_bufs[bid], RECV_BUFSZ, bid,
+				      io_uring_buf_ring_mask(RECV_NBUF), 0);
+		io_uring_buf_ring_advance(recv_br, 1);
+	}
+	if (!(cqe->flags & IORING_CQE_F_MORE) && cqe->res > 0)
+		q_recv(ring, i);
+	return cqe->res == 1;
 }
 
 static void q_cmd(struct io_uring *ring, int i)
@@ -431,8 +494,10 @@ static void serve_uring(enum method m, int total)
 	int i, ret, served = 0;
 	unsigned int head, n;
 
-	if (io_uring_queue_init(2 * MAXCONN + 8, &ring, 0))
+	if (io_uring_queue_init(2 * MAXCONN + 8, &ring, ring_flags))
 		die("io_uring_queue_init");
+	if (!single_recv)
+		recv_ring_setup(&ring);
 	for (i = 0; i < nconn; i++) {
 		if (m == M_SPLICE && conns[i].pipe[0] < 0) {
 			if (pipe(conns[i].pipe))
@@ -458,7 +523,7 @@ static void serve_uring(enum method m, int total)
 			i = ud >> 8;
 			switch (ud & 0xff) {
 			case U_RECV:
-				if (res != 1)
+				if (!recv_done(&ring, i, cqe))
 					die("recv: %d", res);
 				c->left = rsize;
 				if (m == M_URING)
@@ -496,7 +561,8 @@ sent:
 					break;
 				}
 				served++;
-				q_recv(&ring, i);
+				if (single_recv)
+					q_recv(&ring, i);
 				break;
 			}
 		}
@@ -504,6 +570,8 @@ sent:
 	}
 	/* the last RECVs are still queued: the ring's exit cancels them */
 	io_uring_queue_exit(&ring);
+	free(recv_br);
+	recv_br = NULL;
 }
 
 /* ---- measurement -------------------------------------------------------- */
@@ -594,7 +662,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: zcuring [--quick|--full] [--kernel K] [--dir D]\n"
 		"               [--conns 1,16,64] [--sizes 4K,64K] [--reqs N]\n"
-		"               [--reps R] [--methods sendfile,ioctl,uring,splice]\n");
+		"               [--reps R] [--methods sendfile,ioctl,uring,splice]\n"
+		"               [--defer]  (rings with SINGLE_ISSUER | DEFER_TASKRUN)\n"
+		"               [--single-recv]  (a RECV per request, not multishot)\n");
 	exit(2);
 }
 
@@ -610,6 +680,8 @@ int main(int argc, char **argv)
 		{ "reqs", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "methods", required_argument, NULL, 'm' },
+		{ "defer", no_argument, NULL, 'D' },
+		{ "single-recv", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double tstart = now_s();
@@ -638,6 +710,11 @@ int main(int argc, char **argv)
 		case 's': parse_list(optarg, true); break;
 		case 'n': opt.reqs = atoi(optarg); break;
 		case 'r': opt.reps = atoi(optarg); break;
+		case 'D':
+			ring_flags = IORING_SETUP_SINGLE_ISSUER |
+				     IORING_SETUP_DEFER_TASKRUN;
+			break;
+		case 'S': single_recv = true; break;
 		case 'm':
 			for (m = 0; m < M_NR; m++)
 				opt.methods[m] = strstr(optarg, method_name[m]);
