@@ -366,6 +366,13 @@ LUA
 wv() { echo "$tot" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # acked FILE: bytes_acked of each connection in an ss -i sample (0 if none)
 acked() { sed 's/.* bytes_acked:\([0-9]*\).*/\1/; t; s/.*/0/' "$1"; }
+# threads_now: each zchttpd thread's state, wait channel and top kernel frames
+# (a worker that stopped running its loop shows up here)
+threads_now() {
+	for t in /proc/$ZH_PID/task/*; do
+		echo "${t##*/} $(cut -d' ' -f3 $t/stat 2>/dev/null) $(cat $t/wchan 2>/dev/null) $(head -n 3 $t/stack 2>/dev/null | awk '{printf "%s ", $2}')"
+	done
+}
 # wrk_run NAME FILE SECONDS MIN_RESPONSES ACK_MIN: wrk -t2 -c256 for SECONDS;
 # at least MIN_RESPONSES completed, each of the 256 connections with more
 # than ACK_MIN bytes acknowledged, in an ss sample 3 s before the end (ss
@@ -383,12 +390,13 @@ wrk_run() {
 	wrk -t2 -c256 -d$3s --timeout ${wto}s -s $D/wrk.lua $URL/$file > $D/wrk.out 2>&1 &
 	wpid=$!
 	conns=0
-	: > $D/ss.best
+	: > $D/ss.best; : > $D/threads.best
 	sleep $(($3 - 3))
 	while kill -0 $wpid 2>/dev/null; do
 		ss -tinOH state established '( sport = :8080 )' > $D/ss.now 2> $D/ss.err
+		threads_now > $D/threads.now
 		e=$(grep -c 127.0.0.1:8080 $D/ss.now)
-		[ $e -ge $conns ] && conns=$e && cp $D/ss.now $D/ss.best
+		[ $e -ge $conns ] && conns=$e && cp $D/ss.now $D/ss.best && cp $D/threads.now $D/threads.best
 		[ $e -ge 256 ] && break
 		sleep 0.5
 	done
@@ -408,7 +416,11 @@ wrk_run() {
 	echo "# wrk $name: $tot; exit $wrc"
 	echo "# wrk $name: $conns connections established at once, $served with more than $ackmin bytes acknowledged (least $least)"
 	# (a connection with a request the server has not read: Recv-Q > 0)
-	[ $served -ge 256 ] || { echo "# wrk $name: $(awk '$1 > 0' $D/ss.best | wc -l) sampled connections with unread bytes (Recv-Q > 0)"; head -n 2 $D/ss.best $D/ss.err | diag; }
+	[ $served -ge 256 ] || {
+		echo "# wrk $name: $(awk '$1 > 0' $D/ss.best | wc -l) sampled connections with unread bytes (Recv-Q > 0); the server's threads then (tid state wchan, kernel stack top):"
+		diag $D/threads.best
+		head -n 2 $D/ss.best $D/ss.err | diag
+	}
 	echo "# wrk $name: log: $lines lines, $whole whole bodies, $not200 not 200; module: +$DZC by reference, +$DSENT sent"
 	check zchttpd.wrk_256.$name.no_errors "$(grep -E 'Socket errors|Non-2xx|rror' $D/wrk.out | tr '\n' ' ')" \
 		' [ $wrc = 0 ] && [ "$errs" = "0 0 0 0 0" ] && ! grep -qE "Socket errors|Non-2xx" $D/wrk.out'
