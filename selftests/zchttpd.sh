@@ -24,7 +24,7 @@ STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
 SCALE=${ZC_TIMEOUT_SCALE:-1}	# vm/init: zc.timeout_scale (the debug kernel: 8)
-PLAN=57
+PLAN=58
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -269,6 +269,20 @@ res=$(curl -z $WWW/f4096 -o /dev/null -w '%{http_code} %{size_download}' $URL/f4
 res2=$(curl -z 'Thu, 01 Jan 1970 00:00:01 GMT' -o /dev/null -w '%{http_code} %{size_download}' $URL/f4096)
 check zchttpd.if_modified_since_304 "mtime: $res, 1970: $res2" \
 	' [ "$res" = "304 0" ] && [ "$res2" = "200 4096" ]'
+# the validators and the date as the file and the clock say (coreutils date
+# and stat, not the server's formatter): IMF-fixdate, ETag "mtime-size" in hex
+curl -D $D/hdr -o /dev/null $URL/f4096
+mt=$(stat -c %Y $WWW/f4096)
+want_lm="Last-Modified: $(LC_ALL=C date -u -d @$mt '+%a, %d %b %Y %H:%M:%S GMT')"
+want_et="ETag: \"$(printf '%x-%x' $mt $(size_of $WWW/f4096))\""
+got_lm=$(grep -i '^Last-Modified:' $D/hdr | tr -d '\r')
+got_et=$(grep -i '^ETag:' $D/hdr | tr -d '\r')
+got_dt=$(grep -i '^Date:' $D/hdr | tr -d '\r')
+dt_s=$(LC_ALL=C date -u -d "${got_dt#Date: }" +%s 2> /dev/null || echo 0)
+check zchttpd.validators_and_date "$got_lm / $got_et / $got_dt; want $want_lm / $want_et" \
+	' [ "$got_lm" = "$want_lm" ] && [ "$got_et" = "$want_et" ] &&
+	  [ "$got_dt" = "Date: $(LC_ALL=C date -u -d @$dt_s "+%a, %d %b %Y %H:%M:%S GMT")" ] &&
+	  [ $(( $(date +%s) - dt_s )) -ge 0 ] && [ $(( $(date +%s) - dt_s )) -le 60 ]'
 # HEAD on a raw socket: the header with the file's length, then nothing
 printf 'HEAD /f4097 HTTP/1.0\r\n\r\n' | timeout 10 nc 127.0.0.1 8080 > $D/head
 tail4=$(tail -c 4 $D/head | od -An -c | tr -d ' ')

@@ -74,20 +74,40 @@ void zh_log_reopen(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* The request line for the log, with quotes and control bytes escaped. */
-static void esc(char *dst, size_t size, const char *src)
+/*
+ * Append @src with quotes, backslashes and control bytes escaped as \xHH;
+ * it stops once @size - 5 bytes are out (a field of at most @size - 2).
+ */
+static void put_esc(struct zh_buf *b, const char *src, size_t size)
 {
-	size_t o = 0;
+	const char *s0 = b->p;
 
-	for (; *src && o + 5 < size; src++) {
+	for (; *src && (size_t)(b->p - s0) + 5 < size && b->p < b->end; src++) {
 		unsigned char ch = (unsigned char)*src;
 
-		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
-			o += (size_t)snprintf(dst + o, size - o, "\\x%02X", ch);
-		else
-			dst[o++] = (char)ch;
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+			char e[4] = { '\\', 'x', "0123456789ABCDEF"[ch >> 4],
+				      "0123456789ABCDEF"[ch & 15] };
+
+			zh_put(b, e, 4);
+		} else {
+			*b->p++ = (char)ch;
+		}
 	}
-	dst[o] = '\0';
+}
+
+/* zc_why_str() of the last reasons seen, per worker (they rarely change) */
+static const char *why_name(uint32_t why)
+{
+	static __thread char str[256] = "-";
+	static __thread uint32_t at;
+
+	if (why != at) {
+		if (zc_why_str(why, str, sizeof(str), 0) < 0 || !str[0])
+			strcpy(str, "-");
+		at = why;
+	}
+	return str;
 }
 
 /**
@@ -100,14 +120,15 @@ static void esc(char *dst, size_t size, const char *src)
  */
 void zh_log_access(const struct zh_conn *c)
 {
-	char line[2048], url[600], ref[300], ua[300], why[256], ver[24] = "";
+	char line[2048];
 	const char *path = zc_path_name(c->acc.path);
 	/* the log's time, formatted once a second per worker */
 	static __thread char date[64];
 	static __thread time_t at = -1;
 	time_t now = time(NULL);
+	struct zh_buf b;
 	uint64_t body;
-	int n;
+	size_t n;
 
 	if (now != at) {
 		struct tm tm;
@@ -116,31 +137,51 @@ void zh_log_access(const struct zh_conn *c)
 		strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
 		at = now;
 	}
-	esc(url, sizeof(url), c->req.url);
-	esc(ref, sizeof(ref), c->req.referer[0] ? c->req.referer : "-");
-	esc(ua, sizeof(ua), c->req.ua[0] ? c->req.ua : "-");
-	if (zc_why_str(c->acc.why, why, sizeof(why), 0) < 0 || !why[0])
-		strcpy(why, "-");
 	body = c->acc.sent > c->hdr_len ? c->acc.sent - c->hdr_len : 0;
-	if (c->req.major || c->req.minor)
-		snprintf(ver, sizeof(ver), " HTTP/%u.%u", c->req.major, c->req.minor);
-	n = snprintf(line, sizeof(line),
-		     "%s - - [%s] \"%s%s%s%s\" %d %llu \"%s\" \"%s\" zc=%llu copied=%llu unknown=%llu path=%s why=%s calls=%u%s\n",
-		     c->peer, date,
-		     c->req.url_len ? http_method_str(c->req.method) : "-",
-		     c->req.url_len ? " " : "", c->req.url_len ? url : "", ver,
-		     c->status, (unsigned long long)body, ref, ua,
-		     (unsigned long long)c->acc.zc_bytes,
-		     (unsigned long long)c->acc.copied_bytes,
-		     (unsigned long long)c->acc.unknown_bytes,
-		     path ? path : "-", why, c->acc.calls,
-		     !c->ssl ? "" : c->ktls_tx ? " tls=ktls" : " tls=ssl_write");
-	if (n <= 0)
-		return;
-	if (n >= (int)sizeof(line))
-		n = (int)sizeof(line) - 1;
+	zh_buf_init(&b, line, sizeof(line) - 1);	/* (room for the newline) */
+	zh_puts(&b, c->peer);
+	zh_puts(&b, " - - [");
+	zh_puts(&b, date);
+	zh_puts(&b, "] \"");
+	if (c->req.url_len) {
+		zh_puts(&b, http_method_str(c->req.method));
+		zh_put(&b, " ", 1);
+		put_esc(&b, c->req.url, 600);
+	} else {
+		zh_put(&b, "-", 1);
+	}
+	if (c->req.major || c->req.minor) {
+		zh_puts(&b, " HTTP/");
+		zh_put_u64(&b, c->req.major);
+		zh_put(&b, ".", 1);
+		zh_put_u64(&b, c->req.minor);
+	}
+	zh_puts(&b, "\" ");
+	zh_put_u64(&b, (uint64_t)c->status);
+	zh_put(&b, " ", 1);
+	zh_put_u64(&b, body);
+	zh_puts(&b, " \"");
+	put_esc(&b, c->req.referer[0] ? c->req.referer : "-", 300);
+	zh_puts(&b, "\" \"");
+	put_esc(&b, c->req.ua[0] ? c->req.ua : "-", 300);
+	zh_puts(&b, "\" zc=");
+	zh_put_u64(&b, c->acc.zc_bytes);
+	zh_puts(&b, " copied=");
+	zh_put_u64(&b, c->acc.copied_bytes);
+	zh_puts(&b, " unknown=");
+	zh_put_u64(&b, c->acc.unknown_bytes);
+	zh_puts(&b, " path=");
+	zh_puts(&b, path ? path : "-");
+	zh_puts(&b, " why=");
+	zh_puts(&b, why_name(c->acc.why));
+	zh_puts(&b, " calls=");
+	zh_put_u64(&b, c->acc.calls);
+	if (c->ssl)
+		zh_puts(&b, c->ktls_tx ? " tls=ktls" : " tls=ssl_write");
+	n = zh_buf_len(&b);
+	line[n++] = '\n';
 	pthread_mutex_lock(&lock);
-	if (write(log_fd, line, (size_t)n) != n) {
+	if (write(log_fd, line, n) != (ssize_t)n) {
 		/* nothing better to do with a full log disk */
 	}
 	pthread_mutex_unlock(&lock);

@@ -80,14 +80,6 @@ const char *zh_reason(int status)
 	}
 }
 
-static void http_date(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
 /* the Date header's value, formatted once a second per worker (as nginx does) */
 static const char *http_now(void)
 {
@@ -96,28 +88,33 @@ static const char *http_now(void)
 	time_t now = time(NULL);
 
 	if (now != at) {
-		http_date(now, date, sizeof(date));
+		zh_http_date(now, date, sizeof(date));
 		at = now;
 	}
 	return date;
 }
 
-static size_t common_hdr(struct zh_conn *c, char *buf, size_t size)
+/* The status line, Server, Date and Connection. */
+static void common_hdr(struct zh_conn *c, struct zh_buf *b)
 {
-	const char *date = http_now();
-
-	return (size_t)snprintf(buf, size,
-				"HTTP/1.1 %d %s\r\nServer: zchttpd\r\nDate: %s\r\n%s",
-				c->status, zh_reason(c->status), date,
-				c->close_after ? "Connection: close\r\n" :
-				(c->req.major == 1 && c->req.minor == 0 ?
-				 "Connection: keep-alive\r\n" : ""));
+	zh_put(b, "HTTP/1.1 ", 9);
+	zh_put_u64(b, (uint64_t)c->status);
+	zh_put(b, " ", 1);
+	zh_puts(b, zh_reason(c->status));
+	zh_puts(b, "\r\nServer: zchttpd\r\nDate: ");
+	zh_puts(b, http_now());
+	zh_put(b, "\r\n", 2);
+	if (c->close_after)
+		zh_puts(b, "Connection: close\r\n");
+	else if (c->req.major == 1 && c->req.minor == 0)
+		zh_puts(b, "Connection: keep-alive\r\n");
 }
 
 /* An error response with a short HTML body. */
 static void error_response(struct zh_conn *c, int status)
 {
-	size_t n, bl;
+	struct zh_buf b;
+	size_t bl;
 
 	c->status = status;
 	if (status >= 400 && status != 404 && status != 403 && status != 416)
@@ -125,11 +122,14 @@ static void error_response(struct zh_conn *c, int status)
 	bl = (size_t)snprintf(c->body, sizeof(c->body),
 			      "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
 			      status, zh_reason(status), status, zh_reason(status));
-	n = common_hdr(c, c->hdr, sizeof(c->hdr));
-	n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
-			      "%sContent-Type: text/html\r\nContent-Length: %zu\r\n\r\n",
-			      status == 405 ? "Allow: GET, HEAD\r\n" : "", bl);
-	c->hdr_len = n;
+	zh_buf_init(&b, c->hdr, sizeof(c->hdr));
+	common_hdr(c, &b);
+	if (status == 405)
+		zh_puts(&b, "Allow: GET, HEAD\r\n");
+	zh_puts(&b, "Content-Type: text/html\r\nContent-Length: ");
+	zh_put_u64(&b, bl);
+	zh_put(&b, "\r\n\r\n", 4);
+	c->hdr_len = zh_buf_len(&b);
 	zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
 	c->nr_seg = 1;
 	if (!c->head) {
@@ -226,6 +226,7 @@ void zh_respond(struct zh_conn *c)
 	struct stat st;
 	char lm[64], etag[64], cr[96] = "";
 	uint64_t off = 0, len;
+	struct zh_buf b;
 	int code, fd, rg;
 	size_t n;
 
@@ -255,9 +256,14 @@ void zh_respond(struct zh_conn *c)
 		return;
 	}
 	len = (uint64_t)st.st_size;
-	http_date(st.st_mtime, lm, sizeof(lm));
-	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
-		 (unsigned long long)st.st_mtime, (unsigned long long)st.st_size);
+	zh_http_date(st.st_mtime, lm, sizeof(lm));
+	zh_buf_init(&b, etag, sizeof(etag));
+	zh_put(&b, "\"", 1);
+	zh_put_x64(&b, (uint64_t)st.st_mtime);
+	zh_put(&b, "-", 1);
+	zh_put_x64(&b, (uint64_t)st.st_size);
+	zh_put(&b, "\"", 1);
+	zh_buf_len(&b);
 	if ((r->inm[0] && etag_match(r->inm, etag)) ||
 	    (!r->inm[0] && r->ims[0] && !strcmp(r->ims, lm))) {
 		c->status = 304;
@@ -290,22 +296,33 @@ void zh_respond(struct zh_conn *c)
 				 (unsigned long long)st.st_size);
 		}
 	}
-	n = common_hdr(c, c->hdr, sizeof(c->hdr));
+	zh_buf_init(&b, c->hdr, sizeof(c->hdr));
+	common_hdr(c, &b);
 	if (c->status == 304) {
-		n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
-				      "Last-Modified: %s\r\nETag: %s\r\n\r\n", lm, etag);
+		zh_puts(&b, "Last-Modified: ");
+		zh_puts(&b, lm);
+		zh_puts(&b, "\r\nETag: ");
+		zh_puts(&b, etag);
+		zh_put(&b, "\r\n\r\n", 4);
 		close(fd);
-		c->hdr_len = n;
-		zc_seg_mem(&c->seg[0], c->hdr, n);
+		c->hdr_len = zh_buf_len(&b);
+		zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
 		c->nr_seg = 1;
 		return;
 	}
-	n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
-			      "Content-Type: %s\r\nContent-Length: %llu\r\nLast-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n%s\r\n",
-			      mime_type(r->url, r->url_len), (unsigned long long)len,
-			      lm, etag, cr);
-	c->hdr_len = n;
-	zc_seg_mem(&c->seg[0], c->hdr, n);
+	zh_puts(&b, "Content-Type: ");
+	zh_puts(&b, mime_type(r->url, r->url_len));
+	zh_puts(&b, "\r\nContent-Length: ");
+	zh_put_u64(&b, len);
+	zh_puts(&b, "\r\nLast-Modified: ");
+	zh_puts(&b, lm);
+	zh_puts(&b, "\r\nETag: ");
+	zh_puts(&b, etag);
+	zh_puts(&b, "\r\nAccept-Ranges: bytes\r\n");
+	zh_puts(&b, cr);
+	zh_put(&b, "\r\n", 2);
+	c->hdr_len = zh_buf_len(&b);
+	zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
 	c->nr_seg = 1;
 	c->off = off;
 	c->len = len;

@@ -27,7 +27,8 @@ static struct {
  */
 void zh_stats_add(const struct zh_conn *c)
 {
-	unsigned int i, p = c->acc.path;
+	unsigned int p = c->acc.path;
+	uint32_t why;
 
 	pthread_mutex_lock(&lock);
 	tot.requests++;
@@ -41,9 +42,8 @@ void zh_stats_add(const struct zh_conn *c)
 		tot.by_class[c->status / 100]++;
 	p = p == ZC_PATH_UNKNOWN ? NR_PATHS : (p < NR_PATHS ? p : NR_PATHS);
 	tot.path_bytes[p] += c->acc.sent;
-	for (i = 0; i < 32; i++)
-		if (c->acc.why & (1U << i))
-			tot.why_count[i]++;
+	for (why = c->acc.why; why; why &= why - 1)
+		tot.why_count[__builtin_ctz(why)]++;
 	pthread_mutex_unlock(&lock);
 }
 

@@ -162,6 +162,18 @@ size_t zh_request_feed(struct zh_conn *c, const char *buf, size_t len);
 /* path.c */
 int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st);
 
+/* fmt.c: appending to a buffer, truncating when it is full */
+struct zh_buf {
+	char *start, *p, *end;		/* end: the byte kept for the NUL */
+};
+void zh_buf_init(struct zh_buf *b, char *buf, size_t size);
+size_t zh_buf_len(struct zh_buf *b);
+void zh_put(struct zh_buf *b, const char *s, size_t n);
+void zh_puts(struct zh_buf *b, const char *s);
+void zh_put_u64(struct zh_buf *b, uint64_t v);
+void zh_put_x64(struct zh_buf *b, uint64_t v);
+size_t zh_http_date(time_t t, char *buf, size_t size);
+
 /* response.c */
 void zh_respond(struct zh_conn *c);
 const char *zh_reason(int status);

@@ -571,6 +571,9 @@ if [[ -x $ZCSEND ]]; then
 		ok zcsend.help || fail zcsend.help
 fi
 
+# ---- zchttpd's formatters (fmt.c) against snprintf(3) and strftime(3) ------
+check zchttpd.fmt_matches_libc "${MAKE[@]}" -C "$ROOT/tools" STATIC=0 check-zchttpd-fmt
+
 # ---- report -------------------------------------------------------------
 echo "KTAP version 1"
 echo "1..${#RESULTS[@]}"
