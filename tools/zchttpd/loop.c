@@ -195,6 +195,7 @@ static void run_linger(struct zh_conn *c)
 /* Read more request bytes; false when there is nothing to do now. */
 static bool run_read(struct zh_conn *c)
 {
+	size_t room;
 	ssize_t n;
 
 	if (c->in_len == (size_t)zh_cfg.header_max) {
@@ -206,16 +207,29 @@ static bool run_read(struct zh_conn *c)
 		zh_conn_close(c);	/* idle: nothing in flight */
 		return false;
 	}
+	if (c->rd_drained) {
+		/*
+		 * The last read was short: the socket had no more, and the
+		 * next bytes (or EOF) come with an EPOLLIN edge.  As nginx
+		 * does, no read that can only say EAGAIN.
+		 */
+		if (!c->in_len)
+			zh_conn_inbuf_put(c);	/* idle: nothing buffered */
+		return false;
+	}
 	if (zh_conn_inbuf_get(c) < 0) {
 		zh_conn_close(c);
 		return false;
 	}
-	n = zh_conn_recv(c, c->in + c->in_len, (size_t)zh_cfg.header_max - c->in_len);
+	room = (size_t)zh_cfg.header_max - c->in_len;
+	n = zh_conn_recv(c, c->in + c->in_len, room);
 	if (n > 0) {
 		c->in_len += (size_t)n;
 		c->last = time(NULL);
 		if (!c->req_start)
 			c->req_start = c->last;
+		/* (TLS: OpenSSL may hold decrypted bytes a short read left) */
+		c->rd_drained = !c->ssl && (size_t)n < room;
 		return true;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -256,6 +270,14 @@ static void conn_run(struct zh_conn *c)
 		if (!run_read(c))
 			return;
 	}
+}
+
+/* An epoll event for a connection: readable again, and run it. */
+static void conn_event(struct zh_conn *c, uint32_t events)
+{
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->rd_drained = false;
+	conn_run(c);
 }
 
 /* The pool gave connections back: send on (or free the dead ones). */
@@ -367,7 +389,7 @@ void *zh_worker_run(void *arg)
 			else if (p >= (void *)w->lfd && p < (void *)(w->lfd + ZH_MAX_LISTEN))
 				accept_on(w, (int *)p - w->lfd);
 			else
-				conn_run(p);
+				conn_event(p, ev[i].events);
 		}
 		timeouts(w);
 		zh_conn_reap(w);

@@ -102,6 +102,7 @@ struct zh_conn {
 	char peer[INET6_ADDRSTRLEN];
 	char *in;
 	size_t in_len;
+	bool rd_drained;		/* a read took all the socket had (plain TCP) */
 	http_parser parser;
 	struct zh_request req;
 	time_t req_start;		/* first byte of the request seen */
