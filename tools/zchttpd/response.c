@@ -94,6 +94,21 @@ static const char *http_now(void)
 	return date;
 }
 
+/* Last-Modified of @mtime; the last one a worker formatted is kept */
+static const char *last_modified(time_t mtime)
+{
+	static __thread char lm[64];
+	static __thread time_t at;
+	static __thread bool valid;
+
+	if (!valid || mtime != at) {
+		zh_http_date(mtime, lm, sizeof(lm));
+		at = mtime;
+		valid = true;
+	}
+	return lm;
+}
+
 /* The status line, Server, Date and Connection. */
 static void common_hdr(struct zh_conn *c, struct zh_buf *b)
 {
@@ -224,7 +239,8 @@ void zh_respond(struct zh_conn *c)
 {
 	struct zh_request *r = &c->req;
 	struct stat st;
-	char lm[64], etag[64], cr[96] = "";
+	char etag[64], cr[96] = "";
+	const char *lm;
 	uint64_t off = 0, len;
 	struct zh_buf b;
 	int code, fd, rg;
@@ -256,7 +272,7 @@ void zh_respond(struct zh_conn *c)
 		return;
 	}
 	len = (uint64_t)st.st_size;
-	zh_http_date(st.st_mtime, lm, sizeof(lm));
+	lm = last_modified(st.st_mtime);
 	zh_buf_init(&b, etag, sizeof(etag));
 	zh_put(&b, "\"", 1);
 	zh_put_x64(&b, (uint64_t)st.st_mtime);
