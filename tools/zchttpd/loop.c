@@ -228,8 +228,12 @@ static bool run_read(struct zh_conn *c)
 		c->last = time(NULL);
 		if (!c->req_start)
 			c->req_start = c->last;
-		/* (TLS: OpenSSL may hold decrypted bytes a short read left) */
-		c->rd_drained = !c->ssl && (size_t)n < room;
+		/*
+		 * (TLS: OpenSSL may hold decrypted bytes a short read left.
+		 * A peer's FIN that came with the edge just taken brings no
+		 * other: read on until the read says EOF.)
+		 */
+		c->rd_drained = !c->ssl && !c->rd_eof && (size_t)n < room;
 		return true;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -275,6 +279,8 @@ static void conn_run(struct zh_conn *c)
 /* An epoll event for a connection: readable again, and run it. */
 static void conn_event(struct zh_conn *c, uint32_t events)
 {
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->rd_eof = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->rd_drained = false;
 	conn_run(c);

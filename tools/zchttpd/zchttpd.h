@@ -103,6 +103,7 @@ struct zh_conn {
 	char *in;
 	size_t in_len;
 	bool rd_drained;		/* a read took all the socket had (plain TCP) */
+	bool rd_eof;			/* EPOLLRDHUP/HUP/ERR seen: read to the end */
 	http_parser parser;
 	struct zh_request req;
 	time_t req_start;		/* first byte of the request seen */
