@@ -57,15 +57,20 @@ static bool zc_tcp_prot(const struct proto *prot)
 }
 
 /**
- * zc_sk_plain_tcp() - are @sk's protocol operations TCP's own?
- * @sk: a TCP socket
+ * zc_sk_plain_tcp() - is @sk TCP with TCP's own protocol operations?
+ * @sk: any socket (AF_UNIX too)
  *
- * Return: false when a ULP (kTLS) or sockmap/BPF replaced them.
+ * The protocol is looked at first: only a socket whose sk_prot is TCP's
+ * is an inet_connection_sock whose icsk_ulp_ops may be read (an AF_UNIX
+ * sock is smaller than that field's offset).
+ *
+ * Return: false for other protocols, and when a ULP (kTLS) or
+ * sockmap/BPF replaced TCP's operations.
  */
 bool zc_sk_plain_tcp(struct sock *sk)
 {
-	return !READ_ONCE(inet_csk(sk)->icsk_ulp_ops) &&
-	       zc_tcp_prot(READ_ONCE(sk->sk_prot));
+	return zc_tcp_prot(READ_ONCE(sk->sk_prot)) &&
+	       !READ_ONCE(inet_csk(sk)->icsk_ulp_ops);
 }
 
 /*
