@@ -43,7 +43,8 @@
 #         ioctls on /dev/zcdev, those of them that failed with EAGAIN (the
 #         socket was full), the reads of the file, the most frequent calls
 #   mem   RSS of the server's processes (VmRSS) with 256 idle keep-alive
-#         connections (zcidle, each after one 16K response) minus idle, /256
+#         connections (zcidle, each after one 16K response) minus idle, /256;
+#         measured first, before the wrk cells grow the servers' heaps
 # Exit status 1 if a server did not start or a cell failed.
 mode=$1 k=$2 reps=$3
 shift 3
@@ -223,6 +224,41 @@ done
 
 echo "zcw,kernel,kind,server,proto,size,conns,rep,secs,responses,rps,mibps,errors,cpu_ticks,cpu_ns_resp,zc_bytes,copied_bytes,why,ktls_tx,syscalls,sends,eagain,file_reads,calls,rss_idle_kb,rss_kb,conns_open,bytes_per_conn"
 
+# ---- memory per connection: 256 idle keep-alive connections ------------------------
+# First, before any wrk cell: RSS keeps a heap's high-water mark, so after the
+# 256-connection cells every server's idle RSS already holds 256 connections.
+for n in zchttpd nginx-sf nginx-nosf; do
+	part mem || break
+	# shellcheck disable=SC2046 # a list of pids
+	set -- $(pids $n)
+	port=$(port_of $n)
+	sleep 1
+	idle=$(rss_kb "$@")
+	rm -f $D/idle.out
+	/selftests/zcidle 127.0.0.1 "$port" 256 /f16K 600 > $D/idle.out 2> $D/idle.err &
+	ipid=$!
+	i=0
+	while ! grep -q '^zcidle open' $D/idle.out 2> /dev/null && [ $i -lt 3000 ]; do
+		kill -0 $ipid 2> /dev/null || break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	sleep 1
+	busy=$(rss_kb "$@")
+	# the server side's established connections (state 01) on the port
+	est=$(grep -c "^ *[0-9]*: 0100007F:$(printf %04X "$port") [0-9A-F]*:[0-9A-F]* 01 " /proc/net/tcp)
+	kill -TERM $ipid
+	wait $ipid
+	opened=$(sed -n 's/^zcidle open //p' $D/idle.out)
+	still=$(sed -n 's/^zcidle still_open //p' $D/idle.out)
+	if [ "$opened" != 256 ] || [ "$still" != 256 ] || [ "$est" != 256 ]; then
+		echo "# zcbench http: $n: zcidle opened ${opened:-?}, still open ${still:-?}, server side established $est"
+		sed 's/^/#   /' $D/idle.err
+		rc=1
+	fi
+	echo "zcw,$k,mem,$n,http,$(bytes 16K),256,1,,,,,,,,,,,,,,,,,$idle,$busy,$est,$(((busy - idle) * 1024 / 256))"
+done
+
 # ---- wrk cells ----------------------------------------------------------------------
 # cell PROTO SIZE CONNS REP SERVER
 cell() {
@@ -379,38 +415,6 @@ for s in 16K 1M 100M; do
 	done
 done
 
-# ---- memory per connection: 256 idle keep-alive connections ------------------------
-for n in zchttpd nginx-sf nginx-nosf; do
-	part mem || break
-	# shellcheck disable=SC2046 # a list of pids
-	set -- $(pids $n)
-	port=$(port_of $n)
-	sleep 1
-	idle=$(rss_kb "$@")
-	rm -f $D/idle.out
-	/selftests/zcidle 127.0.0.1 "$port" 256 /f16K 600 > $D/idle.out 2> $D/idle.err &
-	ipid=$!
-	i=0
-	while ! grep -q '^zcidle open' $D/idle.out 2> /dev/null && [ $i -lt 3000 ]; do
-		kill -0 $ipid 2> /dev/null || break
-		sleep 0.2
-		i=$((i + 1))
-	done
-	sleep 1
-	busy=$(rss_kb "$@")
-	# the server side's established connections (state 01) on the port
-	est=$(grep -c "^ *[0-9]*: 0100007F:$(printf %04X "$port") [0-9A-F]*:[0-9A-F]* 01 " /proc/net/tcp)
-	kill -TERM $ipid
-	wait $ipid
-	opened=$(sed -n 's/^zcidle open //p' $D/idle.out)
-	still=$(sed -n 's/^zcidle still_open //p' $D/idle.out)
-	if [ "$opened" != 256 ] || [ "$still" != 256 ] || [ "$est" != 256 ]; then
-		echo "# zcbench http: $n: zcidle opened ${opened:-?}, still open ${still:-?}, server side established $est"
-		sed 's/^/#   /' $D/idle.err
-		rc=1
-	fi
-	echo "zcw,$k,mem,$n,http,$(bytes 16K),256,1,,,,,,,,,,,,,,,,,$idle,$busy,$est,$(((busy - idle) * 1024 / 256))"
-done
 
 # ---- the servers' own words -----------------------------------------------------------
 # which gcm(aes) the kernel's kTLS gets (the highest priority; listed once used)
