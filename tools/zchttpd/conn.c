@@ -163,13 +163,15 @@ void zh_conn_reap(struct zh_worker *w)
 }
 
 /**
- * zh_conn_inbuf_get() - give the connection its request buffer.
+ * zh_conn_inbuf_get() - give the connection its request memory.
  * @c: the connection.
  *
- * A connection holds the buffer (--header-max bytes) only while a request
- * is being read or is buffered: an idle keep-alive connection gives it
- * back (zh_conn_inbuf_put()), as nginx frees its header buffer, and the
- * worker keeps a few for the next reader.
+ * A connection holds a struct zh_txn (the request buffer of --header-max
+ * bytes, the request's strings, the response header) only while a request
+ * is being read, is buffered or is answered: an idle keep-alive connection
+ * gives it back (zh_conn_inbuf_put()), as nginx frees its request's
+ * memory, and the worker keeps a few for the next reader.  A new one holds
+ * an empty request.
  *
  * Return: 0, or -ENOMEM.
  */
@@ -177,31 +179,34 @@ int zh_conn_inbuf_get(struct zh_conn *c)
 {
 	struct zh_worker *w = c->w;
 
-	if (c->in)
+	if (c->t)
 		return 0;
 	if (w->nr_spare)
-		c->in = w->spare[--w->nr_spare];
+		c->t = w->spare[--w->nr_spare];
 	else
-		c->in = malloc((size_t)zh_cfg.header_max + 1);
-	return c->in ? 0 : -ENOMEM;
+		c->t = malloc(sizeof(*c->t) + (size_t)zh_cfg.header_max + 1);
+	if (!c->t)
+		return -ENOMEM;
+	zh_request_reset(&c->t->req);
+	return 0;
 }
 
 /**
- * zh_conn_inbuf_put() - take a connection's request buffer back.
- * @c: an idle connection (nothing buffered) or a dead one (what it had
- *     buffered is dropped).
+ * zh_conn_inbuf_put() - take a connection's request memory back.
+ * @c: an idle connection (nothing buffered, no request begun, no response
+ *     in flight) or a dead one (what it had is dropped).
  */
 void zh_conn_inbuf_put(struct zh_conn *c)
 {
 	struct zh_worker *w = c->w;
 
-	if (!c->in)
+	if (!c->t)
 		return;
 	if (w->nr_spare < ZH_SPARE_BUFS)
-		w->spare[w->nr_spare++] = c->in;
+		w->spare[w->nr_spare++] = c->t;
 	else
-		free(c->in);
-	c->in = NULL;
+		free(c->t);
+	c->t = NULL;
 }
 
 /**

@@ -143,27 +143,27 @@ void zh_log_access(const struct zh_conn *c)
 	zh_puts(&b, " - - [");
 	zh_puts(&b, date);
 	zh_puts(&b, "] \"");
-	if (c->req.url_len) {
-		zh_puts(&b, http_method_str(c->req.method));
+	if (c->t->req.url_len) {
+		zh_puts(&b, http_method_str(c->t->req.method));
 		zh_put(&b, " ", 1);
-		put_esc(&b, c->req.url, 600);
+		put_esc(&b, c->t->req.url, 600);
 	} else {
 		zh_put(&b, "-", 1);
 	}
-	if (c->req.major || c->req.minor) {
+	if (c->t->req.major || c->t->req.minor) {
 		zh_puts(&b, " HTTP/");
-		zh_put_u64(&b, c->req.major);
+		zh_put_u64(&b, c->t->req.major);
 		zh_put(&b, ".", 1);
-		zh_put_u64(&b, c->req.minor);
+		zh_put_u64(&b, c->t->req.minor);
 	}
 	zh_puts(&b, "\" ");
 	zh_put_u64(&b, (uint64_t)c->status);
 	zh_put(&b, " ", 1);
 	zh_put_u64(&b, body);
 	zh_puts(&b, " \"");
-	put_esc(&b, c->req.referer[0] ? c->req.referer : "-", 300);
+	put_esc(&b, c->t->req.referer[0] ? c->t->req.referer : "-", 300);
 	zh_puts(&b, "\" \"");
-	put_esc(&b, c->req.ua[0] ? c->req.ua : "-", 300);
+	put_esc(&b, c->t->req.ua[0] ? c->t->req.ua : "-", 300);
 	zh_puts(&b, "\" zc=");
 	zh_put_u64(&b, c->acc.zc_bytes);
 	zh_puts(&b, " copied=");

@@ -130,20 +130,20 @@ static void warm(struct zh_conn *c)
 static void respond_now(struct zh_conn *c)
 {
 	zh_respond(c);
-	c->req.complete = false;
+	c->t->req.complete = false;
 	c->state = ZH_WRITE;
 }
 
 /* Parse what is buffered; true when a response was prepared. */
 static bool parse_buffered(struct zh_conn *c)
 {
-	size_t n = zh_request_feed(c, c->in, c->in_len);
+	size_t n = zh_request_feed(c, c->t->in, c->in_len);
 
-	memmove(c->in, c->in + n, c->in_len - n);
+	memmove(c->t->in, c->t->in + n, c->in_len - n);
 	c->in_len -= n;
-	if (!c->req.complete && !c->req.error && n == 0 && c->in_len)
-		c->req.error = 400;	/* the parser takes nothing more */
-	if (!c->req.complete && !c->req.error) {
+	if (!c->t->req.complete && !c->t->req.error && n == 0 && c->in_len)
+		c->t->req.error = 400;	/* the parser takes nothing more */
+	if (!c->t->req.complete && !c->t->req.error) {
 		/* a partial request: the header timeout runs from now on */
 		if (!c->req_start)
 			c->req_start = time(NULL);
@@ -199,7 +199,7 @@ static bool run_read(struct zh_conn *c)
 	ssize_t n;
 
 	if (c->in_len == (size_t)zh_cfg.header_max) {
-		c->req.error = 431;	/* (the parser stops before: a safety net) */
+		c->t->req.error = 431;	/* (the parser stops before: a safety net) */
 		respond_now(c);
 		return true;
 	}
@@ -213,8 +213,8 @@ static bool run_read(struct zh_conn *c)
 		 * next bytes (or EOF) come with an EPOLLIN edge.  As nginx
 		 * does, no read that can only say EAGAIN.
 		 */
-		if (!c->in_len)
-			zh_conn_inbuf_put(c);	/* idle: nothing buffered */
+		if (!c->in_len && !c->req_start)
+			zh_conn_inbuf_put(c);	/* idle: no request begun */
 		return false;
 	}
 	if (zh_conn_inbuf_get(c) < 0) {
@@ -222,7 +222,7 @@ static bool run_read(struct zh_conn *c)
 		return false;
 	}
 	room = (size_t)zh_cfg.header_max - c->in_len;
-	n = zh_conn_recv(c, c->in + c->in_len, room);
+	n = zh_conn_recv(c, c->t->in + c->in_len, room);
 	if (n > 0) {
 		c->in_len += (size_t)n;
 		c->last = time(NULL);
@@ -237,8 +237,8 @@ static bool run_read(struct zh_conn *c)
 		return true;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		if (!c->in_len)
-			zh_conn_inbuf_put(c);	/* idle: nothing buffered */
+		if (!c->in_len && !c->req_start)
+			zh_conn_inbuf_put(c);	/* idle: no request begun */
 		return false;
 	}
 	zh_conn_close(c);		/* EOF or error: an unfinished request is dropped */
@@ -314,7 +314,7 @@ static void timeout_read(struct zh_conn *c, time_t now)
 {
 	if (c->req_start && now - c->req_start > zh_cfg.header_timeout) {
 		/* a slow request header: 408 and close */
-		c->req.error = 408;
+		c->t->req.error = 408;
 		c->in_len = 0;
 		c->req_start = 0;
 		respond_now(c);		/* (an error response closes) */

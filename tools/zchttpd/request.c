@@ -19,7 +19,11 @@ static struct zh_conn *conn_of(http_parser *p)
  * A new request: every field back to its start, the strings emptied, not
  * cleared (5 KiB a request, and pages an idle connection would keep).
  */
-static void req_reset(struct zh_request *r)
+/**
+ * zh_request_reset() - empty a request's strings and state.
+ * @r: the request.
+ */
+void zh_request_reset(struct zh_request *r)
 {
 	r->url[0] = r->range[0] = r->ims[0] = r->inm[0] = '\0';
 	r->referer[0] = r->ua[0] = r->hdr_name[0] = '\0';
@@ -38,13 +42,13 @@ static void req_reset(struct zh_request *r)
 
 static int on_begin(http_parser *p)
 {
-	req_reset(&conn_of(p)->req);
+	zh_request_reset(&conn_of(p)->t->req);
 	return 0;
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-	struct zh_request *r = &conn_of(p)->req;
+	struct zh_request *r = &conn_of(p)->t->req;
 
 	r->method = p->method;		/* known once the target begins */
 	if (r->url_len + len > ZH_URL_MAX) {
@@ -70,7 +74,7 @@ static void copy_val(char *dst, size_t size, const char *at, size_t len)
 
 static int on_field(http_parser *p, const char *at, size_t len)
 {
-	struct zh_request *r = &conn_of(p)->req;
+	struct zh_request *r = &conn_of(p)->t->req;
 
 	r->major = p->http_major;	/* the request line is behind us */
 	r->minor = p->http_minor;
@@ -97,7 +101,7 @@ static int on_field(http_parser *p, const char *at, size_t len)
 
 static int on_value(http_parser *p, const char *at, size_t len)
 {
-	struct zh_request *r = &conn_of(p)->req;
+	struct zh_request *r = &conn_of(p)->t->req;
 
 	if (r->hdr_field == -1) {
 		const char *n = r->hdr_name;
@@ -130,7 +134,7 @@ static int on_value(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
 	struct zh_conn *c = conn_of(p);
-	struct zh_request *r = &c->req;
+	struct zh_request *r = &c->t->req;
 
 	r->method = p->method;
 	r->major = p->http_major;
@@ -147,7 +151,7 @@ static int on_headers_complete(http_parser *p)
 
 static int on_complete(http_parser *p)
 {
-	conn_of(p)->req.complete = true;
+	conn_of(p)->t->req.complete = true;
 	http_parser_pause(p, 1);
 	return 0;
 }
@@ -163,18 +167,18 @@ static const http_parser_settings settings = {
 
 /**
  * zh_request_init() - prepare a connection's parser.
- * @c: the connection.
+ * @c: the connection (its request is emptied when zh_conn_inbuf_get()
+ *     gives it one).
  */
 void zh_request_init(struct zh_conn *c)
 {
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
-	req_reset(&c->req);
 }
 
 /**
  * zh_request_feed() - parse buffered bytes up to the end of one request.
- * @c: the connection (c->req.complete or c->req.error set when done).
+ * @c: the connection (c->t->req.complete or c->t->req.error set when done).
  * @buf: bytes.
  * @len: their number.
  *
@@ -182,7 +186,7 @@ void zh_request_init(struct zh_conn *c)
  */
 size_t zh_request_feed(struct zh_conn *c, const char *buf, size_t len)
 {
-	struct zh_request *r = &c->req;
+	struct zh_request *r = &c->t->req;
 	size_t n;
 
 	if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED)

@@ -121,7 +121,7 @@ static void common_hdr(struct zh_conn *c, struct zh_buf *b)
 	zh_put(b, "\r\n", 2);
 	if (c->close_after)
 		zh_puts(b, "Connection: close\r\n");
-	else if (c->req.major == 1 && c->req.minor == 0)
+	else if (c->t->req.major == 1 && c->t->req.minor == 0)
 		zh_puts(b, "Connection: keep-alive\r\n");
 }
 
@@ -134,10 +134,10 @@ static void error_response(struct zh_conn *c, int status)
 	c->status = status;
 	if (status >= 400 && status != 404 && status != 403 && status != 416)
 		c->close_after = true;
-	bl = (size_t)snprintf(c->body, sizeof(c->body),
+	bl = (size_t)snprintf(c->t->body, sizeof(c->t->body),
 			      "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
 			      status, zh_reason(status), status, zh_reason(status));
-	zh_buf_init(&b, c->hdr, sizeof(c->hdr));
+	zh_buf_init(&b, c->t->hdr, sizeof(c->t->hdr));
 	common_hdr(c, &b);
 	if (status == 405)
 		zh_puts(&b, "Allow: GET, HEAD\r\n");
@@ -145,10 +145,10 @@ static void error_response(struct zh_conn *c, int status)
 	zh_put_u64(&b, bl);
 	zh_put(&b, "\r\n\r\n", 4);
 	c->hdr_len = zh_buf_len(&b);
-	zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+	zc_seg_mem(&c->seg[0], c->t->hdr, c->hdr_len);
 	c->nr_seg = 1;
 	if (!c->head) {
-		zc_seg_mem(&c->seg[1], c->body, bl);
+		zc_seg_mem(&c->seg[1], c->t->body, bl);
 		c->nr_seg = 2;
 	}
 }
@@ -237,7 +237,7 @@ static bool etag_match(const char *inm, const char *etag)
  */
 void zh_respond(struct zh_conn *c)
 {
-	struct zh_request *r = &c->req;
+	struct zh_request *r = &c->t->req;
 	struct stat st;
 	char etag[64], cr[96] = "";
 	const char *lm;
@@ -297,11 +297,11 @@ void zh_respond(struct zh_conn *c)
 			close(fd);
 			error_response(c, 416);
 			n = c->hdr_len - 2;	/* before the blank line */
-			n += (size_t)snprintf(c->hdr + n, sizeof(c->hdr) - n,
+			n += (size_t)snprintf(c->t->hdr + n, sizeof(c->t->hdr) - n,
 					      "Content-Range: bytes */%llu\r\n\r\n",
 					      (unsigned long long)st.st_size);
 			c->hdr_len = n;
-			zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+			zc_seg_mem(&c->seg[0], c->t->hdr, c->hdr_len);
 			return;
 		}
 		if (rg > 0) {
@@ -312,7 +312,7 @@ void zh_respond(struct zh_conn *c)
 				 (unsigned long long)st.st_size);
 		}
 	}
-	zh_buf_init(&b, c->hdr, sizeof(c->hdr));
+	zh_buf_init(&b, c->t->hdr, sizeof(c->t->hdr));
 	common_hdr(c, &b);
 	if (c->status == 304) {
 		zh_puts(&b, "Last-Modified: ");
@@ -322,7 +322,7 @@ void zh_respond(struct zh_conn *c)
 		zh_put(&b, "\r\n\r\n", 4);
 		close(fd);
 		c->hdr_len = zh_buf_len(&b);
-		zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+		zc_seg_mem(&c->seg[0], c->t->hdr, c->hdr_len);
 		c->nr_seg = 1;
 		return;
 	}
@@ -338,7 +338,7 @@ void zh_respond(struct zh_conn *c)
 	zh_puts(&b, cr);
 	zh_put(&b, "\r\n", 2);
 	c->hdr_len = zh_buf_len(&b);
-	zc_seg_mem(&c->seg[0], c->hdr, c->hdr_len);
+	zc_seg_mem(&c->seg[0], c->t->hdr, c->hdr_len);
 	c->nr_seg = 1;
 	c->off = off;
 	c->len = len;

@@ -69,6 +69,20 @@ struct zh_request {
 };
 
 /*
+ * What a connection needs only while a request is read or answered: the
+ * request's strings, the response header and error body, and the request
+ * buffer (--header-max bytes + 1).  An idle keep-alive connection gives it
+ * back (zh_conn_inbuf_put()), as nginx frees its request's memory, and the
+ * worker keeps a few for the next reader.
+ */
+struct zh_txn {
+	struct zh_request req;
+	char hdr[1024];
+	char body[512];			/* error bodies */
+	char in[];			/* the request buffer */
+};
+
+/*
  * ZH_LINGER: the last response went out and our side is shut down; what
  * the client still sends is read and dropped until it closes (or
  * ZH_LINGER_TIMEOUT without a byte, ZH_LINGER_TIME in all), so that a
@@ -100,19 +114,16 @@ struct zh_conn {
 	bool dead;
 	enum zh_state state;
 	char peer[INET6_ADDRSTRLEN];
-	char *in;
+	struct zh_txn *t;		/* while a request is read or answered */
 	size_t in_len;
 	bool rd_drained;		/* a read took all the socket had (plain TCP) */
 	bool rd_eof;			/* EPOLLRDHUP/HUP/ERR seen: read to the end */
 	http_parser parser;
-	struct zh_request req;
 	time_t req_start;		/* first byte of the request seen */
 	time_t last;			/* last progress */
 	/* response */
 	int status;
-	char hdr[1024];
 	size_t hdr_len;
-	char body[512];			/* error bodies */
 	int file_fd;
 	uint64_t off, len;
 	struct zcdev_seg seg[2];
@@ -142,7 +153,7 @@ struct zh_worker {
 	struct zh_conn *graveyard;
 	int nr_conns;
 	int in_pool;			/* connections the pool holds */
-	char *spare[ZH_SPARE_BUFS];	/* request buffers idle connections gave back */
+	struct zh_txn *spare[ZH_SPARE_BUFS];	/* what idle connections gave back */
 	int nr_spare;
 	bool listening;
 };
@@ -159,6 +170,7 @@ int zh_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 /* request.c */
 void zh_request_init(struct zh_conn *c);
+void zh_request_reset(struct zh_request *r);
 size_t zh_request_feed(struct zh_conn *c, const char *buf, size_t len);
 
 /* path.c */
