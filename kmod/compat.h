@@ -79,6 +79,15 @@ static inline int zc_sendpages(struct socket *sock, const struct bio_vec *bv,
 			pflags |= MSG_MORE | MSG_SENDPAGE_NOTLAST;
 		else if (flags & MSG_MORE)
 			pflags |= MSG_SENDPAGE_NOTLAST;
+		/*
+		 * tcp_sendpage_locked() may sleep for memory with the lock
+		 * dropped, and a ULP or sockmap come in meanwhile: the pages
+		 * after that go through the new send path.
+		 */
+		if (batch && i && !zc_sk_plain_tcp(sk)) {
+			release_sock(sk);
+			batch = false;
+		}
 		if (batch)
 			ret = tcp_sendpage_locked(sk, bv[i].bv_page,
 						  bv[i].bv_offset,

@@ -300,6 +300,9 @@ u32 zc_sock_why(struct zc_req *req)
 		return ZCDEV_WHY_SOCKET;
 	if (sk->sk_family == AF_UNIX)
 		return req->notify_copy ? ZCDEV_WHY_NOTIFY : 0;
+	/* sock_by_ref means TCP or AF_UNIX: no TCP fields of another kind */
+	if (!zc_sock_is_tcp(sk))
+		return ZCDEV_WHY_SOCKET;
 	why = zc_tcp_path_why(sk) | zc_route_why(sk);
 	if (req->notify_copy && !(why & ZCDEV_WHY_KTLS))
 		why |= ZCDEV_WHY_NOTIFY;

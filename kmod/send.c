@@ -117,7 +117,13 @@ static u64 zc_req_notify_finish(struct zc_req *req)
 	return zc_notif_finish(req->notif, req->sent);
 }
 
-static int zc_send_batch(struct zc_req *req, bool more)
+/*
+ * @sock_why: zc_sock_why() for this batch.  A ULP or sockmap attached
+ * since the call began (another thread's setsockopt) shows there: such a
+ * send path takes no msg_ubuf (kTLS refuses MSG_ZEROCOPY), so the batch
+ * goes without it, and zc_account() marks the completion copied.
+ */
+static int zc_send_batch(struct zc_req *req, bool more, u32 sock_why)
 {
 	struct zc_batch *b = &req->b;
 	int flags = req->msg_flags;
@@ -125,7 +131,8 @@ static int zc_send_batch(struct zc_req *req, bool more)
 
 	if (more || req->caller_more)
 		flags |= MSG_MORE;
-	if (req->notif && !req->notify_copy && req->sock_by_ref) {
+	if (req->notif && !req->notify_copy && req->sock_by_ref &&
+	    !(sock_why & (ZCDEV_WHY_KTLS | ZCDEV_WHY_SOCKET))) {
 		/* TCP: MSG_ZEROCOPY with our ubuf_info, like io_uring */
 		flags |= MSG_ZEROCOPY;
 		msg.msg_ubuf = zc_notif_ubuf(req->notif);
@@ -261,7 +268,7 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 		 */
 		if (sock_why & (ZCDEV_WHY_KTLS | ZCDEV_WHY_SOCKET))
 			batch_more = false;
-		n = zc_send_batch(req, batch_more);
+		n = zc_send_batch(req, batch_more, sock_why);
 		zc_batch_release(b);
 		if (n < 0) {
 			ret = n;

@@ -39,6 +39,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/ioctl.h>
+#include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -231,8 +232,16 @@ static int zc_uring_arm(struct io_uring_cmd *cmd, unsigned int issue_flags,
 		w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 		if (!w)
 			return -ENOMEM;
+		/*
+		 * The number names the socket the send used unless another
+		 * thread closed or replaced it since: wait only on a socket
+		 * (whose wait queue never goes away under POLLFREE, as a
+		 * signalfd's can).  The resumed send resolves the number again.
+		 */
 		w->sock_file = fget(sock_fd);
-		if (!w->sock_file) {
+		if (!w->sock_file || !sock_from_file(w->sock_file)) {
+			if (w->sock_file)
+				fput(w->sock_file);
 			kfree(w);
 			return -EBADF;
 		}
