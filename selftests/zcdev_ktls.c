@@ -28,6 +28,9 @@
  *                              https.ktls_big_file does.)
  *   ktls.nonblock_full_socket_sendv  the same with SENDV, a header from
  *                              memory before the file
+ *   ktls.notify_ulp_mid_call   kTLS TX installed by another thread while a
+ *                              blocking NOTIFY send waits for room: every
+ *                              byte sent, the rest reported copied (KTLS)
  *
  * ZCDEV_IOC_PROBE is asked before every send and must agree with its report.
  * Device kTLS offload (TLS_HW, where TLS_TX_ZEROCOPY_RO makes sends zero
@@ -44,6 +47,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <linux/tls.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -574,6 +580,92 @@ TEST_F_TIMEOUT(ktls, nonblock_full_socket, 60)
 TEST_F_TIMEOUT(ktls, nonblock_full_socket_sendv, 60)
 {
 	full_socket(_metadata, self, variant, 234);
+}
+
+/* a blocking NOTIFY sendfile on its own thread */
+struct mid_call {
+	int dev, fd, sock;
+	uint64_t len;
+	struct zcdev_sendfile r;
+	int ret, err;
+	atomic_bool done;
+};
+
+static void *mid_call_send(void *arg)
+{
+	struct mid_call *m = arg;
+
+	memset(&m->r, 0, sizeof(m->r));
+	m->r.file_fd = m->fd;
+	m->r.sock_fd = m->sock;
+	m->r.len = m->len;
+	m->r.flags = ZCDEV_SEND_NOTIFY;
+	m->ret = zct_sendfile(m->dev, &m->r);
+	m->err = errno;
+	atomic_store(&m->done, true);
+	return NULL;
+}
+
+/*
+ * Another thread installs kTLS TX while a blocking NOTIFY send to plain
+ * TCP waits for room.  NOTIFY sends to plain TCP carry MSG_ZEROCOPY and
+ * the module's msg_ubuf, which kTLS refuses (-EOPNOTSUPP): the batches
+ * after the switch must go through kTLS without them, the call sends
+ * every byte, and the report says those bytes were copied, reason KTLS.
+ * The peer reads raw: the plain part, then records.
+ */
+TEST_F_TIMEOUT(ktls, notify_ulp_mid_call, 60)
+{
+	const uint64_t len = 16 * MiB;
+	static uint8_t buf[64 * KiB];
+	struct mid_call m = { .len = len };
+	char path[PATH_MAX];
+	uint64_t got = 0;
+	pthread_t t;
+	int i;
+
+	m.fd = zc_make_payload_file(zc_tmpfs_dir(), len, path, sizeof(path));
+	ASSERT_LE(0, m.fd) TH_LOG("%s", zc_errmsg());
+	unlink(path);
+	zc_pair_close(&self->p);
+	ASSERT_EQ(0, zc_pair_open(&self->p, variant->fam, ZC_NET_LO, &server_opts))
+		TH_LOG("%s", zc_errmsg());
+	m.dev = self->dev;
+	m.sock = self->p.snd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, mid_call_send, &m));
+	/* the send fills the socket and waits for room */
+	for (i = 0; i < 500 && zc_outq(self->p.snd) < (int64_t)(64 * KiB); i++)
+		usleep(10000);
+	usleep(200000);
+	EXPECT_FALSE(atomic_load(&m.done)) TH_LOG("the send did not block");
+	EXPECT_EQ(0, tls_ulp(self->p.snd)) TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(0, tls_dir(self->p.snd, TLS_TX, variant->version))
+		TH_LOG("%s", zc_errmsg());
+	/* drain until the call has returned and nothing more comes */
+	for (;;) {
+		struct pollfd pf = { .fd = self->p.rcv, .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&pf, 1, zc_scaled_ms(atomic_load(&m.done) ? 500 : IDLE_MS)) <= 0)
+			break;
+		k = recv(self->p.rcv, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k <= 0)
+			break;
+		got += (uint64_t)k;
+	}
+	shutdown(self->p.snd, SHUT_RDWR);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	close(m.fd);
+	TH_LOG("ret %d (%s), %s; the peer read %" PRIu64 " bytes", m.ret,
+	       m.ret ? strerror(m.err) : "-", zc_report_str(&m.r), got);
+	ASSERT_EQ(0, m.ret) TH_LOG("errno %d (%s)", m.err, strerror(m.err));
+	ASSERT_EQ(len, m.r.sent);
+	ASSERT_EQ(len, m.r.zc_bytes + m.r.copied_bytes);
+	ASSERT_LT(0ULL, m.r.copied_bytes);
+	ASSERT_TRUE(m.r.why & ZCDEV_WHY_KTLS) TH_LOG("why %s", whys(m.r.why));
+	ASSERT_NE(0ULL, m.r.notify_id);
+	/* every byte arrived, the records' overhead besides */
+	ASSERT_LT(len, got);
 }
 
 TEST_HARNESS_MAIN
