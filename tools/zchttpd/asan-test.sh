@@ -52,6 +52,17 @@ for i in range(16):
 time.sleep(5)
 PY
 slow=$!
+# a stalled TLS handshake: connected, nothing sent, for longer than
+# --send-timeout (2 s) and shorter than --header-timeout (10 s): closed
+# by the handshake's own timeout only, never logged as a response (the
+# send timeout's abort logged it, and since the request moved out of the
+# connection read a request it does not have: a crash)
+python3 - "$((port + 2))" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(4)
+PY
+stall=$!
 pids=()
 for i in $(seq 8); do
 	curl -s -o "$out/got$i" "http://127.0.0.1:$port/big" & pids+=($!)
@@ -70,6 +81,10 @@ for p in "${pids[@]}"; do wait "$p"; done
 for i in $(seq 8); do cmp -s "$out/got$i" "$www/big" || bad "concurrent download $i differs"; done
 for i in $(seq 4); do cmp -s "$out/tls$i" "$www/big" || bad "concurrent HTTPS download $i differs"; done
 wait $slow
+wait $stall
+kill -0 $pid 2> /dev/null && curl -s -o /dev/null "http://127.0.0.1:$port/f1" &&
+	ok "a stalled TLS handshake past --send-timeout: the server goes on" ||
+	bad "the server died after a stalled TLS handshake"
 "$out/usr/bin/zchttpd-fuzz" 12 3000 127.0.0.1 $port > "$out/fuzz2.txt" 2>&1 || bad "fuzz seed 12: $(tail -n 3 "$out/fuzz2.txt")"
 warmed=$(curl -s http://127.0.0.1:$((port + 1))/ | sed -n 's/^pool_warmings //p')
 [[ ${warmed:-0} -gt 0 ]] && ok "the pool warmed $warmed ranges" || bad "the pool warmed nothing: ${warmed:-no status}"

@@ -93,6 +93,8 @@ static void finish_response(struct zh_conn *c)
 	}
 	c->state = ZH_READ;
 	c->cold_rounds = 0;
+	/* logged and counted: the next request starts empty */
+	zh_request_reset(&c->t->req);
 	/* pipelined bytes already here start the next request's clock */
 	c->req_start = c->in_len ? time(NULL) : 0;
 }
@@ -342,9 +344,11 @@ static void timeouts(struct zh_worker *w)
 			timeout_read(c, now);
 		else if (c->state == ZH_LINGER)
 			timeout_linger(c, now);
-		else if (c->state == ZH_HANDSHAKE && now - c->last > zh_cfg.header_timeout)
-			zh_conn_close(c);	/* a slow handshake */
-		else if (now - c->last > zh_cfg.send_timeout)
+		else if (c->state == ZH_HANDSHAKE) {
+			/* a slow handshake: no request, nothing to log */
+			if (now - c->last > zh_cfg.header_timeout)
+				zh_conn_close(c);
+		} else if (now - c->last > zh_cfg.send_timeout)
 			/* a slow reader, or a disk that does not answer */
 			abort_response(c);
 	}

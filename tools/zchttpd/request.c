@@ -15,13 +15,12 @@ static struct zh_conn *conn_of(http_parser *p)
 	return p->data;
 }
 
-/*
- * A new request: every field back to its start, the strings emptied, not
- * cleared (5 KiB a request, and pages an idle connection would keep).
- */
 /**
  * zh_request_reset() - empty a request's strings and state.
  * @r: the request.
+ *
+ * Every field back to its start, the strings emptied, not cleared (5 KiB
+ * a request).
  */
 void zh_request_reset(struct zh_request *r)
 {

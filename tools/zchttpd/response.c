@@ -232,7 +232,7 @@ static bool etag_match(const char *inm, const char *etag)
 }
 
 /**
- * zh_respond() - decide the response to c->req and prepare its segments.
+ * zh_respond() - decide the response to c->t->req and prepare its segments.
  * @c: the connection.
  */
 void zh_respond(struct zh_conn *c)

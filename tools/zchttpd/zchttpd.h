@@ -46,7 +46,7 @@ struct zh_config {
 };
 
 /* One parsed request (what the response needs). */
-/* (a field added here is reset in request.c's req_reset()) */
+/* (a field added here is reset in request.c's zh_request_reset()) */
 struct zh_request {
 	char url[ZH_URL_MAX + 1];
 	size_t url_len;
