@@ -574,6 +574,10 @@ fi
 # ---- zchttpd's formatters (fmt.c) against snprintf(3) and strftime(3) ------
 check zchttpd.fmt_matches_libc "${MAKE[@]}" -C "$ROOT/tools" STATIC=0 check-zchttpd-fmt
 
+# ---- zchttpd under ASan/UBSan: downloads, aborts, slow readers, a stalled
+# TLS handshake, the fuzzer, SIGTERM (tools/zchttpd/asan-test.sh) ---------
+check zchttpd.asan "${MAKE[@]}" -C "$ROOT/tools" check-zchttpd-asan
+
 # ---- report -------------------------------------------------------------
 echo "KTAP version 1"
 echo "1..${#RESULTS[@]}"
