@@ -179,14 +179,17 @@ static int zc_refuse(struct zc_req *req, u32 why)
  * pages beyond that would be looked up and put back for nothing, and a
  * call on a full socket would look up a whole batch to get -EAGAIN.  TCP
  * still decides what it takes; this only sizes what is read for it.
+ * kTLS TX gets batches of ZC_KTLS_BATCH bytes.
  */
 #define ZC_ROOM_SLACK	SZ_64K
 
-static u64 zc_batch_room(struct zc_req *req)
+static u64 zc_batch_room(struct zc_req *req, u32 sock_why)
 {
 	struct sock *sk = req->sock->sk;
 	int space;
 
+	if (sock_why & ZCDEV_WHY_KTLS)
+		return ZC_KTLS_BATCH;
 	if (!(req->msg_flags & MSG_DONTWAIT) || !zc_sk_plain_tcp(sk))
 		return U64_MAX;
 	space = sk_stream_wspace(sk);
@@ -238,7 +241,7 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			break;
 		}
 
-		ret = zc_fill_room(req, src, zc_batch_room(req));
+		ret = zc_fill_room(req, src, zc_batch_room(req, sock_why));
 		if (ret == ZC_NOT_CACHED) {
 			req->status |= ZCDEV_STATUS_NOT_CACHED;
 			ret = -EBUSY;
