@@ -303,7 +303,12 @@ if ((have_gnuplot)) && [[ -s $out/all.csv || -s $out/hdr.csv || -s $out/http.csv
 	"$BENCH/plot.sh" "$out" || { echo "# plotting failed"; rc=1; }
 fi
 rm -f "$out/zcbench" "$out/zccold" "$out/zcidle" "$out/zcuring" "$out/guest.sh" "$out/http-guest.sh"
-ln -sfn "$(basename "$out")" "$BENCH/results/last" 2> /dev/null || true
+# results/last: relative inside results/, absolute for an OUT= elsewhere
+if [[ $(realpath "$(dirname "$out")") == "$(realpath "$BENCH/results")" ]]; then
+	ln -sfn "$(basename "$out")" "$BENCH/results/last" 2> /dev/null || true
+else
+	ln -sfn "$(realpath "$out")" "$BENCH/results/last" 2> /dev/null || true
+fi
 
 # ---- 5. publish ------------------------------------------------------------------------
 if [[ ${PUBLISH:-0} == 1 && $rc == 0 ]]; then

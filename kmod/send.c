@@ -136,9 +136,14 @@ static int zc_send_batch(struct zc_req *req, bool more, u32 sock_why)
 		/* TCP: MSG_ZEROCOPY with our ubuf_info, like io_uring */
 		flags |= MSG_ZEROCOPY;
 		msg.msg_ubuf = zc_notif_ubuf(req->notif);
-	} else if (req->sock_by_ref && !req->notify_copy) {
+	} else if (req->sock_by_ref && !req->notif) {
 		return zc_sendpages(req->sock, b->bv, b->nr_bv, b->len, flags);
 	}
+	/*
+	 * Else copied: a NOTIFY send whose socket takes no msg_ubuf (kTLS
+	 * attached mid-call) is not lent either, or a record kTLS leaves
+	 * open would hold the file's pages past the completion.
+	 */
 	msg.msg_flags = flags;
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, b->bv, b->nr_bv, b->len);
 	return sock_sendmsg(req->sock, &msg);
@@ -223,6 +228,8 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 	int ret = 0;
 
 	while (src->pos < src->end) {
+		struct sock *sk = req->sock->sk;
+		const struct proto *prot;
 		u32 why, sock_why;
 		bool batch_more;
 		size_t len;
@@ -232,6 +239,7 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			break;
 
 		/* what is known before reading anything */
+		prot = READ_ONCE(sk->sk_prot);
 		sock_why = zc_sock_why(req);
 		why = sock_why;
 		if (src->kind == ZC_SRC_READ)
@@ -254,8 +262,16 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			req->status |= ZCDEV_STATUS_EOF;
 			break;
 		}
+		/*
+		 * The fill may have slept (a read from disk): a ULP or sockmap
+		 * that another thread attached meanwhile changed the send path.
+		 */
+		if (READ_ONCE(sk->sk_prot) != prot) {
+			prot = READ_ONCE(sk->sk_prot);
+			sock_why = zc_sock_why(req);
+		}
 		/* what the source gave: holes, pages it filled itself */
-		if (b->why && req->strict) {
+		if ((b->why | sock_why) && req->strict) {
 			ret = zc_refuse(req, b->why | sock_why);
 			break;
 		}
@@ -277,6 +293,12 @@ static int zc_send_range(struct zc_req *req, struct zc_src *src, bool more)
 			ret = n;
 			break;
 		}
+		/*
+		 * Attached during the send: which path took the bytes is not
+		 * known, so they are not reported as lent.
+		 */
+		if (READ_ONCE(sk->sk_prot) != prot)
+			why |= zc_sock_why(req) ?: ZCDEV_WHY_SOCKET;
 		req->corked = batch_more && !req->caller_more && n > 0;
 		zc_account(req, why, n);
 		src->pos += n;
@@ -595,9 +617,6 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 			if (count)
 				sv->cap = max(sv->cap,
 					      zc_batch_pages(s->offset, count));
-			/* STRICT refuses up front: ask the source now */
-			if (count && (flags & ZCDEV_SEND_STRICT))
-				sv->src_why |= zc_src_probe_why(file, pos);
 			budget -= min(count, budget);
 			break;
 		default:
@@ -609,6 +628,23 @@ static int zc_segs_get(struct zc_segs *sv, const struct zcdev_seg *seg,
 			sv->asked = U64_MAX;
 	}
 	return 0;
+}
+
+/*
+ * STRICT refuses up front: ask each file segment's source now (after the
+ * nowait check: a source read through its filesystem reads a page).
+ */
+static void zc_segs_probe(struct zc_segs *sv)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++) {
+		const struct zcdev_seg *s = &sv->seg[i];
+
+		if (sv->files[i] && s->len && s->offset < LLONG_MAX)
+			sv->src_why |= zc_src_probe_why(sv->files[i],
+							s->offset);
+	}
 }
 
 /* every file segment's bytes are page cache the module reads itself */
@@ -665,6 +701,8 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		ret = ZC_RETRY_BLOCKING;
 		goto out_put_segs;
 	}
+	if (args->flags & ZCDEV_SEND_STRICT)
+		zc_segs_probe(&sv);
 	budget = min_t(u64, sv.asked, ZCDEV_MAX_SEND);
 
 	req = zc_req_alloc(sv.cap);

@@ -217,42 +217,64 @@ static void zc_uring_queue_proc(struct file *file, wait_queue_head_t *head,
 }
 
 /*
+ * The command's wait, allocated at its first pend: the socket's file and
+ * the command area, for the issues from task work.  Returns it or NULL.
+ */
+static struct zc_uring_wait *zc_uring_wait_get(struct io_uring_cmd *cmd,
+					       unsigned int issue_flags,
+					       const struct zcdev_uring_cmd *uc,
+					       int sock_fd)
+{
+	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+
+	if (w)
+		return w;
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w)
+		return NULL;
+	/*
+	 * The number names the socket the send used unless another thread
+	 * closed or replaced it since: wait only on a socket (whose wait
+	 * queue never goes away under POLLFREE, as a signalfd's can).  The
+	 * resumed send resolves the number again.
+	 */
+	w->sock_file = fget(sock_fd);
+	if (!w->sock_file || !sock_from_file(w->sock_file)) {
+		if (w->sock_file)
+			fput(w->sock_file);
+		kfree(w);
+		return NULL;
+	}
+	w->cmd = cmd;
+	w->uc = *uc;
+	init_waitqueue_func_entry(&w->wq, zc_uring_wake);
+	init_poll_funcptr(&w->pt, zc_uring_queue_proc);
+	zc_uring_pdu(cmd)->wait = w;
+	/* ring teardown and task exit call back with ..._F_CANCEL */
+	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+	return w;
+}
+
+/*
  * The send found the socket full: wait for room.  Returns 0 when the
  * command is pending (it must not be touched any more: the wakeup may
  * already be completing it), 1 when there is room already (issue it again
  * now), or -errno (complete it with -EAGAIN).
+ *
+ * Only in the submitting task, holding the ring's lock (the inline issue,
+ * task work): the task work that a wakeup queues runs there too, after
+ * this returns, and io_uring's cancel takes the same lock, so neither can
+ * free @w while this looks at it.  An io-wq worker holds neither.
  */
 static int zc_uring_arm(struct io_uring_cmd *cmd, unsigned int issue_flags,
 			const struct zcdev_uring_cmd *uc, int sock_fd)
 {
-	struct zc_uring_wait *w = zc_uring_wait_of(cmd);
+	struct zc_uring_wait *w;
 	__poll_t mask;
 
-	if (!w) {
-		w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
-		if (!w)
-			return -ENOMEM;
-		/*
-		 * The number names the socket the send used unless another
-		 * thread closed or replaced it since: wait only on a socket
-		 * (whose wait queue never goes away under POLLFREE, as a
-		 * signalfd's can).  The resumed send resolves the number again.
-		 */
-		w->sock_file = fget(sock_fd);
-		if (!w->sock_file || !sock_from_file(w->sock_file)) {
-			if (w->sock_file)
-				fput(w->sock_file);
-			kfree(w);
-			return -EBADF;
-		}
-		w->cmd = cmd;
-		w->uc = *uc;
-		init_waitqueue_func_entry(&w->wq, zc_uring_wake);
-		init_poll_funcptr(&w->pt, zc_uring_queue_proc);
-		zc_uring_pdu(cmd)->wait = w;
-		/* ring teardown and task exit call back with ..._F_CANCEL */
-		io_uring_cmd_mark_cancelable(cmd, issue_flags);
-	}
+	w = zc_uring_wait_get(cmd, issue_flags, uc, sock_fd);
+	if (!w)
+		return -EAGAIN;
 	if (++w->rearms > ZC_URING_REARM_MAX)
 		return -EAGAIN;
 	w->head = NULL;
@@ -290,6 +312,16 @@ static bool zc_uring_send_or_pend(struct io_uring_cmd *cmd,
 		*ret = zc_uring_do(cmd, uc, kflags, res2, &sock_fd);
 		if (*ret != -EAGAIN || !ZC_URING_CAN_PEND)
 			return false;
+		/*
+		 * An io-wq worker does not arm (zc_uring_arm()): the submitting
+		 * task's task work sends again and arms there.
+		 */
+		if (issue_flags & IO_URING_F_IOWQ) {
+			if (!zc_uring_wait_get(cmd, issue_flags, uc, sock_fd))
+				return false;
+			io_uring_cmd_complete_in_task(cmd, zc_uring_resume);
+			return true;
+		}
 		armed = zc_uring_arm(cmd, issue_flags, uc, sock_fd);
 		if (!armed)
 			return true;

@@ -20,7 +20,10 @@
  *              libfuse): with the page cache, the oracle (flipped through a
  *              shared mapping) and sendfile(2)'s; with FOPEN_DIRECT_IO,
  *              copied, NO_PAGECACHE, and a changed server file reaches the
- *              next send
+ *              next send; kTLS TX attached while a send waits for the
+ *              server's read: reported copied, ZCDEV_WHY_KTLS; a STRICT
+ *              SENDV io_uring command's inline issue does not wait for
+ *              the server's read
  *   route.*    route resets (IP_TOS, IPV6_TCLASS, SO_BINDTODEVICE) right
  *              before the send, ip route replace/change between sends,
  *              over the veth with and without scatter-gather
@@ -65,6 +68,7 @@
 #include <netinet/ip.h>
 #include <linux/bpf.h>
 #include <linux/fuse.h>
+#include <liburing.h>
 
 #include "kselftest_harness.h"
 #include "zc_util.h"
@@ -866,8 +870,48 @@ struct fuse_srv {
 	pthread_t th;
 	bool started;
 	unsigned int reads;	/* FUSE_READ requests served */
+	/*
+	 * The gate: while hold is set, a FUSE_READ waits (held counts
+	 * those that did) until it is cleared or hold_ms pass (then
+	 * timed_out is set).
+	 */
+	bool hold, timed_out;
+	unsigned int held;
+	int hold_ms;
 	char err[128];		/* a request it could not parse */
 };
+
+/* a FUSE_READ waits at the gate */
+static void fuse_gate(struct fuse_srv *f)
+{
+	uint64_t end;
+
+	if (!__atomic_load_n(&f->hold, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_add_fetch(&f->held, 1, __ATOMIC_RELEASE);
+	end = zc_now_ms() + f->hold_ms;
+	while (__atomic_load_n(&f->hold, __ATOMIC_ACQUIRE)) {
+		if (zc_now_ms() > end) {
+			__atomic_store_n(&f->timed_out, true, __ATOMIC_RELEASE);
+			__atomic_store_n(&f->hold, false, __ATOMIC_RELEASE);
+			break;
+		}
+		usleep(1000);
+	}
+}
+
+/* until a FUSE_READ waits at the gate (or @ms pass): true if one does */
+static bool fuse_wait_held(struct fuse_srv *f, int ms)
+{
+	uint64_t end = zc_now_ms() + ms;
+
+	while (!__atomic_load_n(&f->held, __ATOMIC_ACQUIRE)) {
+		if (zc_now_ms() > end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
 
 static void fuse_attr_of(uint64_t node, struct fuse_attr *a)
 {
@@ -963,6 +1007,7 @@ static void *fuse_srv_thread(void *arg)
 				off = FUSE_FILE_SIZE;
 			if (len > FUSE_FILE_SIZE - off)
 				len = FUSE_FILE_SIZE - off;
+			fuse_gate(f);
 			__atomic_add_fetch(&f->reads, 1, __ATOMIC_RELAXED);
 			fuse_reply(f, ih->unique, 0, f->data + off, len);
 			break;
@@ -1222,6 +1267,140 @@ TEST_F_TIMEOUT(fuse, report_is_true, 60)
 	}
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
+	EXPECT_STREQ("", self->srv.err);
+}
+
+/* a send from another thread, for a call that waits at the FUSE gate */
+struct gated_send {
+	int dev;
+	struct zcdev_sendfile a;
+	int err;
+};
+
+static void *gated_send_thread(void *arg)
+{
+	struct gated_send *g = arg;
+
+	g->err = zct_sendfile(g->dev, &g->a) ? errno : 0;
+	return NULL;
+}
+
+/*
+ * kTLS TX attached by another thread while the call waits for the file
+ * (the FUSE server holds the read): the bytes go through kTLS, and the
+ * report says so (ZCDEV_WHY_KTLS, nothing by reference), not what the
+ * socket was before the read.  The peer's kTLS RX gets read(2)'s bytes.
+ */
+TEST_F_TIMEOUT(fuse, ktls_attached_during_read, 90)
+{
+	const uint64_t off = 4096, len = 64 * KiB;
+	struct gated_send g = { .dev = self->w.dev };
+	bool held, skip = false;
+	pthread_t th;
+	char w[128];
+	int ret;
+
+	g.a = (struct zcdev_sendfile){ .file_fd = self->w.fd,
+				       .sock_fd = self->w.p.snd,
+				       .offset = off, .len = len };
+	self->srv.hold_ms = zc_scaled_ms(20000);
+	__atomic_store_n(&self->srv.hold, true, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(&th, NULL, gated_send_thread, &g));
+	held = fuse_wait_held(&self->srv, zc_scaled_ms(10000));
+	ret = held ? zc_ktls_setup(&self->w.p) : 0;
+	if (ret && zc_ktls_unavailable(errno))
+		skip = true;
+	__atomic_store_n(&self->srv.hold, false, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	if (skip)
+		SKIP(return, "no kTLS: %s", zc_errmsg());
+	ASSERT_TRUE(held) TH_LOG("the send never read the file from the server");
+	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
+	ASSERT_FALSE(self->srv.timed_out) TH_LOG("the send ended before the gate opened");
+	ASSERT_EQ(0, g.err) TH_LOG("%s", strerror(g.err));
+	TH_LOG("%s", zc_report_str(&g.a));
+	ASSERT_EQ(len, g.a.sent) TH_LOG("%s", zc_report_str(&g.a));
+	EXPECT_EQ(0ULL, g.a.zc_bytes) TH_LOG("%s", zc_report_str(&g.a));
+	EXPECT_EQ(ZCDEV_PATH_COPY, g.a.path) TH_LOG("%s", zc_report_str(&g.a));
+	EXPECT_NE(0U, g.a.why & ZCDEV_WHY_KTLS)
+		TH_LOG("why=%s", zct_why_str(g.a.why, w, sizeof(w)));
+	zc_payload_fill(self->w.exp, off, len);
+	ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf, len,
+					      IDLE_MS)) TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+		TH_LOG("%s", zc_errmsg());
+	EXPECT_STREQ("", self->srv.err);
+}
+
+/*
+ * A STRICT ZCDEV_IOC_SENDV as an io_uring command: the first issue runs
+ * inside io_uring_enter() and must not wait for the file, so STRICT's look
+ * at what the filesystem's read path gives happens in io-wq's worker, not
+ * there.  The FUSE server holds every read: io_uring_enter() returns with
+ * the read still held, and the command completes once it is answered.
+ */
+TEST_F_TIMEOUT(fuse, uring_strict_sendv_inline_does_not_wait, 90)
+{
+	const uint64_t off = 8192, len = 16 * KiB;
+	struct zcdev_seg seg = { .type = ZCDEV_SEG_FILE, .file_fd = self->w.fd,
+				 .offset = off, .len = len };
+	struct zcdev_sendv a = { .segs = (uintptr_t)&seg, .nr_segs = 1,
+				 .sock_fd = self->w.p.snd,
+				 .flags = ZCDEV_SEND_STRICT };
+	struct zcdev_uring_cmd uc = { .arg = (uintptr_t)&a };
+	struct __kernel_timespec ts = { .tv_sec = zc_scaled_ms(20000) / 1000 };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	bool timed_out;
+	char w[128];
+	int ret, res;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "io_uring: %s", strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init: %s", strerror(-ret));
+	sqe = io_uring_get_sqe(&ring);
+	ASSERT_NE(NULL, sqe);
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = self->w.dev;
+	sqe->cmd_op = ZCDEV_IOC_SENDV;
+	memcpy(sqe->cmd, &uc, sizeof(uc));
+	sqe->user_data = 0x5eed;
+
+	self->srv.hold_ms = zc_scaled_ms(15000);
+	__atomic_store_n(&self->srv.hold, true, __ATOMIC_RELEASE);
+	ret = io_uring_submit(&ring);
+	timed_out = __atomic_load_n(&self->srv.timed_out, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&self->srv.hold, false, __ATOMIC_RELEASE);
+	ASSERT_EQ(1, ret) TH_LOG("io_uring_submit: %s", strerror(-ret));
+	EXPECT_FALSE(timed_out)
+		TH_LOG("io_uring_enter() waited in the inline issue until the FUSE server's gate timed out");
+
+	ret = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+	ASSERT_EQ(0, ret) TH_LOG("no completion: %s", strerror(-ret));
+	ASSERT_EQ(0x5eedULL, cqe->user_data);
+	res = cqe->res;
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	TH_LOG("res %d path %u why %s sent %llu", res, a.path,
+	       zct_why_str(a.why, w, sizeof(w)), (unsigned long long)a.sent);
+	if (res < 0) {
+		/* STRICT refused: what would have copied, nothing sent */
+		ASSERT_EQ(-EOPNOTSUPP, res);
+		EXPECT_NE(0U, a.why & ZCDEV_WHY_NO_PAGECACHE);
+		EXPECT_EQ(0ULL, a.sent);
+	} else {
+		ASSERT_EQ((int)len, res);
+		EXPECT_EQ(len, a.zc_bytes);
+		zc_payload_fill(self->w.exp, off, len);
+		ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf,
+						      len, IDLE_MS))
+			TH_LOG("%s", zc_errmsg());
+		EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+			TH_LOG("%s", zc_errmsg());
+	}
 	EXPECT_STREQ("", self->srv.err);
 }
 

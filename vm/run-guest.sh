@@ -170,7 +170,10 @@ echo "${qemu[*]}" > "$run/qemu.cmd"
 start=$SECONDS
 boot_retried=
 while :; do
-	timeout -k 5 "$GUEST_TIMEOUT" "${qemu[@]}" < /dev/null > "$run/qemu.out" 2>&1 &
+	# --foreground: timeout stays in our process group, so a kill of the
+	# group (a CI job or ^C ending make check) reaches QEMU too; without it
+	# timeout makes a group of its own and the guest ran on, orphaned.
+	timeout --foreground -k 5 "$GUEST_TIMEOUT" "${qemu[@]}" < /dev/null > "$run/qemu.out" 2>&1 &
 	qpid=$!
 	# Stream results (and, with V=1, the console) while the guest runs.
 	tail -n +1 -s 0.2 -f --pid=$qpid "$results" &
