@@ -21,7 +21,9 @@
  *              shared mapping) and sendfile(2)'s; with FOPEN_DIRECT_IO,
  *              copied, NO_PAGECACHE, and a changed server file reaches the
  *              next send; kTLS TX attached while a send waits for the
- *              server's read: reported copied, ZCDEV_WHY_KTLS; a STRICT
+ *              server's read: reported copied, ZCDEV_WHY_KTLS (and with
+ *              NOTIFY | MORE, kTLS's open record holds no page the
+ *              completion released); a STRICT
  *              SENDV io_uring command's inline issue does not wait for
  *              the server's read
  *   route.*    route resets (IP_TOS, IPV6_TCLASS, SO_BINDTODEVICE) right
@@ -52,7 +54,9 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -1329,6 +1333,76 @@ TEST_F_TIMEOUT(fuse, ktls_attached_during_read, 90)
 					      IDLE_MS)) TH_LOG("%s", zc_errmsg());
 	EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
 		TH_LOG("%s", zc_errmsg());
+	EXPECT_STREQ("", self->srv.err);
+}
+
+/*
+ * The same with ZCDEV_SEND_NOTIFY | ZCDEV_SEND_MORE: kTLS keeps the last
+ * record of the call open (MORE), and the NOTIFY completion says the
+ * file's pages may change.  So kTLS must hold a copy, not the page cache:
+ * after the completion the file changes through a shared mapping, a byte
+ * sent without MORE closes the record, and the peer's kTLS RX still gets
+ * the bytes read(2) returned before the change.  (From 6.5 FUSE files are
+ * read into the module's own pages here anyway: see fuse_splice_is_page_cache.)
+ */
+TEST_F_TIMEOUT(fuse, ktls_notify_more_keeps_no_page, 90)
+{
+	const uint64_t off = 4096, len = 8 * KiB;	/* < a record: it stays open */
+	struct gated_send g = { .dev = self->w.dev };
+	struct pollfd pf = { .fd = self->w.dev, .events = POLLIN };
+	struct zcdev_completion c;
+	bool held, skip = false;
+	uint8_t *map;
+	pthread_t th;
+	char w[128];
+	int ret;
+
+	if (variant->direct)
+		SKIP(return, "FOPEN_DIRECT_IO: no page cache to change");
+	zc_payload_fill(self->w.exp, off, len);
+	g.a = (struct zcdev_sendfile){ .file_fd = self->w.fd,
+				       .sock_fd = self->w.p.snd,
+				       .offset = off, .len = len,
+				       .flags = ZCDEV_SEND_NOTIFY |
+						ZCDEV_SEND_MORE };
+	self->srv.hold_ms = zc_scaled_ms(20000);
+	__atomic_store_n(&self->srv.hold, true, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(&th, NULL, gated_send_thread, &g));
+	held = fuse_wait_held(&self->srv, zc_scaled_ms(10000));
+	ret = held ? zc_ktls_setup(&self->w.p) : 0;
+	if (ret && zc_ktls_unavailable(errno))
+		skip = true;
+	__atomic_store_n(&self->srv.hold, false, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	if (skip)
+		SKIP(return, "no kTLS: %s", zc_errmsg());
+	ASSERT_TRUE(held) TH_LOG("the send never read the file from the server");
+	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, g.err) TH_LOG("%s", strerror(g.err));
+	TH_LOG("%s", zc_report_str(&g.a));
+	ASSERT_EQ(len, g.a.sent);
+	EXPECT_NE(0U, g.a.why & ZCDEV_WHY_KTLS)
+		TH_LOG("why=%s", zct_why_str(g.a.why, w, sizeof(w)));
+	ASSERT_NE(0ULL, g.a.notify_id);
+	ASSERT_EQ(1, poll(&pf, 1, zc_scaled_ms(IDLE_MS))) TH_LOG("no completion");
+	ASSERT_EQ((ssize_t)sizeof(c), read(self->w.dev, &c, sizeof(c)));
+	ASSERT_EQ(g.a.notify_id, c.id);
+	EXPECT_NE(0U, c.flags & ZCDEV_COMPL_COPIED);
+
+	/* the completion came: the range may change now */
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->rw, off);
+	ASSERT_NE(MAP_FAILED, map) TH_LOG("mmap: %s", strerror(errno));
+	for (uint64_t i = 0; i < len; i++)
+		map[i] ^= 0xff;
+	munmap(map, len);
+	ASSERT_EQ(1, send(self->w.p.snd, "!", 1, MSG_NOSIGNAL));
+	ASSERT_EQ((ssize_t)len + 1, zc_recv_exact(self->w.p.rcv, self->w.buf,
+						  len + 1, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+		TH_LOG("the peer got bytes changed after the completion: %s",
+		       zc_errmsg());
+	EXPECT_EQ('!', self->w.buf[len]);
 	EXPECT_STREQ("", self->srv.err);
 }
 
