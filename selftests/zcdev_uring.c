@@ -13,7 +13,9 @@
  *   full.*     a full socket completes with -EAGAIN (no report, no worker);
  *              after POLLOUT the next command goes on, byte-exact
  *   async.*    IOSQE_ASYNC: issued by a worker, which sends, and which a
- *              full socket does not block
+ *              full socket does not block (the command waits from the
+ *              submitting task: async_pending_many, eight at once, then
+ *              rounds that race the peers' draining)
  *   strict.*   STRICT over the sg-off veth: -EOPNOTSUPP with the report
  *              (NO_SG) and nothing sent; without STRICT the copy reported
  *   flags.*    CACHED_ONLY on a cold file (-EBUSY, NOT_CACHED, no worker),
@@ -905,6 +907,89 @@ TEST_F(uring, pending_many)
 		}
 		end_rx(_metadata, self, i, 0, len);
 	}
+}
+
+/*
+ * The same from io-wq workers (IOSQE_ASYNC): a worker that finds the
+ * socket full hands the command to the submitting task, which sends again
+ * and waits there.  No CQE while nobody reads; then rounds in which the
+ * peers already drain while the commands are issued, so that wakeups come
+ * while commands are being armed: every command completes once, with its
+ * report, and every peer gets its bytes.  (Under KASAN, check-debug, a
+ * wait freed while still in use would show.)
+ */
+TEST_F(uring, async_pending_many)
+{
+	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
+	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
+	struct zcdev_sendfile a[NCONN], in[NCONN];
+	uint64_t len = 2048 * KiB, sent[NCONN], res2;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe cqe;
+	int i, n, round, left;
+
+	NEED_PEND();
+	make_file(_metadata, self, false, len);
+	open_pairs(_metadata, self, NCONN, ZC_NET_LO, &o);
+	for (i = 0; i < NCONN; i++) {
+		sent[i] = fill_sock(_metadata, self, i, len);
+		in[i] = zc_sendfile_in(self->ro, self->p[i].snd, sent[i],
+				       len - sent[i], 0);
+		a[i] = in[i];
+		zc_poison_out(&a[i]);
+		sqe = ring_sqe(&self->r);
+		prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE, &a[i], i);
+		sqe->flags |= IOSQE_ASYNC;
+	}
+	ASSERT_EQ(NCONN, ring_enter(&self->r, NCONN, 0));
+	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
+				    &res2))
+		TH_LOG("a command on a full socket completed: res %d", cqe.res);
+	EXPECT_LE(1, iowq_workers());
+
+	for (i = 0; i < NCONN; i++)
+		start_rx(_metadata, self, i, len + 64 * KiB);
+	/* round 0 completes the pending commands; later ones race the peers */
+	for (round = 0, left = NCONN; left; round++) {
+		ASSERT_GT(2000, round);
+		for (n = 0; n < left; n++) {
+			ASSERT_EQ(0, ring_wait_cqe(&self->r,
+						   zc_scaled_ms(IDLE_MS),
+						   &cqe, &res2))
+				TH_LOG("round %d: %d of %d commands completed",
+				       round, n, left);
+			i = cqe.user_data;
+			ASSERT_GT(NCONN, i);
+			ASSERT_LT(0, cqe.res) TH_LOG("connection %d: res %d", i,
+						     cqe.res);
+			ASSERT_EQ(0, check_cqe(&in[i], &a[i], cqe.res, res2,
+					       cqe32, len - sent[i]))
+				TH_LOG("connection %d: %s", i, zc_errmsg());
+			sent[i] += cqe.res;
+		}
+		/* no CQE beyond one per command */
+		ASSERT_EQ(-1, ring_wait_cqe(&self->r, 0, &cqe, &res2))
+			TH_LOG("an extra CQE: user_data %llu res %d",
+			       (unsigned long long)cqe.user_data, cqe.res);
+		for (i = 0, left = 0; i < NCONN; i++) {
+			if (sent[i] == len)
+				continue;
+			in[i] = zc_sendfile_in(self->ro, self->p[i].snd,
+					       sent[i], len - sent[i], 0);
+			a[i] = in[i];
+			zc_poison_out(&a[i]);
+			sqe = ring_sqe(&self->r);
+			prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE,
+				      &a[i], i);
+			sqe->flags |= IOSQE_ASYNC;
+			left++;
+		}
+		if (left)
+			ASSERT_EQ(left, ring_enter(&self->r, left, 0));
+	}
+	TH_LOG("%d rounds", round);
+	for (i = 0; i < NCONN; i++)
+		end_rx(_metadata, self, i, 0, len);
 }
 
 /*
