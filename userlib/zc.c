@@ -8,6 +8,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+/* the fallback's off_t (sendfile(2), fstat) is 64 bits on 32-bit too */
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <stddef.h>
 
 #include "zc.h"
 
@@ -315,6 +320,39 @@ static void sigpipe_unblock(struct sigpipe_guard *g, int got_epipe)
 }
 
 /*
+ * Bytes a TCP socket takes before its unsent bytes reach its
+ * TCP_NOTSENT_LOWAT (the socket's, else net.ipv4.tcp_notsent_lowat), at
+ * which tcp_sendmsg() waits for room however empty the send buffer is; -1
+ * when no such limit applies (or not TCP).
+ */
+static int64_t tcp_notsent_room(int sock_fd)
+{
+	int lowat = 0, unsent = 0;
+	socklen_t optlen = sizeof(lowat);
+	int64_t limit;
+
+	if (getsockopt(sock_fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		       &optlen) < 0)
+		return -1;
+	limit = (unsigned int)lowat;
+	if (!limit) {
+		char buf[32] = "";
+		int fd = open("/proc/sys/net/ipv4/tcp_notsent_lowat",
+			      O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		limit = n > 0 ? strtoll(buf, NULL, 10) : 0;
+		if (limit <= 0 || limit >= UINT_MAX)
+			return -1;
+	}
+	if (ioctl(sock_fd, SIOCOUTQNSD, &unsent) < 0)
+		return -1;
+	return unsent < limit ? limit - unsent : 0;
+}
+
+/*
  * ZCDEV_SEND_NONBLOCK on a blocking socket, emulated: fail with -EAGAIN
  * unless the socket polls writable, and then send no more than half of the
  * free send-buffer space so that sendfile(2) does not wait for memory.
@@ -325,7 +363,7 @@ static int64_t nonblock_budget(int sock_fd, uint64_t count)
 	struct pollfd pfd = { .fd = sock_fd, .events = POLLOUT };
 	int sndbuf = 0, outq = 0;
 	socklen_t optlen = sizeof(sndbuf);
-	int64_t room;
+	int64_t room, lowat;
 
 	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT))
 		return pfd.revents & (POLLERR | POLLHUP) ? (int64_t)count :
@@ -337,18 +375,56 @@ static int64_t nonblock_budget(int sock_fd, uint64_t count)
 		room = ((int64_t)sndbuf - outq) / 2;
 	if (room < 4096)
 		room = 4096;
+	/* TCP also waits once its unsent bytes reach TCP_NOTSENT_LOWAT */
+	lowat = tcp_notsent_room(sock_fd);
+	if (lowat >= 0 && lowat < room)
+		room = lowat ? lowat : 1;
 	return (uint64_t)room < count ? room : (int64_t)count;
 }
 
-/* 0 if @fd is a socket, else -EBADF or -ENOTSOCK. */
+/*
+ * 0 if @fd is a socket the device would send to, else its errno: -EBADF,
+ * -ENOTSOCK, -EINVAL (not a stream socket), -ENOTCONN (listening, an
+ * AF_UNIX stream that is not connected, a TCP socket that never sent a
+ * segment).  A TCP connection that ended keeps sendfile(2)'s own error.
+ */
 static int check_socket(int fd)
 {
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int);
+	struct tcp_info ti;
+	int type = 0, listening = 0;
 	struct stat st;
 
 	/* The device takes only sockets; sendfile(2) would take files too. */
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno;
+	if (type != SOCK_STREAM)
+		return -EINVAL;
+	len = sizeof(listening);
+	if (!getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) &&
+	    listening)
+		return -ENOTCONN;
+	len = sizeof(ss);
+	if (!getpeername(fd, (struct sockaddr *)&ss, &len) || errno != ENOTCONN)
+		return 0;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_UNIX)
+		return -ENOTCONN;
+	/* TCP: never connected (the device's test), not reset or refused */
+	len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if ((ss.ss_family == AF_INET || ss.ss_family == AF_INET6) &&
+	    !getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+	    len >= offsetof(struct tcp_info, tcpi_segs_in) && !ti.tcpi_segs_out)
+		return -ENOTCONN;
+	return 0;
 }
 
 /*

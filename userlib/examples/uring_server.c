@@ -12,8 +12,10 @@
  *
  * Each connection owns its struct zcdev_sendfile, which must stay valid
  * until the command's CQE is reaped.  A short send is resubmitted from
- * where it stopped; -EAGAIN (the socket is full: a command never waits for
- * room) waits for POLLOUT with IORING_OP_POLL_ADD, then resubmits.  When
+ * where it stopped.  A command that finds the socket full waits on it for
+ * room from 6.7 on (no thread waits for it); before 6.7 it completes with
+ * -EAGAIN, and the server waits for POLLOUT with IORING_OP_POLL_ADD, then
+ * resubmits.  When
  * zc_uring_supported() says the commands cannot be used (io_uring disabled
  * or absent, no /dev/zcdev, a module without commands), it says why on
  * stderr and serves the clients one at a time with zc_sendfile() instead.

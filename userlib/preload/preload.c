@@ -489,12 +489,14 @@ static ssize_t preload_sendfile(int out_fd, int in_fd, int64_t *offset,
 		 * The connection's own error: the module's call consumed it
 		 * (sk_err is reported once), so the real call would say
 		 * something else (EPIPE after ECONNRESET).  Say it, with the
-		 * SIGPIPE that sendfile(2) raises for EPIPE (process-directed,
-		 * as the kernel's send_sig()).
+		 * SIGPIPE that sendfile(2) raises for EPIPE: to this thread,
+		 * as the kernel's send_sig() (PIDTYPE_PID) does, so that a
+		 * thread that blocks SIGPIPE around its sends gets it pending
+		 * and another thread is not killed by it.
 		 */
 		account(out_fd, seq, &r, -1, -1);
 		if (n == -EPIPE)
-			kill(getpid(), SIGPIPE);
+			pthread_kill(pthread_self(), SIGPIPE);
 		errno = (int)-n;
 		return -1;
 	}
@@ -545,6 +547,9 @@ static void map_conns(void)
 /* A child starts with its own counts: the parent logs its own. */
 static void atfork_child(void)
 {
+	/* a thread of the parent that was opening the device is not here */
+	if (__atomic_load_n(&dev_state, __ATOMIC_ACQUIRE) == 1)
+		__atomic_store_n(&dev_state, 0, __ATOMIC_RELEASE);
 	memset(&totals, 0, sizeof(totals));
 	conn_seq = 0;
 	if (conns)

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -350,6 +351,82 @@ static void test_nonblock(struct zc *zc)
 }
 
 /* A dead peer gives -EPIPE and never SIGPIPE, default disposition kept. */
+/*
+ * The same on TCP with TCP_NOTSENT_LOWAT: the socket polls writable with
+ * its send buffer nearly empty, and tcp_sendmsg() waits once the unsent
+ * bytes reach the limit, so the emulation must stop short of it.
+ */
+static void test_nonblock_lowat(struct zc *zc)
+{
+	int sv[2], fd, i, lowat = 16384;
+	unsigned char *data;
+	struct zc_result res;
+	uint64_t total = 0;
+	ssize_t n = 0;
+
+	fd = make_file("nbl.bin", 16 << 20, &data);
+	tcp_pair(sv, AF_INET);
+	setsockopt(sv[0], IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+		   sizeof(lowat));
+	alarm(20);	/* a hang here is the failure */
+	for (i = 0; i < 100000; i++) {
+		n = zc_sendfile(zc, sv[0], fd, total, (16 << 20) - total,
+				ZCDEV_SEND_NONBLOCK, &res);
+		if (n <= 0)
+			break;
+		total += (uint64_t)n;
+	}
+	alarm(0);
+	CHECK("nonblock_notsent_lowat_eagain", n == -EAGAIN && total > 0,
+	      "n %zd after %llu bytes", n, (unsigned long long)total);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+	free(data);
+}
+
+/*
+ * The fallback checks the socket as the device does: not a stream socket
+ * -EINVAL, not connected -ENOTCONN, for sends and probes alike.
+ */
+static void test_fallback_socket_checks(struct zc *zc)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct zc_probe_result pr;
+	struct zc_result res;
+	unsigned char *data;
+	int fd, s;
+
+	fd = make_file("sock.bin", 4096, &data);
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	connect(s, (struct sockaddr *)&sin, sizeof(sin));	/* port 0 */
+	CHECK("fallback_udp_einval",
+	      zc_sendfile(zc, s, fd, 0, 5, 0, &res) == -EINVAL &&
+	      zc_probe(zc, s, -1, 0, &pr) == -EINVAL, "UDP taken");
+	close(s);
+
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK("fallback_tcp_unconnected_enotconn",
+	      zc_sendfile(zc, s, fd, 0, 5, 0, &res) == -ENOTCONN &&
+	      zc_probe(zc, s, -1, 0, &pr) == -ENOTCONN, "unconnected TCP taken");
+	bind(s, (struct sockaddr *)&sin, sizeof(sin));
+	listen(s, 1);
+	CHECK("fallback_tcp_listening_enotconn",
+	      zc_sendfile(zc, s, fd, 0, 5, 0, &res) == -ENOTCONN &&
+	      zc_probe(zc, s, -1, 0, &pr) == -ENOTCONN, "listening TCP taken");
+	close(s);
+
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK("fallback_unix_unconnected_enotconn",
+	      zc_sendfile(zc, s, fd, 0, 5, 0, &res) == -ENOTCONN &&
+	      zc_probe(zc, s, -1, 0, &pr) == -ENOTCONN, "unconnected AF_UNIX taken");
+	close(s);
+	close(fd);
+	free(data);
+}
+
 static void test_epipe(struct zc *zc)
 {
 	unsigned char *data;
@@ -1196,6 +1273,8 @@ int main(void)
 	test_send_tcp(zc, AF_INET, "tcp4");
 	test_send_tcp(zc, AF_INET6, "tcp6");
 	test_nonblock(zc);
+	test_nonblock_lowat(zc);
+	test_fallback_socket_checks(zc);
 	test_epipe(zc);
 	test_threads(zc);
 	test_probe_completions_fallback(zc);
