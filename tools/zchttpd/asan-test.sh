@@ -7,7 +7,9 @@
 # HTTPS in user space), curl
 # downloads aborted mid-body and slow readers closed by --send-timeout
 # while the pool holds their connection, then SIGTERM with a download in
-# flight (it must complete, then the server must exit 0).  Any sanitizer
+# flight (it must complete, then the server must exit 0); semantics-test.py
+# (preconditions, Host, versions, redirects, the signal mask, a server out
+# of descriptors, a stray CRLF).  Any sanitizer
 # report, wrong byte or failed step fails (exit 1).  Needs curl, openssl and python3.
 set -uo pipefail
 src=$(cd "$(dirname "$0")" && pwd)
@@ -86,6 +88,18 @@ kill -0 $pid 2> /dev/null && curl -s -o /dev/null "http://127.0.0.1:$port/f1" &&
 	ok "a stalled TLS handshake past --send-timeout: the server goes on" ||
 	bad "the server died after a stalled TLS handshake"
 "$out/usr/bin/zchttpd-fuzz" 12 3000 127.0.0.1 $port > "$out/fuzz2.txt" 2>&1 || bad "fuzz seed 12: $(tail -n 3 "$out/fuzz2.txt")"
+# preconditions, Host, versions, the directory redirect, the signal mask
+python3 "$src/semantics-test.py" $port $pid "$www" || fail=1
+# out of descriptors (a second server, 32 of them) and a stray CRLF
+(ulimit -n 32; exec "$out/usr/bin/zchttpd" -r "$www" -l 127.0.0.1:$((port + 3)) -w 1 \
+	-a "$out/access-emfile.log" --header-timeout 2 > "$out/err-emfile.log" 2>&1) &
+epid=$!
+for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((port + 3))/f1" && break; sleep 0.1; done
+python3 "$src/semantics-test.py" --emfile $((port + 3)) $epid || fail=1
+grep -q "accept4: Too many open files" "$out/err-emfile.log" &&
+	ok "out of descriptors: said in the error log" || bad "out of descriptors: nothing in the error log"
+kill -TERM $epid
+wait $epid || bad "the descriptor-starved server: exit $?"
 warmed=$(curl -s http://127.0.0.1:$((port + 1))/ | sed -n 's/^pool_warmings //p')
 [[ ${warmed:-0} -gt 0 ]] && ok "the pool warmed $warmed ranges" || bad "the pool warmed nothing: ${warmed:-no status}"
 curl -s --limit-rate 8M -o "$out/drain" "http://127.0.0.1:$port/big" &

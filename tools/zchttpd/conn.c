@@ -73,8 +73,11 @@ static struct zh_conn *conn_new(struct zh_worker *w, int fd,
  * @tls: an HTTPS listener.
  *
  * Beyond --max-conns (all workers together) a connection is closed at once.
+ *
+ * Return: 0, or -errno when the process is out of descriptors or memory
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connections stay queued.
  */
-void zh_accept_all(struct zh_worker *w, int lfd, bool tls)
+int zh_accept_all(struct zh_worker *w, int lfd, bool tls)
 {
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -83,8 +86,12 @@ void zh_accept_all(struct zh_worker *w, int lfd, bool tls)
 
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				return -errno;
+			return 0;
+		}
 		if (__atomic_add_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED) > zh_cfg.max_conns ||
 		    !conn_new(w, fd, &ss, tls)) {
 			__atomic_sub_fetch(&zh_nr_conns, 1, __ATOMIC_RELAXED);

@@ -146,8 +146,14 @@ static bool parse_buffered(struct zh_conn *c)
 	if (!c->t->req.complete && !c->t->req.error && n == 0 && c->in_len)
 		c->t->req.error = 400;	/* the parser takes nothing more */
 	if (!c->t->req.complete && !c->t->req.error) {
-		/* a partial request: the header timeout runs from now on */
-		if (!c->req_start)
+		/*
+		 * A partial request: the header timeout runs from now on.
+		 * Empty lines before a request (RFC 9112 2.2) begin none:
+		 * the connection is idle again.
+		 */
+		if (!c->t->req.begun && !c->in_len)
+			c->req_start = 0;
+		else if (!c->req_start)
 			c->req_start = time(NULL);
 		return false;
 	}
@@ -354,10 +360,49 @@ static void timeouts(struct zh_worker *w)
 	}
 }
 
+/* listen (EPOLLIN) or not (0) on every listener */
+static void listeners_events(struct zh_worker *w, uint32_t events)
+{
+	int i;
+
+	for (i = 0; i < w->nr_lfd; i++) {
+		struct epoll_event ev = { .events = events,
+					  .data.ptr = &w->lfd[i] };
+
+		epoll_ctl(w->epfd, EPOLL_CTL_MOD, w->lfd[i], &ev);
+	}
+}
+
+/* seconds a worker out of descriptors stops accepting */
+#define ZH_ACCEPT_PAUSE	1
+
 static void accept_on(struct zh_worker *w, long i)
 {
-	if (w->listening)
-		zh_accept_all(w, w->lfd[i], zh_cfg.listen_tls[i]);
+	int r;
+
+	if (!w->listening || w->accept_paused)
+		return;
+	r = zh_accept_all(w, w->lfd[i], zh_cfg.listen_tls[i]);
+	if (r < 0) {
+		/*
+		 * Out of descriptors: the listener stays readable, and a
+		 * level-triggered one would spin.  As nginx does, stop
+		 * accepting for a while (the queued connections wait).
+		 */
+		zh_err("accept4: %s: not accepting for %d s", strerror(-r),
+		       ZH_ACCEPT_PAUSE);
+		listeners_events(w, 0);
+		w->accept_paused = time(NULL);
+	}
+}
+
+static void accept_resume(struct zh_worker *w)
+{
+	if (w->accept_paused && w->listening &&
+	    time(NULL) - w->accept_paused >= ZH_ACCEPT_PAUSE) {
+		w->accept_paused = 0;
+		listeners_events(w, EPOLLIN);
+	}
 }
 
 static void stop_listening(struct zh_worker *w)
@@ -403,6 +448,7 @@ void *zh_worker_run(void *arg)
 		}
 		timeouts(w);
 		zh_conn_reap(w);
+		accept_resume(w);
 	}
 	zh_conn_reap(w);
 	while (w->nr_spare)

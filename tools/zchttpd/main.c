@@ -121,6 +121,16 @@ int main(int argc, char **argv)
 		zh_err("access log %s: %s", zh_cfg.access_log, strerror(errno));
 		return 1;
 	}
+	/*
+	 * Blocked before any thread starts (the status thread, the pool, the
+	 * workers inherit the mask): only sigwait() below takes them, else a
+	 * SIGHUP that finds a thread with it unblocked kills the process.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	w = calloc((size_t)zh_cfg.workers, sizeof(*w));
 	t = calloc((size_t)zh_cfg.workers, sizeof(*t));
 	if (!w || !t)
@@ -142,11 +152,6 @@ int main(int argc, char **argv)
 		zh_err("cannot drop privileges");
 		return 1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (zh_pool_start(zh_cfg.pool_threads) < 0)
 		return 1;
 	zh_workers_running = zh_cfg.workers;

@@ -100,6 +100,13 @@ static int errno_status(int err)
 	case -ENOTDIR:
 	case -ENAMETOOLONG:
 		return 404;
+	case -EMFILE:	/* the server's own trouble, not the client's */
+	case -ENFILE:
+	case -ENOMEM:
+	case -EIO:
+	case -EAGAIN:
+	case -EINTR:
+		return 500;
 	default:	/* EACCES, EPERM, EXDEV (escape), ELOOP (symlink) */
 		return 403;
 	}
@@ -112,8 +119,10 @@ static int errno_status(int err)
  * @fd: the open regular file on success.
  * @st: its stat.
  *
- * Return: 0, or the HTTP status to answer (400 for a malformed target,
- * 403 for "..", a symlink or an escape, 404, 414).
+ * Return: 0, or the HTTP status to answer (301 for a directory named
+ * without its trailing slash, 400 for a malformed target, 403 for "..", a
+ * symlink or an escape, 404, 414, 500 for the server's own errors such as
+ * EMFILE).
  */
 int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st)
 {
@@ -139,8 +148,13 @@ int zh_resolve(const char *url, size_t url_len, int *fd, struct stat *st)
 		return 403;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		int idx = open_beneath(f, "index.html");
+		int idx;
 
+		if (path[strlen(path) - 1] != '/') {
+			close(f);
+			return 301;	/* the target with a trailing slash */
+		}
+		idx = open_beneath(f, "index.html");
 		close(f);
 		if (idx < 0)
 			return idx == -ENOENT ? 403 : errno_status(idx);

@@ -8,7 +8,8 @@
 #include <strings.h>
 #include "zchttpd.h"
 
-enum { H_NONE, H_RANGE, H_IMS, H_INM, H_REFERER, H_UA };
+enum { H_NONE, H_RANGE, H_IMS, H_INM, H_IM, H_IUS, H_IF_RANGE, H_HOST,
+       H_REFERER, H_UA };
 
 static struct zh_conn *conn_of(http_parser *p)
 {
@@ -25,6 +26,9 @@ static struct zh_conn *conn_of(http_parser *p)
 void zh_request_reset(struct zh_request *r)
 {
 	r->url[0] = r->range[0] = r->ims[0] = r->inm[0] = '\0';
+	r->im[0] = r->ius[0] = r->if_range[0] = '\0';
+	r->nr_host = 0;
+	r->begun = false;
 	r->referer[0] = r->ua[0] = r->hdr_name[0] = '\0';
 	r->url_len = 0;
 	r->hdr_field = 0;
@@ -41,7 +45,10 @@ void zh_request_reset(struct zh_request *r)
 
 static int on_begin(http_parser *p)
 {
-	zh_request_reset(&conn_of(p)->t->req);
+	struct zh_request *r = &conn_of(p)->t->req;
+
+	zh_request_reset(r);
+	r->begun = true;
 	return 0;
 }
 
@@ -114,6 +121,16 @@ static int on_value(http_parser *p, const char *at, size_t len)
 			r->hdr_field = H_IMS;
 		else if (!strcasecmp(n, "if-none-match"))
 			r->hdr_field = H_INM;
+		else if (!strcasecmp(n, "if-match"))
+			r->hdr_field = H_IM;
+		else if (!strcasecmp(n, "if-unmodified-since"))
+			r->hdr_field = H_IUS;
+		else if (!strcasecmp(n, "if-range"))
+			r->hdr_field = H_IF_RANGE;
+		else if (!strcasecmp(n, "host"))
+			r->hdr_field = H_HOST;
+		if (r->hdr_field == H_HOST)
+			r->nr_host++;	/* once per field, not per value chunk */
 		else if (!strcasecmp(n, "referer"))
 			r->hdr_field = H_REFERER;
 		else if (!strcasecmp(n, "user-agent"))
@@ -123,6 +140,9 @@ static int on_value(http_parser *p, const char *at, size_t len)
 	case H_RANGE: copy_val(r->range, sizeof(r->range), at, len); break;
 	case H_IMS: copy_val(r->ims, sizeof(r->ims), at, len); break;
 	case H_INM: copy_val(r->inm, sizeof(r->inm), at, len); break;
+	case H_IM: copy_val(r->im, sizeof(r->im), at, len); break;
+	case H_IUS: copy_val(r->ius, sizeof(r->ius), at, len); break;
+	case H_IF_RANGE: copy_val(r->if_range, sizeof(r->if_range), at, len); break;
 	case H_REFERER: copy_val(r->referer, sizeof(r->referer), at, len); break;
 	case H_UA: copy_val(r->ua, sizeof(r->ua), at, len); break;
 	default: break;
@@ -139,6 +159,10 @@ static int on_headers_complete(http_parser *p)
 	r->major = p->http_major;
 	r->minor = p->http_minor;
 	r->keepalive = http_should_keep_alive(p);
+	/* RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field */
+	if (!r->error && (r->major > 1 || (r->major == 1 && r->minor >= 1)) &&
+	    r->nr_host != 1)
+		r->error = 400;
 	if ((p->flags & F_CHUNKED) ||
 	    (p->content_length > 0 && p->content_length != ULLONG_MAX)) {
 		/* A static server takes no request bodies. */

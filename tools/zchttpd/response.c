@@ -63,6 +63,7 @@ const char *zh_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
@@ -71,6 +72,7 @@ const char *zh_reason(int status)
 	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
+	case 412: return "Precondition Failed";
 	case 416: return "Range Not Satisfiable";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -125,14 +127,19 @@ static void common_hdr(struct zh_conn *c, struct zh_buf *b)
 		zh_puts(b, "Connection: keep-alive\r\n");
 }
 
-/* An error response with a short HTML body. */
-static void error_response(struct zh_conn *c, int status)
+/*
+ * An error (or redirect) response with a short HTML body; @location, if
+ * not NULL, the Location field's value (@loc_len bytes).
+ */
+static void status_response(struct zh_conn *c, int status,
+			    const char *location, size_t loc_len)
 {
 	struct zh_buf b;
 	size_t bl;
 
 	c->status = status;
-	if (status >= 400 && status != 404 && status != 403 && status != 416)
+	if (status >= 400 && status != 404 && status != 403 && status != 412 &&
+	    status != 416)
 		c->close_after = true;
 	bl = (size_t)snprintf(c->t->body, sizeof(c->t->body),
 			      "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\n",
@@ -141,6 +148,11 @@ static void error_response(struct zh_conn *c, int status)
 	common_hdr(c, &b);
 	if (status == 405)
 		zh_puts(&b, "Allow: GET, HEAD\r\n");
+	if (location) {
+		zh_puts(&b, "Location: ");
+		zh_put(&b, location, loc_len);
+		zh_put(&b, "\r\n", 2);
+	}
 	zh_puts(&b, "Content-Type: text/html\r\nContent-Length: ");
 	zh_put_u64(&b, bl);
 	zh_put(&b, "\r\n\r\n", 4);
@@ -151,6 +163,28 @@ static void error_response(struct zh_conn *c, int status)
 		zc_seg_mem(&c->seg[1], c->t->body, bl);
 		c->nr_seg = 2;
 	}
+}
+
+static void error_response(struct zh_conn *c, int status)
+{
+	status_response(c, status, NULL, 0);
+}
+
+/*
+ * A directory named without its trailing slash: 301 to the target with
+ * one (the query kept), as nginx answers, so that relative links in its
+ * index.html resolve.
+ */
+static void dir_redirect(struct zh_conn *c, const struct zh_request *r)
+{
+	char loc[ZH_URL_MAX + 2];
+	const char *q = memchr(r->url, '?', r->url_len);
+	size_t path_len = q ? (size_t)(q - r->url) : r->url_len;
+
+	memcpy(loc, r->url, path_len);
+	loc[path_len] = '/';
+	memcpy(loc + path_len + 1, r->url + path_len, r->url_len - path_len);
+	status_response(c, 301, loc, r->url_len + 1);
 }
 
 /*
@@ -211,24 +245,62 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off,
 	return 1;
 }
 
-static bool etag_match(const char *inm, const char *etag)
+/*
+ * Does the list @inm ("*" or entity tags) match @etag?  @strong: the
+ * strong comparison (If-Match, RFC 9110 8.8.3.2: a weak tag never
+ * matches), else the weak one (If-None-Match).
+ */
+static bool etag_match(const char *inm, const char *etag, bool strong)
 {
 	const char *p = inm;
 	size_t el = strlen(etag);
 
 	while (*p) {
-		while (*p == ' ' || *p == ',')
+		bool weak = false;
+
+		while (*p == ' ' || *p == ',' || *p == '\t')
 			p++;
 		if (*p == '*')
 			return true;
-		if (!strncmp(p, "W/", 2))
+		if (!strncmp(p, "W/", 2)) {
 			p += 2;
-		if (!strncmp(p, etag, el) && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+			weak = true;
+		}
+		if ((!strong || !weak) && !strncmp(p, etag, el) &&
+		    (p[el] == '\0' || p[el] == ',' || p[el] == ' ' || p[el] == '\t'))
 			return true;
 		while (*p && *p != ',')
 			p++;
 	}
 	return false;
+}
+
+/* an IMF-fixdate, or -1 */
+static time_t http_date_parse(const char *s)
+{
+	struct tm tm = { 0 };
+	char *e = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+	return e && *e == '\0' ? timegm(&tm) : (time_t)-1;
+}
+
+/*
+ * If-Range (RFC 9110 13.1.5): the range applies only if the validator is
+ * the representation's own: its entity tag (strong), or its Last-Modified
+ * date exactly.  Without the field it applies.
+ */
+static bool if_range_holds(const struct zh_request *r, const char *etag,
+			   const char *lm)
+{
+	const char *v = r->if_range;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (!*v)
+		return true;
+	if (*v == '"' || !strncmp(v, "W/", 2))
+		return !strcmp(v, etag);
+	return !strcmp(v, lm);
 }
 
 /**
@@ -257,7 +329,8 @@ void zh_respond(struct zh_conn *c)
 		error_response(c, r->error);
 		return;
 	}
-	if (r->major != 1 || r->minor > 1) {
+	/* HTTP/1.x: a later minor version is answered as 1.1 (RFC 9110 2.5) */
+	if (r->major != 1) {
 		c->close_after = true;
 		error_response(c, 505);
 		return;
@@ -267,6 +340,10 @@ void zh_respond(struct zh_conn *c)
 		return;
 	}
 	code = zh_resolve(r->url, r->url_len, &fd, &st);
+	if (code == 301) {
+		dir_redirect(c, r);
+		return;
+	}
 	if (code) {
 		error_response(c, code);
 		return;
@@ -280,18 +357,29 @@ void zh_respond(struct zh_conn *c)
 	zh_put_x64(&b, (uint64_t)st.st_size);
 	zh_put(&b, "\"", 1);
 	zh_buf_len(&b);
-	if ((r->inm[0] && etag_match(r->inm, etag)) ||
+	/*
+	 * The preconditions in RFC 9110 13.2.2's order: If-Match, else
+	 * If-Unmodified-Since (an invalid date is ignored): 412 when false;
+	 * If-None-Match, else If-Modified-Since: 304 when false; If-Range.
+	 */
+	if (r->im[0] ? !etag_match(r->im, etag, true) :
+	    (r->ius[0] && http_date_parse(r->ius) != (time_t)-1 &&
+	     st.st_mtime > http_date_parse(r->ius))) {
+		close(fd);
+		error_response(c, 412);
+		return;
+	}
+	if ((r->inm[0] && etag_match(r->inm, etag, false)) ||
 	    (!r->inm[0] && r->ims[0] && !strcmp(r->ims, lm))) {
 		c->status = 304;
 	} else if (!r->inm[0] && r->ims[0]) {
-		struct tm tm = { 0 };
-		char *e = strptime(r->ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		time_t ims = http_date_parse(r->ims);
 
-		c->status = (e && *e == '\0' && timegm(&tm) >= st.st_mtime) ? 304 : 200;
+		c->status = (ims != (time_t)-1 && ims >= st.st_mtime) ? 304 : 200;
 	} else {
 		c->status = 200;
 	}
-	if (c->status == 200 && r->range[0]) {
+	if (c->status == 200 && r->range[0] && if_range_holds(r, etag, lm)) {
 		rg = parse_range(r->range, len, &off, &len);
 		if (rg < 0) {
 			close(fd);

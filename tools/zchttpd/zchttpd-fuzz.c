@@ -97,7 +97,7 @@ static size_t mutate(char *buf, size_t size)
 }
 
 static const int allowed[] = {
-	200, 206, 304, 400, 403, 404, 405, 408, 413, 414, 416, 431, 505,
+	200, 206, 301, 304, 400, 403, 404, 405, 408, 412, 413, 414, 416, 431, 505,
 };
 
 int main(int argc, char **argv)

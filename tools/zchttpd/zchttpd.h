@@ -53,6 +53,11 @@ struct zh_request {
 	char range[128];
 	char ims[64];
 	char inm[256];
+	char im[256];			/* If-Match */
+	char ius[64];			/* If-Unmodified-Since */
+	char if_range[128];
+	int nr_host;			/* Host fields */
+	bool begun;			/* the parser saw a request begin */
 	char referer[256];
 	char ua[256];
 	int hdr_field;			/* which header the value belongs to */
@@ -156,6 +161,7 @@ struct zh_worker {
 	struct zh_txn *spare[ZH_SPARE_BUFS];	/* what idle connections gave back */
 	int nr_spare;
 	bool listening;
+	time_t accept_paused;		/* out of descriptors since, or 0 */
 };
 
 extern struct zh_config zh_cfg;
@@ -211,7 +217,7 @@ void zh_tls_close_notify(struct zh_conn *c);
 void zh_tls_free(struct zh_conn *c);
 
 /* conn.c */
-void zh_accept_all(struct zh_worker *w, int lfd, bool tls);
+int zh_accept_all(struct zh_worker *w, int lfd, bool tls);
 void zh_conn_get(struct zh_conn *c);
 void zh_conn_put(struct zh_conn *c);
 void zh_conn_close(struct zh_conn *c);
