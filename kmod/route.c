@@ -24,6 +24,8 @@
 #include <linux/if_macvlan.h>
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
 #include <net/dst.h>
 #include <net/inet_connection_sock.h>
 #include <net/ipv6.h>
@@ -31,6 +33,7 @@
 #include <net/tcp.h>
 #include <net/tls.h>
 #include <net/transp_v6.h>
+#include <xen/xen.h>
 
 #include "compat.h"
 #include "engine.h"
@@ -140,6 +143,34 @@ static bool zc_dev_known(const struct net_device *dev)
 }
 
 /*
+ * The device whose streaming DMA mappings carry @ndev's transmit, for
+ * zc_dma_bounces(); NULL if it maps none.  A NIC's bus parent, except:
+ *  - a virtio device maps through the DMA API only when vring_use_dma_api()
+ *    says so (virtio_has_dma_quirk(): no VIRTIO_F_ACCESS_PLATFORM, and not
+ *    Xen): the host then reads guest memory itself and nothing bounces
+ *    (confidential guests always negotiate the feature);
+ *  - the device that maps is the first with a DMA mask: virtio_ring maps
+ *    with the transport (vdev->dev.parent), an auxiliary device's driver
+ *    with its PCI function.  A parent without a mask has only the 32-bit
+ *    default, which said "bounce" on every virtio NIC of a guest with
+ *    memory above 4 GiB.
+ * (The virtio bus is matched by name: is_virtio_device() would make the
+ * module depend on virtio.ko.)
+ */
+static struct device *zc_dma_dev(const struct net_device *ndev)
+{
+	struct device *dev = ndev->dev.parent;
+
+	if (dev && dev->bus && dev->bus->name &&
+	    !strcmp(dev->bus->name, "virtio") &&
+	    virtio_has_dma_quirk(dev_to_virtio(dev)) && !xen_domain())
+		return NULL;
+	while (dev && !dev->dma_mask)
+		dev = dev->parent;
+	return dev;
+}
+
+/*
  * @exthdrs: IPv6 extension headers go out with the payload; a device whose
  * checksum offload is NETIF_F_IPV6_CSUM alone does not take those skbs,
  * the stack checksums (copies) them in software.
@@ -147,6 +178,7 @@ static bool zc_dev_known(const struct net_device *dev)
 static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 {
 	netdev_features_t features, csum;
+	struct device *dma;
 	unsigned int depth;
 	u32 why = 0;
 
@@ -175,7 +207,8 @@ static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 #endif
 		if (!zc_dev_known(dev))
 			why |= ZCDEV_WHY_DEVICE;
-		if (dev->dev.parent && zc_dma_bounces(dev->dev.parent))
+		dma = zc_dma_dev(dev);
+		if (dma && zc_dma_bounces(dma))
 			why |= ZCDEV_WHY_BOUNCE;
 		break;
 	}

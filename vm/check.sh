@@ -149,7 +149,7 @@ fi
 # 25 s per kernel; only when zcdev_nic runs.
 if [[ -z ${T:-} || ,${T// /,}, == *,zcdev_nic,* ]]; then
 	for k in "${kernels_to_run[@]}"; do
-		MODE=check T=zcdev_nic TARGS="-f bounce" CMDLINE_EXTRA="${CMDLINE_EXTRA:+$CMDLINE_EXTRA }swiotlb=force" \
+		MODE=check T=zcdev_nic TARGS="-f bounce -f vbounce" CMDLINE_EXTRA="${CMDLINE_EXTRA:+$CMDLINE_EXTRA }swiotlb=force" \
 			RUN_SUFFIX=-swiotlb "$ROOT/vm/run-guest.sh" "$k" \
 			> "$out/guest-$k-swiotlb.txt" 2>&1 || true
 		emit "$k-swiotlb" < "$out/guest-$k-swiotlb.txt"

@@ -27,8 +27,9 @@ MODULES=(
 	# network: veth pairs, qdiscs for experiments, tcp_info for ss -i
 	veth sch_netem tcp_diag
 	# emulated NIC pairs (zcdev_nic, ../shared/nic-notes.md): SG e1000e,
-	# e1000, 8139cp (QEMU rtl8139); non-SG ne2k-pci
-	e1000e e1000 8139cp ne2k-pci
+	# e1000, 8139cp (QEMU rtl8139); non-SG ne2k-pci and virtio-net (hub
+	# backends give it no vnet header)
+	e1000e e1000 8139cp ne2k-pci virtio_net
 	# kTLS and the AEAD/cipher implementations its tests may request
 	tls gcm ccm ctr ghash_generic ghash_clmulni_intel aesni_intel
 	chacha20poly1305 chacha_generic chacha_x86_64 poly1305_generic

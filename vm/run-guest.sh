@@ -33,12 +33,14 @@
 #   QEMU_EXTRA="..."   more QEMU options, split at spaces (bench/lib.sh:
 #                      "-icount shift=0,sleep=off" for its icount clock)
 #   NICS=1|0           NIC pairs (default: 1 when T names zcdev_nic or
-#                      is empty): e1000e, e1000, rtl8139 (8139cp) and
-#                      ne2k_pci, two of each back to back on their own
+#                      is empty): e1000e, e1000, rtl8139 (8139cp),
+#                      ne2k_pci and virtio-net-pci without and with
+#                      iommu_platform, two of each back to back on their own
 #                      QEMU hub; vm/init moves side B into netns nic<hub>
 #   NIC_MODELS="..."   with NICS=1, the QEMU models of the pairs, hub 1 first
-#                      (default "e1000e e1000 rtl8139 ne2k_pci"; bench/run.sh's
-#                      nic suite: "e1000e")
+#                      (default "e1000e e1000 rtl8139 ne2k_pci virtio-net-pci
+#                      virtio-net-pci,iommu_platform=on,disable-legacy=on";
+#                      bench/run.sh's nic suite: "e1000e")
 #   V=1                also copy the guest console to stderr
 # Files: build/SERIES/run/{console.log,results.ktap,initrd.cpio,ext4.img}
 set -euo pipefail
@@ -130,7 +132,8 @@ if [[ -z ${NICS:-} ]]; then
 		NICS=1
 	fi
 fi
-read -r -a nic_models <<< "${NIC_MODELS:-e1000e e1000 rtl8139 ne2k_pci}"
+# (the two virtio-net pairs: without and with VIRTIO_F_ACCESS_PLATFORM)
+read -r -a nic_models <<< "${NIC_MODELS:-e1000e e1000 rtl8139 ne2k_pci virtio-net-pci virtio-net-pci,iommu_platform=on,disable-legacy=on}"
 nic_opts=()
 if [[ $NICS == 1 ]]; then
 	cmdline+=" iomem=relaxed zc.nics=${#nic_models[@]}"
