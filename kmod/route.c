@@ -29,6 +29,7 @@
 #include <net/dst.h>
 #include <net/inet_connection_sock.h>
 #include <net/ipv6.h>
+#include <net/lwtunnel.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tls.h>
@@ -270,6 +271,14 @@ static int zc_route_judge(struct sock *sk, u32 *why)
 		*why = 0;
 		if (dst_xfrm(dst))
 			*why |= ZCDEV_WHY_XFRM;
+		/*
+		 * A lightweight tunnel that takes over output or transmit
+		 * (MPLS, seg6, BPF, ioam6...) encapsulates or routes again:
+		 * the device's own features no longer say what happens.
+		 */
+		if (dst->lwtstate && (lwtunnel_output_redirect(dst->lwtstate) ||
+				      lwtunnel_xmit_redirect(dst->lwtstate)))
+			*why |= ZCDEV_WHY_DEVICE;
 		if (dst->dev)
 			*why |= zc_dev_why(dst->dev, dst->ops->family,
 					   zc_ipv6_exthdrs(sk));

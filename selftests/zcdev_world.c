@@ -28,7 +28,8 @@
  *              the server's read
  *   route.*    route resets (IP_TOS, IPV6_TCLASS, SO_BINDTODEVICE) right
  *              before the send, ip route replace/change between sends,
- *              over the veth with and without scatter-gather
+ *              over the veth with and without scatter-gather; a route
+ *              with seg6 or MPLS encapsulation: ZCDEV_WHY_DEVICE
  *   midway.*   ethtool -K sg off / tx off on the egress device mid-connection
  *   dev.*      vlan, macvlan, bridge, bond, ipip, gre, ip6tnl, sit,
  *              WireGuard, macsec and team over a veth of their own with and
@@ -1587,6 +1588,43 @@ TEST_F_TIMEOUT(route, bindtodevice_same_dev, 60)
 	route_shot(_metadata, self, variant, 200, "the next send");
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
+}
+
+/*
+ * A route with a lightweight tunnel that encapsulates what leaves (seg6
+ * for IPv6, MPLS for IPv4): the skb then goes out under the device's
+ * hw_enc_features or mpls_features (most drivers: none, so the stack
+ * linearizes and checksums it) or is routed again (seg6).  PROBE must say
+ * ZCDEV_WHY_DEVICE ("cannot know"), not judge the veth's own features.
+ * Nothing is sent over it (the peer decapsulates neither).
+ */
+TEST_F_TIMEOUT(route, lwt_encap_route, 60)
+{
+	const char *ip = variant->fam == ZC_TCP4 ? "ip" : "ip -6";
+	const char *plen = variant->fam == ZC_TCP4 ? "32" : "128";
+	struct zcdev_probe pr;
+	char w[128];
+
+	ASSERT_EQ(0, zc_probe_args(self->w.dev, self->w.p.snd, self->w.fd, 0, &pr))
+		TH_LOG("%s", zc_errmsg());
+	TH_LOG("before: %s", zc_probe_str(&pr));
+	snprintf(self->undo, sizeof(self->undo), "%s route del %s/%s dev %s",
+		 ip, variant->peer, plen, variant->ifname);
+	if (variant->fam == ZC_TCP4) {
+		ASSERT_EQ(0, run("modprobe mpls_router; modprobe mpls_iptunnel; "
+				 "ip route replace %s/32 encap mpls 100 dev %s",
+				 variant->peer, variant->ifname)) TH_LOG("%s", run_out);
+	} else {
+		ASSERT_EQ(0, run("ip -6 route replace %s/128 encap seg6 mode encap "
+				 "segs 2001:db8:99::1 dev %s", variant->peer,
+				 variant->ifname)) TH_LOG("%s", run_out);
+	}
+	ASSERT_EQ(0, zc_probe_args(self->w.dev, self->w.p.snd, self->w.fd, 0, &pr))
+		TH_LOG("%s", zc_errmsg());
+	TH_LOG("over the encap route: %s", zc_probe_str(&pr));
+	EXPECT_EQ(ZCDEV_PATH_COPY, pr.path);
+	EXPECT_NE(0U, pr.why & ZCDEV_WHY_DEVICE)
+		TH_LOG("why=%s", zct_why_str(pr.why, w, sizeof(w)));
 }
 
 /* ip route replace / change between sends: the cached dst goes stale */

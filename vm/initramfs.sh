@@ -41,6 +41,8 @@ MODULES=(
 	overlay fuse configfs netconsole
 	8021q macvlan bridge bonding team team_mode_activebackup
 	ipip ip_gre ip6_tunnel sit wireguard macsec
+	# lightweight-tunnel (encap) routes: MPLS (seg6 is built in)
+	mpls_router mpls_iptunnel
 	# IPsec between the namespaces (ip xfrm): ESP and its AEAD.  seqiv and
 	# echainiv salt their IVs from the default RNG ("stdrng": drbg, which
 	# self-tests with hmac(sha512) and is seeded by jitterentropy), modules

@@ -179,7 +179,8 @@ struct zcdev_sendfile {
  * where its features do not show it: IP tunnels (ipip, gre, sit, ip6
  * tunnels), WireGuard, macsec, bond, bridge, team, and any virtual device
  * the module does not know (only loopback, veth, devices with a bus parent
- * and vlan/macvlan over them are judged by their features)
+ * and vlan/macvlan over them are judged by their features), and routes
+ * with a lightweight tunnel that encapsulates (MPLS, seg6, BPF...)
  */
 #define ZCDEV_WHY_DEVICE	(1U << 10)
 /* the egress device's DMA goes through bounce buffers: swiotlb is forced
