@@ -179,8 +179,8 @@ static struct device *zc_dma_dev(const struct net_device *ndev)
 static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 {
 	netdev_features_t features, csum;
+	unsigned int depth, tags = 0;
 	struct device *dma;
-	unsigned int depth;
 	u32 why = 0;
 
 	csum = NETIF_F_HW_CSUM;
@@ -192,11 +192,22 @@ static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 		if (depth == ZC_DEV_DEPTH)
 			return why | ZCDEV_WHY_DEVICE;
 		features = READ_ONCE(dev->features);
+		/*
+		 * Below a vlan the skb is tagged: the device applies only
+		 * its vlan_features (netif_skb_features()), and with two
+		 * tags only HW_CSUM checksums (vlan_features_check()).
+		 */
+		if (tags)
+			features = netdev_intersect_features(features,
+							     READ_ONCE(dev->vlan_features));
+		if (tags > 1)
+			features &= ~(NETIF_F_IP_CSUM | NETIF_F_IPV6_CSUM);
 		if (!(features & NETIF_F_SG))
 			why |= ZCDEV_WHY_NO_SG;
 		if (!(features & csum))
 			why |= ZCDEV_WHY_NO_CSUM;
 		if (is_vlan_dev(dev)) {
+			tags++;
 			dev = vlan_dev_real_dev(dev);
 			continue;
 		}
