@@ -24,6 +24,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/net.h>
+#include <linux/netdevice.h>
 #include <linux/page-flags.h>
 #include <linux/socket.h>
 #include <linux/swiotlb.h>
@@ -219,6 +220,23 @@ static inline void zc_folio_clear_error(struct folio *folio)
 static inline bool zc_dma_bounces(struct device *dev)
 {
 	return is_swiotlb_force_bounce(dev) || dma_addressing_limited(dev);
+}
+
+/*
+ * Whether @dev runs tc on ingress (a clsact or ingress qdisc, tcx
+ * programs): from 6.6 the tcx_ingress entry (CONFIG_NET_XGRESS), before it
+ * the ingress qdisc's miniq_ingress (CONFIG_NET_INGRESS).  The fields exist
+ * exactly with their options.  Under rcu_read_lock().
+ */
+static inline bool zc_dev_tc_ingress(const struct net_device *dev)
+{
+#if defined(CONFIG_NET_XGRESS)
+	return rcu_access_pointer(dev->tcx_ingress);
+#elif defined(CONFIG_NET_INGRESS)
+	return rcu_access_pointer(dev->miniq_ingress);
+#else
+	return false;
+#endif
 }
 
 /*

@@ -23,13 +23,16 @@
 
 #include <linux/if_macvlan.h>
 #include <linux/if_vlan.h>
+#include <linux/inetdevice.h>
 #include <linux/netdevice.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <net/dst.h>
+#include <net/addrconf.h>
 #include <net/inet_connection_sock.h>
 #include <net/ipv6.h>
 #include <net/lwtunnel.h>
+#include <net/route.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tls.h>
@@ -130,6 +133,72 @@ static u32 zc_tcp_path_why(struct sock *sk)
  * are followed to their lower device.  Everything else may transform or
  * re-linearize the payload out of sight of its features.
  */
+static bool zc_dev_is_veth(const struct net_device *dev)
+{
+	return dev->rtnl_link_ops && !strcmp(dev->rtnl_link_ops->kind, "veth");
+}
+
+/*
+ * Is @daddr (the socket's peer address) one of @peer's namespace's own?
+ * Then the peer's stack delivers the skb; else it would forward it.
+ */
+static bool zc_addr_local(const struct net_device *peer, const struct sock *sk,
+			  int family)
+{
+	struct net *net = dev_net(peer);
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6)
+		return ipv6_chk_addr(net, &sk->sk_v6_daddr, NULL, 0);
+#endif
+	/* (a v4-mapped IPv6 socket has its IPv4 peer here too) */
+	return inet_addr_type(net, sk->sk_daddr) == RTN_LOCAL;
+}
+
+/* IP forwarding is on for @dev (its namespace's setting per device) */
+static bool zc_dev_forwards(struct net_device *dev, int family)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == AF_INET6) {
+		struct inet6_dev *idev = __in6_dev_get(dev);
+
+		return idev && READ_ONCE(idev->cnf.forwarding);
+	}
+#endif
+	{
+		struct in_device *in_dev = __in_dev_get_rcu(dev);
+
+		return in_dev && IN_DEV_FORWARD(in_dev);
+	}
+}
+
+/*
+ * A veth hands the skb to its peer's receive path (veth_xmit() ->
+ * __dev_forward_skb()): the bytes stay lent only as far as the peer's
+ * stack delivers them itself.  What can take them on to a device the
+ * module does not see gives ZCDEV_WHY_DEVICE: an rx_handler on the peer
+ * (a bridge, bond, macvlan, ipvlan, team or openvswitch port), an XDP
+ * program, tc on ingress, or IP forwarding of an address that is not the
+ * peer namespace's own (a container's veth into a routed host).  Under
+ * rcu_read_lock().
+ */
+static u32 zc_veth_peer_why(struct net_device *dev, const struct sock *sk,
+			    int family)
+{
+	struct net_device *peer = NULL;
+
+	if (dev->netdev_ops->ndo_get_peer_dev)
+		peer = dev->netdev_ops->ndo_get_peer_dev(dev);
+	if (!peer)
+		return ZCDEV_WHY_DEVICE;
+	if (rcu_access_pointer(peer->rx_handler) || dev_xdp_prog_count(peer) ||
+	    zc_dev_tc_ingress(peer))
+		return ZCDEV_WHY_DEVICE;
+	if (zc_dev_forwards(peer, family) && !zc_addr_local(peer, sk, family))
+		return ZCDEV_WHY_DEVICE;
+	return 0;
+}
+
 static bool zc_dev_known(const struct net_device *dev)
 {
 	if (dev->flags & IFF_LOOPBACK)
@@ -139,7 +208,7 @@ static bool zc_dev_known(const struct net_device *dev)
 			       IFF_L3MDEV_MASTER))
 		return false;
 	if (dev->rtnl_link_ops)
-		return !strcmp(dev->rtnl_link_ops->kind, "veth");
+		return zc_dev_is_veth(dev);
 	return !!dev->dev.parent;
 }
 
@@ -176,7 +245,8 @@ static struct device *zc_dma_dev(const struct net_device *ndev)
  * checksum offload is NETIF_F_IPV6_CSUM alone does not take those skbs,
  * the stack checksums (copies) them in software.
  */
-static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
+static u32 zc_dev_why(struct net_device *dev, const struct sock *sk,
+		      int family, bool exthdrs)
 {
 	netdev_features_t features, csum;
 	unsigned int depth, tags = 0;
@@ -219,6 +289,8 @@ static u32 zc_dev_why(const struct net_device *dev, int family, bool exthdrs)
 #endif
 		if (!zc_dev_known(dev))
 			why |= ZCDEV_WHY_DEVICE;
+		else if (zc_dev_is_veth(dev))
+			why |= zc_veth_peer_why(dev, sk, family);
 		dma = zc_dma_dev(dev);
 		if (dma && zc_dma_bounces(dma))
 			why |= ZCDEV_WHY_BOUNCE;
@@ -291,7 +363,7 @@ static int zc_route_judge(struct sock *sk, u32 *why)
 				      lwtunnel_xmit_redirect(dst->lwtstate)))
 			*why |= ZCDEV_WHY_DEVICE;
 		if (dst->dev)
-			*why |= zc_dev_why(dst->dev, dst->ops->family,
+			*why |= zc_dev_why(dst->dev, sk, dst->ops->family,
 					   zc_ipv6_exthdrs(sk));
 		else
 			*why |= ZCDEV_WHY_ROUTE;

@@ -31,6 +31,9 @@
  *              over the veth with and without scatter-gather; a route
  *              with seg6 or MPLS encapsulation: ZCDEV_WHY_DEVICE
  *   midway.*   ethtool -K sg off / tx off on the egress device mid-connection
+ *   vethpeer.* the egress veth's peer forwards (to a no-SG veth) or bridges
+ *              what it does not deliver itself: ZCDEV_WHY_DEVICE, never
+ *              zero copy; delivered in the peer's namespace: lent
  *   dev.*      vlan, macvlan, bridge, bond, ipip, gre, ip6tnl, sit,
  *              WireGuard, macsec and team over a veth of their own with and
  *              without scatter-gather: vlan/macvlan are judged by the lower
@@ -1477,6 +1480,114 @@ TEST_F_TIMEOUT(fuse, uring_strict_sendv_inline_does_not_wait, 90)
 			TH_LOG("%s", zc_errmsg());
 	}
 	EXPECT_STREQ("", self->srv.err);
+}
+
+/* ===================================================================== */
+/* vethpeer: what the peer of the egress veth does with the skb           */
+/* ===================================================================== */
+
+/*
+ * The sender here, a veth into netns zcvB (10.98.1.0/24), and behind B a
+ * second veth into netns zcvC (10.98.2.0/24).  B forwards (ip_forward 1)
+ * or bridges what it does not deliver itself: the bytes then leave on a
+ * device the module cannot see from here.
+ */
+FIXTURE(vethpeer) {
+	struct world w;
+	bool made;
+};
+
+FIXTURE_VARIANT(vethpeer) {
+	const char *addr;	/* the receiver */
+	const char *ns;
+	bool bridge;		/* zcvb and zcvc in a bridge of B, no routing */
+	bool nosg;		/* the second leg without scatter-gather */
+	bool beyond;		/* the receiver is beyond B */
+};
+
+/* B routes to C over a veth without SG: the forward linearizes (copies) */
+FIXTURE_VARIANT_ADD(vethpeer, forwarded_nosg) {
+	.addr = "10.98.2.2", .ns = "/run/netns/zcvC", .nosg = true, .beyond = true };
+/* B routes, but the receiver is B's own address: delivered, lent */
+FIXTURE_VARIANT_ADD(vethpeer, forwarding_peer_local) {
+	.addr = "10.98.1.2", .ns = "/run/netns/zcvB" };
+/* B bridges its veths: C is on the same subnet, behind the bridge */
+FIXTURE_VARIANT_ADD(vethpeer, bridged) {
+	.addr = "10.98.1.3", .ns = "/run/netns/zcvC", .bridge = true, .beyond = true };
+
+static void vethpeer_undo(void)
+{
+	/* (run() is set -e: each step may fail on its own) */
+	run("ip link del zcva || true; ip route del 10.98.2.0/24 || true; "
+	    "ip netns del zcvB || true; ip netns del zcvC || true");
+}
+
+FIXTURE_SETUP(vethpeer)
+{
+	WORLD_SETUP(&self->w, true);
+	vethpeer_undo();
+	self->made = true;
+	ASSERT_EQ(0, run("ip netns add zcvB; ip netns add zcvC; "
+			 "ip link add zcva type veth peer name zcvb netns zcvB; "
+			 "ip -n zcvB link add zcvc type veth peer name zcvd netns zcvC; "
+			 "ip addr add 10.98.1.1/24 dev zcva; ip link set zcva up; "
+			 "ip -n zcvB link set lo up; ip -n zcvC link set lo up; "
+			 "ip netns exec zcvB sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"))
+		TH_LOG("%s", run_out);
+	if (variant->bridge) {
+		ASSERT_EQ(0, run("ip -n zcvB link add zcbr type bridge; "
+				 "ip -n zcvB link set zcvb master zcbr; "
+				 "ip -n zcvB link set zcvc master zcbr; "
+				 "ip -n zcvB link set zcbr up; ip -n zcvB link set zcvb up; "
+				 "ip -n zcvB link set zcvc up; "
+				 "ip -n zcvC addr add 10.98.1.3/24 dev zcvd; "
+				 "ip -n zcvC link set zcvd up")) TH_LOG("%s", run_out);
+	} else {
+		ASSERT_EQ(0, run("ip -n zcvB addr add 10.98.1.2/24 dev zcvb; "
+				 "ip -n zcvB link set zcvb up; "
+				 "ip -n zcvB addr add 10.98.2.1/24 dev zcvc; "
+				 "ip -n zcvB link set zcvc up; "
+				 "ip -n zcvC addr add 10.98.2.2/24 dev zcvd; "
+				 "ip -n zcvC link set zcvd up; "
+				 "ip -n zcvC route add default via 10.98.2.1; "
+				 "ip route add 10.98.2.0/24 via 10.98.1.2")) TH_LOG("%s", run_out);
+	}
+	if (variant->nosg)
+		ASSERT_EQ(0, run("ip netns exec zcvB ethtool -K zcvc sg off"))
+			TH_LOG("%s", run_out);
+	ASSERT_EQ(0, zc_pair_open_at(&self->w.p, variant->ns, variant->addr, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(vethpeer)
+{
+	WORLD_TEARDOWN(&self->w);
+	if (self->made)
+		vethpeer_undo();
+}
+
+TEST_F_TIMEOUT(vethpeer, report_is_true, 60)
+{
+	struct shot s;
+	char w[128];
+
+	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 0,
+			     WORLD_LEN, self->w.exp, self->w.buf, &s))
+		TH_LOG("%s", zc_errmsg());
+	SHOT_CHECKS(&s, "over the veth");
+	if (variant->beyond) {
+		EXPECT_NE(0U, s.r.why & ZCDEV_WHY_DEVICE)
+			TH_LOG("beyond the peer: why=%s", zct_why_str(s.r.why, w, sizeof(w)));
+		EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+	} else {
+		/* delivered in the peer's namespace: lent, and said so */
+		EXPECT_EQ(WORLD_LEN, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+		EXPECT_EQ(WORLD_LEN, s.flipped);
+	}
+	if (variant->nosg)
+		EXPECT_EQ(0ULL, s.flipped) TH_LOG("the forward over the no-SG veth lent bytes");
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
 }
 
 /* ===================================================================== */

@@ -179,8 +179,10 @@ struct zcdev_sendfile {
  * where its features do not show it: IP tunnels (ipip, gre, sit, ip6
  * tunnels), WireGuard, macsec, bond, bridge, team, and any virtual device
  * the module does not know (only loopback, veth, devices with a bus parent
- * and vlan/macvlan over them are judged by their features), and routes
- * with a lightweight tunnel that encapsulates (MPLS, seg6, BPF...)
+ * and vlan/macvlan over them are judged by their features), routes with a
+ * lightweight tunnel that encapsulates (MPLS, seg6, BPF...), and a veth
+ * whose peer may pass the skb on (a bridge or other port, XDP, tc
+ * ingress, IP forwarding of an address not its namespace's own)
  */
 #define ZCDEV_WHY_DEVICE	(1U << 10)
 /* the egress device's DMA goes through bounce buffers: swiotlb is forced
