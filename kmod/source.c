@@ -523,6 +523,7 @@ static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		*foliop = page_folio(page);
+		folio_mark_accessed(*foliop);
 		return 0;
 	}
 
@@ -598,6 +599,12 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 			}
 			miss = false;
 			zc_async_readahead(src, folio, last);
+			/*
+			 * Used, for reclaim: as filemap_splice_read() and
+			 * shmem_file_splice_read() mark every folio they
+			 * send (read_mapping_folio() marks those it reads).
+			 */
+			folio_mark_accessed(folio);
 			b->folios[b->nr_folios++] = folio;
 			index = folio->index + folio_nr_pages(folio);
 		}

@@ -13,6 +13,9 @@
  *   intr.*       EINTR before progress, partial return after progress
  *   concurrent.* several senders on one file
  *   abi.*        size-versioned struct: larger/smaller sizes, poisoned fields
+ *   global.lent_pages_marked_accessed  lent page-cache pages count as used
+ *                (PG_referenced/PG_active in /proc/kpageflags) exactly as
+ *                sendfile(2)'s do
  *   fallback.*   O_DIRECT (no page cache), tmpfs holes, and the per-call
  *                cap (ZCDEV_MAX_SEND, sendfile(2)'s MAX_RW_COUNT) on a 3 GiB
  *                sparse file
@@ -30,6 +33,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -2211,6 +2216,126 @@ TEST_F_TIMEOUT(fallback, one_call_capped_at_max_rw_count, 300)
 	pthread_join(d.th, NULL);
 	ASSERT_EQ(0, d.err) TH_LOG("receiver: %s", strerror(d.err));
 	EXPECT_EQ(r.sent, d.bytes);
+}
+
+/* ---- lru: lent pages count as used, as sendfile(2)'s do --------------- */
+
+/*
+ * Pages of [0, len) of @map (a mapping, every page faulted in) that the kernel has
+ * marked used: PG_referenced or PG_active in /proc/kpageflags (the PFN from
+ * /proc/self/pagemap); -1 on error.
+ */
+static int pages_marked(const uint8_t *map, uint64_t len)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	int n = 0;
+
+	if (pm < 0 || kf < 0) {
+		zc_seterr(true, "pagemap/kpageflags");
+		n = -1;
+		goto out;
+	}
+	for (uint64_t off = 0; off < len; off += 4096) {
+		uint64_t e, fl;
+
+		if (pread(pm, &e, 8, (off_t)((uintptr_t)(map + off) / 4096 * 8)) != 8 ||
+		    !(e & (1ULL << 63)) ||
+		    pread(kf, &fl, 8, (off_t)((e & ((1ULL << 55) - 1)) * 8)) != 8) {
+			zc_seterr(false, "page %" PRIu64 ": not mapped or no flags",
+				  off / 4096);
+			n = -1;
+			goto out;
+		}
+		if (fl & ((1ULL << 2) | (1ULL << 6)))	/* KPF_REFERENCED, KPF_ACTIVE */
+			n++;
+	}
+out:
+	if (pm >= 0)
+		close(pm);
+	if (kf >= 0)
+		close(kf);
+	return n;
+}
+
+/* an ext4 file of @len bytes read in by readahead only (nothing marked) */
+static int unmarked_file(uint64_t len, uint8_t **map)
+{
+	char path[PATH_MAX];
+	int fd, i;
+
+	fd = zc_make_payload_file(zc_ext4_dir(), len, path, sizeof(path));
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (zc_make_cold(fd) != 0)
+		return -1;
+	posix_fadvise(fd, 0, (off_t)len, POSIX_FADV_WILLNEED);
+	for (i = 0; i < 200 && zc_resident_pages(fd, 0, len) != (int64_t)(len / 4096); i++)
+		usleep(10000);
+	/*
+	 * Mapped by faults (a load per page), not MAP_POPULATE: its
+	 * get_user_pages(FOLL_TOUCH) marks the pages accessed itself.
+	 */
+	*map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (*map == MAP_FAILED)
+		return -1;
+	for (uint64_t off = 0; off < len; off += 4096)
+		(void)*(volatile const uint8_t *)(*map + off);
+	return fd;
+}
+
+/*
+ * sendfile(2)'s read path (filemap_splice_read()) marks every folio it
+ * sends accessed, as read(2) does: what is served stays in memory before
+ * what is not.  zcdev's lent folios must count the same, or a hot file
+ * served only through it looks used-once to reclaim.  Two ext4 files read
+ * in by readahead (nothing marked): one sent with sendfile(2), one with
+ * zcdev; afterwards as many pages of each are marked.
+ */
+TEST(lent_pages_marked_accessed)
+{
+	const uint64_t len = 64 * 1024;
+	int dev, fd_sf, fd_zc, sf0, zc0, sf1, zc1;
+	uint8_t *map_sf, *map_zc, *buf;
+	struct zcdev_sendfile a;
+	struct zc_pair p;
+	off_t o = 0;
+
+	dev = zc_open_dev();
+	ASSERT_LE(0, dev) TH_LOG("%s", zc_errmsg());
+	buf = malloc(len);
+	ASSERT_NE(NULL, buf);
+	fd_sf = unmarked_file(len, &map_sf);
+	fd_zc = unmarked_file(len, &map_zc);
+	ASSERT_LE(0, fd_sf) TH_LOG("%s", zc_errmsg());
+	ASSERT_LE(0, fd_zc) TH_LOG("%s", zc_errmsg());
+	sf0 = pages_marked(map_sf, len);
+	zc0 = pages_marked(map_zc, len);
+	ASSERT_EQ(0, zc_pair_open(&p, ZC_TCP4, ZC_NET_LO, NULL)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ((ssize_t)len, sendfile(p.snd, fd_sf, &o, len));
+	ASSERT_EQ((ssize_t)len, zc_recv_exact(p.rcv, buf, len, 10000));
+	ASSERT_EQ(0, zc_sendfile_args(dev, fd_zc, p.snd, 0, len, 0, &a))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(len, a.sent);
+	ASSERT_EQ((ssize_t)len, zc_recv_exact(p.rcv, buf, len, 10000));
+	sf1 = pages_marked(map_sf, len);
+	zc1 = pages_marked(map_zc, len);
+	TH_LOG("pages marked used of %" PRIu64 ": sendfile(2) %d -> %d, zcdev %d -> %d (%s)",
+	       len / 4096, sf0, sf1, zc0, zc1, zc_report_str(&a));
+	ASSERT_LE(0, sf0) TH_LOG("%s", zc_errmsg());
+	/* the premise: readahead marked nothing, sendfile(2) marks them */
+	ASSERT_EQ(0, sf0);
+	ASSERT_EQ(0, zc0);
+	ASSERT_EQ((int)(len / 4096), sf1);
+	EXPECT_EQ(sf1, zc1);
+	zc_pair_close(&p);
+	munmap(map_sf, len);
+	munmap(map_zc, len);
+	close(fd_sf);
+	close(fd_zc);
+	free(buf);
+	close(dev);
 }
 
 TEST_HARNESS_MAIN
