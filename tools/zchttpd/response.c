@@ -181,6 +181,11 @@ static void dir_redirect(struct zh_conn *c, const struct zh_request *r)
 	const char *q = memchr(r->url, '?', r->url_len);
 	size_t path_len = q ? (size_t)(q - r->url) : r->url_len;
 
+	/* the Location must fit the header buffer with the rest */
+	if (r->url_len + 1 > sizeof(c->t->hdr) / 2) {
+		error_response(c, 414);
+		return;
+	}
 	memcpy(loc, r->url, path_len);
 	loc[path_len] = '/';
 	memcpy(loc + path_len + 1, r->url + path_len, r->url_len - path_len);

@@ -120,6 +120,9 @@ def semantics(port, pid, www):
     r = get(port, b"/dir?q=1")
     check("a directory without its slash: 301 Location /dir/?q=1",
           status(r) == 301 and header(r, "Location") == "/dir/?q=1", r[:300])
+    r = get(port, b"/dir?" + b"q" * 900)
+    check("a redirect whose Location would not fit: 414, a whole response",
+          status(r) == 414 and header(r, "Content-Length") is not None, r[:200])
     r = get(port, b"/dir/")
     check("the directory with its slash: its index.html",
           status(r) == 200 and body(r) == b"index\n", r[:200])
