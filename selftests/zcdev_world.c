@@ -1294,6 +1294,36 @@ static void *gated_send_thread(void *arg)
 }
 
 /*
+ * Send @g from another thread while the FUSE server holds its read, and
+ * attach kTLS (zc_ktls_setup()) to @p meanwhile.  *@held: the send reached
+ * the gate.  Returns zc_ktls_setup()'s result (0 if the send never got
+ * there), errno as it left.
+ */
+static int gated_send_ktls(struct fuse_srv *srv, struct zc_pair *p,
+			   struct gated_send *g, bool *held)
+{
+	int ret = 0, err = 0;
+	pthread_t th;
+
+	srv->hold_ms = zc_scaled_ms(20000);
+	__atomic_store_n(&srv->hold, true, __ATOMIC_RELEASE);
+	*held = false;
+	if (pthread_create(&th, NULL, gated_send_thread, g)) {
+		__atomic_store_n(&srv->hold, false, __ATOMIC_RELEASE);
+		return 0;
+	}
+	*held = fuse_wait_held(srv, zc_scaled_ms(10000));
+	if (*held) {
+		ret = zc_ktls_setup(p);
+		err = errno;
+	}
+	__atomic_store_n(&srv->hold, false, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	errno = err;
+	return ret;
+}
+
+/*
  * kTLS TX attached by another thread while the call waits for the file
  * (the FUSE server holds the read): the bytes go through kTLS, and the
  * report says so (ZCDEV_WHY_KTLS, nothing by reference), not what the
@@ -1303,24 +1333,15 @@ TEST_F_TIMEOUT(fuse, ktls_attached_during_read, 90)
 {
 	const uint64_t off = 4096, len = 64 * KiB;
 	struct gated_send g = { .dev = self->w.dev };
-	bool held, skip = false;
-	pthread_t th;
+	bool held;
 	char w[128];
 	int ret;
 
 	g.a = (struct zcdev_sendfile){ .file_fd = self->w.fd,
 				       .sock_fd = self->w.p.snd,
 				       .offset = off, .len = len };
-	self->srv.hold_ms = zc_scaled_ms(20000);
-	__atomic_store_n(&self->srv.hold, true, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, pthread_create(&th, NULL, gated_send_thread, &g));
-	held = fuse_wait_held(&self->srv, zc_scaled_ms(10000));
-	ret = held ? zc_ktls_setup(&self->w.p) : 0;
+	ret = gated_send_ktls(&self->srv, &self->w.p, &g, &held);
 	if (ret && zc_ktls_unavailable(errno))
-		skip = true;
-	__atomic_store_n(&self->srv.hold, false, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	if (skip)
 		SKIP(return, "no kTLS: %s", zc_errmsg());
 	ASSERT_TRUE(held) TH_LOG("the send never read the file from the server");
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
@@ -1355,9 +1376,8 @@ TEST_F_TIMEOUT(fuse, ktls_notify_more_keeps_no_page, 90)
 	struct gated_send g = { .dev = self->w.dev };
 	struct pollfd pf = { .fd = self->w.dev, .events = POLLIN };
 	struct zcdev_completion c;
-	bool held, skip = false;
 	uint8_t *map;
-	pthread_t th;
+	bool held;
 	char w[128];
 	int ret;
 
@@ -1369,16 +1389,8 @@ TEST_F_TIMEOUT(fuse, ktls_notify_more_keeps_no_page, 90)
 				       .offset = off, .len = len,
 				       .flags = ZCDEV_SEND_NOTIFY |
 						ZCDEV_SEND_MORE };
-	self->srv.hold_ms = zc_scaled_ms(20000);
-	__atomic_store_n(&self->srv.hold, true, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, pthread_create(&th, NULL, gated_send_thread, &g));
-	held = fuse_wait_held(&self->srv, zc_scaled_ms(10000));
-	ret = held ? zc_ktls_setup(&self->w.p) : 0;
+	ret = gated_send_ktls(&self->srv, &self->w.p, &g, &held);
 	if (ret && zc_ktls_unavailable(errno))
-		skip = true;
-	__atomic_store_n(&self->srv.hold, false, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	if (skip)
 		SKIP(return, "no kTLS: %s", zc_errmsg());
 	ASSERT_TRUE(held) TH_LOG("the send never read the file from the server");
 	ASSERT_EQ(0, ret) TH_LOG("%s", zc_errmsg());
