@@ -852,6 +852,24 @@ TEST_F(uring, async_worker)
  * read, each completes with bytes sent, its report checked.  The rest by
  * the ioctl; every peer gets the file byte-exact.
  */
+/*
+ * Queue a SENDFILE command on connection @i for [@off, @off + @len) with
+ * @sqe_flags: *@in what was asked, *@a the struct it reports into.
+ */
+static void queue_sendfile(FIXTURE_DATA(uring) *self, struct zcdev_sendfile *in,
+			   struct zcdev_sendfile *a, int i, uint64_t off,
+			   uint64_t len, uint8_t sqe_flags)
+{
+	struct io_uring_sqe *sqe;
+
+	*in = zc_sendfile_in(self->ro, self->p[i].snd, off, len, 0);
+	*a = *in;
+	zc_poison_out(a);
+	sqe = ring_sqe(&self->r);
+	prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE, a, i);
+	sqe->flags |= sqe_flags;
+}
+
 TEST_F(uring, pending_many)
 {
 	struct zc_pair_opts o = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB };
@@ -866,12 +884,7 @@ TEST_F(uring, pending_many)
 	open_pairs(_metadata, self, NCONN, ZC_NET_LO, &o);
 	for (i = 0; i < NCONN; i++) {
 		sent[i] = fill_sock(_metadata, self, i, len);
-		in[i] = zc_sendfile_in(self->ro, self->p[i].snd, sent[i],
-				       len - sent[i], 0);
-		a[i] = in[i];
-		zc_poison_out(&a[i]);
-		prep_sendfile(ring_sqe(&self->r), self->dev,
-			      ZCDEV_IOC_SENDFILE, &a[i], i);
+		queue_sendfile(self, &in[i], &a[i], i, sent[i], len - sent[i], 0);
 	}
 	ASSERT_EQ(NCONN, ring_enter(&self->r, NCONN, 0));
 	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
@@ -924,7 +937,6 @@ TEST_F(uring, async_pending_many)
 	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
 	struct zcdev_sendfile a[NCONN], in[NCONN];
 	uint64_t len = 2048 * KiB, sent[NCONN], res2;
-	struct io_uring_sqe *sqe;
 	struct io_uring_cqe cqe;
 	int i, n, round, left;
 
@@ -933,13 +945,8 @@ TEST_F(uring, async_pending_many)
 	open_pairs(_metadata, self, NCONN, ZC_NET_LO, &o);
 	for (i = 0; i < NCONN; i++) {
 		sent[i] = fill_sock(_metadata, self, i, len);
-		in[i] = zc_sendfile_in(self->ro, self->p[i].snd, sent[i],
-				       len - sent[i], 0);
-		a[i] = in[i];
-		zc_poison_out(&a[i]);
-		sqe = ring_sqe(&self->r);
-		prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE, &a[i], i);
-		sqe->flags |= IOSQE_ASYNC;
+		queue_sendfile(self, &in[i], &a[i], i, sent[i], len - sent[i],
+			       IOSQE_ASYNC);
 	}
 	ASSERT_EQ(NCONN, ring_enter(&self->r, NCONN, 0));
 	ASSERT_EQ(-1, ring_wait_cqe(&self->r, zc_scaled_ms(QUIET_MS), &cqe,
@@ -974,14 +981,8 @@ TEST_F(uring, async_pending_many)
 		for (i = 0, left = 0; i < NCONN; i++) {
 			if (sent[i] == len)
 				continue;
-			in[i] = zc_sendfile_in(self->ro, self->p[i].snd,
-					       sent[i], len - sent[i], 0);
-			a[i] = in[i];
-			zc_poison_out(&a[i]);
-			sqe = ring_sqe(&self->r);
-			prep_sendfile(sqe, self->dev, ZCDEV_IOC_SENDFILE,
-				      &a[i], i);
-			sqe->flags |= IOSQE_ASYNC;
+			queue_sendfile(self, &in[i], &a[i], i, sent[i],
+				       len - sent[i], IOSQE_ASYNC);
 			left++;
 		}
 		if (left)
