@@ -74,6 +74,36 @@ __attribute__((constructor)) static void reexec(int argc, char **argv)
 	execv("/proc/self/exe", argv);
 }
 
+/*
+ * The harness forks a child per test; the source file is named after the
+ * harness process and created by the first child that needs it, and the
+ * harness removes it, and the log it asked for, when it exits (a child
+ * leaves by _exit(), so only the harness runs this destructor).
+ */
+static pid_t harness_pid;
+static char dir[64];
+static char srcpath[PATH_MAX];
+
+__attribute__((constructor)) static void name_files(void)
+{
+	harness_pid = getpid();
+	snprintf(dir, sizeof(dir), "%s", access("/mnt/tmpfs", W_OK) ? "/tmp" : "/mnt/tmpfs");
+	snprintf(srcpath, sizeof(srcpath), "%s/libzc_preload.%d.src", dir, (int)harness_pid);
+}
+
+__attribute__((destructor)) static void remove_files(void)
+{
+	char log[PATH_MAX];
+	const char *l = getenv("ZC_PRELOAD_LOG");
+
+	if (getpid() != harness_pid)
+		return;
+	unlink(srcpath);
+	snprintf(log, sizeof(log), "/tmp/libzc_preload.%d.log", (int)harness_pid);
+	if (l && !strcmp(l, log))
+		unlink(log);	/* the one reexec() chose, not the caller's */
+}
+
 static int module_present(void)
 {
 	const char *d = getenv("ZC_PRELOAD_DEVICE");
@@ -201,19 +231,18 @@ struct outcome {
 	char what[256];		/* setup failure, "" if none */
 };
 
-static char dir[64];
-static char srcpath[PATH_MAX];
-
 static void make_source(void)
 {
 	static int done;
+	struct stat st;
 	uint8_t *buf;
 	int fd;
 
 	if (done)
 		return;
-	snprintf(dir, sizeof(dir), "%s", access("/mnt/tmpfs", W_OK) ? "/tmp" : "/mnt/tmpfs");
-	snprintf(srcpath, sizeof(srcpath), "%s/libzc_preload.%d.src", dir, (int)getpid());
+	done = 1;
+	if (stat(srcpath, &st) == 0 && st.st_size == FSIZE)
+		return;		/* an earlier test's child wrote it */
 	buf = malloc(FSIZE);
 	zc_payload_fill(buf, 0, FSIZE);
 	fd = open(srcpath, O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -223,7 +252,6 @@ static void make_source(void)
 		close(fd);
 	}
 	free(buf);
-	done = 1;
 }
 
 /*
