@@ -93,6 +93,8 @@ struct zc_src {
 	enum zc_src_kind	kind;
 	/* ZC_SRC_CACHE: tmpfs (no ->read_folio; holes, swap) */
 	bool			shmem;
+	/* ZC_SRC_CACHE: each batch asks @file's ->read_iter() first */
+	bool			read_gate;
 };
 
 /* source.c */

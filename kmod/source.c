@@ -145,6 +145,8 @@ void zc_src_init(struct zc_src *src, struct file *file, loff_t pos, u64 count)
 	}
 	src->shmem = src->kind == ZC_SRC_CACHE &&
 		     inode->i_sb->s_magic == TMPFS_MAGIC;
+	src->read_gate = src->kind == ZC_SRC_CACHE && !src->shmem &&
+			 src->rfile;
 }
 
 /**
@@ -650,6 +652,29 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 }
 
 /*
+ * What the filesystem's own read path refuses before it reads anything
+ * (ext4 after a forced shutdown or an error under errors=remount-ro:
+ * -EIO), asked the way read(2) asks: a read of no bytes through the
+ * file's ->read_iter(), which returns before it looks at the page cache
+ * (ext4, ext2/3 and btrfs end in filemap_read(), which returns 0 for
+ * nothing).  Not for tmpfs, whose ->read_iter() looks the page up first,
+ * nor for an overlayfs backing inode: overlayfs answers a read of nothing
+ * itself, and the backing file is not the module's to read through.
+ */
+static int zc_read_gate(struct zc_src *src)
+{
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	init_sync_kiocb(&kiocb, src->file);
+	kiocb.ki_pos = src->pos;
+	iov_iter_discard(&iter, ITER_DEST, 0);
+	ret = src->file->f_op->read_iter(&kiocb, &iter);
+	return ret < 0 ? ret : 0;
+}
+
+/*
  * Fill req->b with page-cache pages from src->pos.  i_size is read after
  * the folios are uptodate, and nothing past it is sent: the tail of the
  * last page never leaves.
@@ -664,6 +689,11 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 	end = min_t(loff_t, src->end, i_size_read(src->inode));
 	if (pos >= end)
 		return 0;
+	if (src->read_gate) {
+		ret = zc_read_gate(src);
+		if (ret)
+			return ret;
+	}
 
 	ret = zc_get_folios(req, src, end);
 	if (ret)

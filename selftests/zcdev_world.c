@@ -42,6 +42,9 @@
  *              zero copy.  team (no mode without teamd) and WireGuard
  *              without wg are routed through after connecting: report only
  *   sock.*     MPTCP, a sockmap with an SK_MSG program, SCTP: ZCDEV_WHY_SOCKET
+ *   shutdown.* an ext4 file system shut down (EXT4_IOC_SHUTDOWN) with the
+ *              file's pages still cached: EIO, as read(2) and sendfile(2)
+ *              give, for SENDFILE and a SENDV file segment; nothing sent
  *
  * A report may name a reason that says "cannot know" (ZCDEV_WHY_ROUTE,
  * ZCDEV_WHY_DEVICE) for bytes the oracle saw lent; it may never claim a
@@ -2410,6 +2413,153 @@ TEST_F_TIMEOUT(sock, sctp_stream, 60)
 	EXPECT_NE(0U, r.why & ZCDEV_WHY_SOCKET)
 		TH_LOG("why=%s", zct_why_str(r.why, w, sizeof(w)));
 	EXPECT_EQ(0, probe_agrees(&pr, &r)) TH_LOG("%s", zc_errmsg());
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* shutdown: a file system that stops reading                             */
+/* ===================================================================== */
+
+#ifndef EXT4_IOC_SHUTDOWN
+#define EXT4_IOC_SHUTDOWN		_IOR('X', 125, uint32_t)
+#endif
+#define EXT4_GOING_FLAGS_NOLOGFLUSH	0x2
+#define SHUT_SIZE			(64 * 1024)
+
+/*
+ * An ext4 file system of its own (vm/run-guest.sh's spare disk), with a
+ * file whose pages are all cached and clean: the module would lend them.
+ */
+FIXTURE(shutdown) {
+	struct world w;
+	char dir[64];
+	bool mounted;
+	void *map;	/* the file, mapped before the shutdown (mincore) */
+};
+
+/* the file's pages in the page cache (mmap(2) fails after a shutdown) */
+static int shut_resident(void *map)
+{
+	unsigned char vec[SHUT_SIZE / 4096];
+	int i, n = 0;
+
+	if (mincore(map, SHUT_SIZE, vec))
+		return -1;
+	for (i = 0; i < SHUT_SIZE / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+FIXTURE_SETUP(shutdown)
+{
+	const char *disk = getenv("ZC_SPARE_DISK");
+
+	self->mounted = false;
+	self->map = MAP_FAILED;
+	WORLD_SETUP(&self->w, false);
+	if (!disk || !*disk)
+		ZC_NEED(return, "no spare disk (ZC_SPARE_DISK: vm/run-guest.sh)");
+	snprintf(self->dir, sizeof(self->dir), "/tmp/zcw-shut-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->dir, 0755));
+	ASSERT_EQ(0, mount(disk, self->dir, "ext4", 0, NULL))
+		TH_LOG("mount %s: %s", disk, strerror(errno));
+	self->mounted = true;
+	self->w.fd = zc_make_payload_file(self->dir, SHUT_SIZE, self->w.path,
+					  sizeof(self->w.path));
+	ASSERT_LE(0, self->w.fd) TH_LOG("%s", zc_errmsg());
+	/* (the next mount's orphan cleanup removes it) */
+	ASSERT_EQ(0, unlink(self->w.path));
+	self->w.path[0] = 0;
+	self->map = mmap(NULL, SHUT_SIZE, PROT_READ, MAP_SHARED, self->w.fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(SHUT_SIZE / 4096, shut_resident(self->map));
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, NULL))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(shutdown)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, SHUT_SIZE);
+	if (self->w.fd >= 0)
+		close(self->w.fd);
+	self->w.fd = -1;
+	if (self->mounted)
+		EXPECT_EQ(0, umount(self->dir)) TH_LOG("umount: %s", strerror(errno));
+	rmdir(self->dir);
+	WORLD_TEARDOWN(&self->w);
+}
+
+/*
+ * After a forced shutdown (EXT4_IOC_SHUTDOWN; ext4 also shuts itself down
+ * on an error under errors=remount-ro) read(2) and sendfile(2) of the file
+ * fail with EIO although its pages are still cached: so does the module,
+ * for SENDFILE and for a SENDV file segment, and it sends nothing of the
+ * file (the page cache is not the file system's answer).  Before, it lent
+ * the cached pages.
+ */
+TEST_F(shutdown, ext4_cached_file_gives_eio)
+{
+	const char hdr[] = "HTTP/1.1 200 OK\r\n\r\n";
+	uint32_t how = EXT4_GOING_FLAGS_NOLOGFLUSH;
+	struct zcdev_seg seg[2] = { };
+	struct zcdev_sendfile a;
+	struct zcdev_sendv v;
+	off_t o = 0;
+	char c;
+
+	/* the control: before the shutdown it is sent, by reference */
+	ASSERT_EQ(0, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
+				      0, SHUT_SIZE, 0, &a))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(SHUT_SIZE, a.sent);
+	EXPECT_EQ(SHUT_SIZE, a.zc_bytes) TH_LOG("%s", zc_report_str(&a));
+	ASSERT_EQ(SHUT_SIZE, zc_recv_exact(self->w.p.rcv, self->w.buf,
+					   SHUT_SIZE, IDLE_MS));
+	ASSERT_EQ(-1, zc_verify(self->w.buf, SHUT_SIZE, 0)) TH_LOG("%s", zc_errmsg());
+
+	ASSERT_EQ(0, ioctl(self->w.fd, EXT4_IOC_SHUTDOWN, &how))
+		TH_LOG("EXT4_IOC_SHUTDOWN: %s", strerror(errno));
+	/* the premise: still cached, and read(2) and sendfile(2) fail */
+	ASSERT_EQ(SHUT_SIZE / 4096, shut_resident(self->map));
+	ASSERT_EQ(-1, pread(self->w.fd, &c, 1, 0));
+	ASSERT_EQ(EIO, errno);
+	ASSERT_EQ(-1, sendfile(self->w.p.snd, self->w.fd, &o, SHUT_SIZE));
+	ASSERT_EQ(EIO, errno);
+
+	EXPECT_EQ(-1, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
+				       0, SHUT_SIZE, 0, &a))
+		TH_LOG("sent %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, errno) TH_LOG("%s", strerror(errno));
+
+	/* SENDV: the header goes, the file segment stops the call */
+	seg[0].type = ZCDEV_SEG_MEM;
+	seg[0].addr = (uintptr_t)hdr;
+	seg[0].len = sizeof(hdr) - 1;
+	seg[1].type = ZCDEV_SEG_FILE;
+	seg[1].file_fd = self->w.fd;
+	seg[1].len = SHUT_SIZE;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)&seg[1];
+	v.nr_segs = 1;
+	v.sock_fd = self->w.p.snd;
+	EXPECT_EQ(-1, zct_sendv(self->w.dev, &v)) TH_LOG("sent %llu",
+							 (unsigned long long)v.sent);
+	EXPECT_EQ(EIO, errno) TH_LOG("%s", strerror(errno));
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)seg;
+	v.nr_segs = 2;
+	v.sock_fd = self->w.p.snd;
+	ASSERT_EQ(0, zct_sendv(self->w.dev, &v)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(sizeof(hdr) - 1, v.sent);
+	EXPECT_EQ(1, v.seg_index);
+	EXPECT_EQ(0, v.seg_sent);
+	ASSERT_EQ((ssize_t)sizeof(hdr) - 1,
+		  zc_recv_exact(self->w.p.rcv, self->w.buf, sizeof(hdr) - 1,
+				IDLE_MS));
+	EXPECT_EQ(0, memcmp(self->w.buf, hdr, sizeof(hdr) - 1));
+	/* and nothing of the file came after it */
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
 }

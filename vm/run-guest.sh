@@ -106,6 +106,11 @@ cat "$base" "$run/payload.cpio" ${GUEST_OVERLAY_CPIO:+"$GUEST_OVERLAY_CPIO"} > "
 # guest's memory, for tests that need a file that cannot all be cached.
 truncate -s "${GUEST_DISK_MB:-2048}M" "$run/ext4.img"
 mkfs.ext4 -q -F -L zcext4 -E lazy_itable_init=0,lazy_journal_init=0 "$run/ext4.img"
+# and a small one that no test needs intact (zcdev_world shutdown.*
+# shuts its file system down); the guest finds each by its serial
+rm -f "$run/spare.img"
+truncate -s 32M "$run/spare.img"
+mkfs.ext4 -q -F -L zcspare "$run/spare.img"
 
 # ---- kernel command line -----------------------------------------------------
 cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 hung_task_panic=1"
@@ -163,7 +168,9 @@ qemu=(qemu-system-x86_64
 	-kernel "$(kernel_image "$series")" -initrd "$run/initrd.cpio"
 	-append "$cmdline"
 	-drive "if=none,id=ext4,file=$run/ext4.img,format=raw,cache=unsafe"
-	-device virtio-blk-pci,drive=ext4
+	-device virtio-blk-pci,drive=ext4,serial=zcext4
+	-drive "if=none,id=spare,file=$run/spare.img,format=raw,cache=unsafe"
+	-device virtio-blk-pci,drive=spare,serial=zcspare
 )
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of options
 qemu+=(${QEMU_EXTRA:-})
