@@ -66,6 +66,7 @@ const char *zc_ext4_dir(void);
 int zc_check_fs(const char *dir, long fs_magic);
 #define ZC_TMPFS_MAGIC	0x01021994L
 #define ZC_EXT4_MAGIC	0xEF53L
+#define ZC_NFS_MAGIC	0x6969L
 
 /*
  * ZC_TIMEOUT_SCALE=N in the environment (vm/init: zc.timeout_scale=N on the

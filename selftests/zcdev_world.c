@@ -42,6 +42,10 @@
  *              zero copy.  team (no mode without teamd) and WireGuard
  *              without wg are routed through after connecting: report only
  *   sock.*     MPTCP, a sockmap with an SK_MSG program, SCTP: ZCDEV_WHY_SOCKET
+ *   nfs.*      an NFSv4.2 mount over lo of an ext4 directory (the kernel's
+ *              nfsd in the guest): the oracle and sendfile(2)'s; a change
+ *              of the server's file: the next send gives what read(2)
+ *              gives (with noac, the new bytes)
  *   shutdown.* an ext4 file system shut down (EXT4_IOC_SHUTDOWN) with the
  *              file's pages still cached: EIO, as read(2) and sendfile(2)
  *              give, for SENDFILE and a SENDV file segment; nothing sent
@@ -2415,6 +2419,225 @@ TEST_F_TIMEOUT(sock, sctp_stream, 60)
 	EXPECT_EQ(0, probe_agrees(&pr, &r)) TH_LOG("%s", zc_errmsg());
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
+/* nfs: an NFSv4.2 mount of an ext4 directory, over lo                     */
+/* ===================================================================== */
+
+#define NFS_EXPORT	"/mnt/ext4/zcw-nfs"
+#define NFS_SIZE	(256 * 1024)
+
+/*
+ * The guest's own NFS server, once: the kernel's nfsd (NFSv4 only, so no
+ * rpcbind), rpc.mountd for its export upcalls, the export for 127.0.0.1,
+ * and the grace period ended (nothing to reclaim).
+ */
+static int nfs_server_up(void)
+{
+	char threads[16] = "";
+	int fd;
+
+	fd = open("/proc/fs/nfsd/threads", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, threads, sizeof(threads) - 1) < 0)
+			threads[0] = 0;
+		close(fd);
+	}
+	if (threads[0] && threads[0] != '0')
+		return run("mkdir -p " NFS_EXPORT "\n"
+			   "exportfs -o rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1 "
+			   "127.0.0.1:" NFS_EXPORT);
+	return run("modprobe nfsd || true; modprobe nfsv4 || true\n"
+		   "grep -q ' /proc/fs/nfsd ' /proc/mounts || mount -t nfsd nfsd /proc/fs/nfsd\n"
+		   "mkdir -p /var/lib/nfs/v4recovery " NFS_EXPORT "\n"
+		   ": > /etc/exports; touch /var/lib/nfs/etab /var/lib/nfs/rmtab\n"
+		   "exportfs -o rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1 "
+		   "127.0.0.1:" NFS_EXPORT "\n"
+		   "rpc.mountd -N 2 -N 3 -u\n"
+		   "rpc.nfsd -N 3 -U 2\n"
+		   "echo Y > /proc/fs/nfsd/v4_end_grace");
+}
+
+FIXTURE(nfs) {
+	struct world w;	/* w.fd: the file through NFS, read-only (sent) */
+	char mnt[64], npath[128], spath[128];
+	bool mounted;
+	int rw;		/* the file through NFS, O_RDWR: the oracle flips it */
+};
+
+FIXTURE_VARIANT(nfs) {
+	const char *opts;	/* mount options beyond vers and addresses */
+	bool no_deleg;		/* fs.leases-enable 0: nfsd grants none */
+};
+
+/* the client's defaults: attributes cached for 3-60 s (close-to-open) */
+FIXTURE_VARIANT_ADD(nfs, cached) { .opts = "", .no_deleg = true };
+/* no attribute cache: every read asks the server */
+FIXTURE_VARIANT_ADD(nfs, noac) { .opts = ",noac", .no_deleg = true };
+
+static int set_leases(const char *v)
+{
+	return run("echo %s > /proc/sys/fs/leases-enable", v);
+}
+
+FIXTURE_SETUP(nfs)
+{
+	char opts[256];
+
+	int srv;
+
+	self->rw = -1;
+	self->mounted = false;
+	self->spath[0] = 0;
+	WORLD_SETUP(&self->w, false);
+	if (access("/usr/sbin/rpc.nfsd", X_OK))
+		ZC_NEED(return, "no rpc.nfsd in the guest (vm/guest-preload.sh)");
+	ASSERT_EQ(0, nfs_server_up()) TH_LOG("%s", run_out);
+	if (variant->no_deleg)
+		ASSERT_EQ(0, set_leases("0")) TH_LOG("%s", run_out);
+	snprintf(self->spath, sizeof(self->spath), NFS_EXPORT "/f-%d", getpid());
+	srv = open(self->spath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_LE(0, srv) TH_LOG("%s: %s", self->spath, strerror(errno));
+	zc_payload_fill(self->w.exp, 0, NFS_SIZE);
+	ASSERT_EQ(NFS_SIZE, pwrite(srv, self->w.exp, NFS_SIZE, 0));
+	ASSERT_EQ(0, fsync(srv));
+	close(srv);
+
+	snprintf(self->mnt, sizeof(self->mnt), "/tmp/zcw-nfs-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->mnt, 0755));
+	snprintf(opts, sizeof(opts), "vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1%s",
+		 variant->opts);
+	ASSERT_EQ(0, mount("127.0.0.1:" NFS_EXPORT, self->mnt, "nfs4", 0, opts))
+		TH_LOG("mount nfs4 %s: %s", opts, strerror(errno));
+	self->mounted = true;
+	ASSERT_EQ(0, zc_check_fs(self->mnt, ZC_NFS_MAGIC)) TH_LOG("%s", zc_errmsg());
+	snprintf(self->npath, sizeof(self->npath), "%s/%s", self->mnt,
+		 strrchr(self->spath, '/') + 1);
+	self->w.fd = open(self->npath, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->w.fd) TH_LOG("open %s: %s", self->npath, strerror(errno));
+	self->rw = open(self->npath, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->rw) TH_LOG("open %s O_RDWR: %s", self->npath,
+				      strerror(errno));
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(nfs)
+{
+	if (self->rw >= 0)
+		close(self->rw);
+	world_fini(&self->w);
+	if (self->mounted)
+		EXPECT_EQ(0, umount(self->mnt)) TH_LOG("umount: %s", strerror(errno));
+	rmdir(self->mnt);
+	if (self->spath[0])
+		unlink(self->spath);
+	if (variant->no_deleg)
+		EXPECT_EQ(0, set_leases("1")) TH_LOG("%s", run_out);
+	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
+}
+
+/*
+ * NFS reads through its own ->splice_read (it revalidates the mapping
+ * first): read(2)'s bytes, and its page cache lent exactly where
+ * sendfile(2)'s is (the oracle flips the client's cached pages through a
+ * shared mapping).
+ */
+TEST_F_TIMEOUT(nfs, report_is_true, 60)
+{
+	const uint64_t off = 100, len = 96 * KiB + 1000;
+	uint64_t sff = 0;
+	struct shot s;
+
+	ASSERT_EQ((ssize_t)len, pread(self->w.fd, self->w.buf, len, off))
+		TH_LOG("read(2): %s", strerror(errno));
+	zc_payload_fill(self->w.exp, off, len);
+	ASSERT_EQ(-1, zc_verify_buf(self->w.buf, self->w.exp, len, off))
+		TH_LOG("read(2): %s", zc_errmsg());
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->rw,
+		  off, len, self->w.exp, self->w.buf, "NFSv4.2", &s, &sff);
+	if (_metadata->exit_code)
+		return;
+	EXPECT_EQ(sff, s.flipped)
+		TH_LOG("sendfile(2) lent %" PRIu64 " bytes, zcdev %" PRIu64,
+		       sff, s.flipped);
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/*
+ * The server's file changes behind the client's cached pages; then the
+ * file is opened again on the client (close-to-open: that open asks the
+ * server, and read(2) of the new descriptor gives the new bytes, though
+ * the stale pages are still cached until a read revalidates them) and the
+ * module sends from it before any read(2): the new bytes, as read(2) gives
+ * after it.  A lookup of NFS's page cache of its own would send the stale
+ * ones.  Without delegations (fs.leases-enable 0) in both variants, so
+ * that only the open shows the client the change.
+ */
+TEST_F_TIMEOUT(nfs, server_change, 60)
+{
+	const uint64_t off = 8 * KiB, len = 64 * KiB;
+	struct zcdev_sendfile a;
+	uint8_t *rd, *old;
+	struct timespec ts[2];
+	bool is_old, is_new;
+	int srv, fd2;
+
+	/*
+	 * A client that has the file open for writing takes a changed
+	 * change attribute for its own writeback and keeps its cache
+	 * (nfs_update_inode()): only the read-only descriptor stays open.
+	 */
+	close(self->rw);
+	self->rw = -1;
+	rd = malloc(len);
+	old = malloc(len);
+	ASSERT_NE(NULL, rd);
+	ASSERT_NE(NULL, old);
+	/* cached on the client */
+	ASSERT_EQ((ssize_t)len, pread(self->w.fd, rd, len, off));
+	memcpy(old, rd, len);
+	ASSERT_EQ(0, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
+				      off, len, 0, &a)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(len, a.sent);
+	ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf, len,
+					      IDLE_MS));
+	ASSERT_EQ(-1, zc_verify(self->w.buf, len, off)) TH_LOG("%s", zc_errmsg());
+
+	/* the server's file changed by a process there (and its times) */
+	srv = open(self->spath, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, srv) TH_LOG("%s: %s", self->spath, strerror(errno));
+	for (uint64_t i = 0; i < len; i++)
+		self->w.exp[i] = old[i] ^ 0x5a;
+	ASSERT_EQ((ssize_t)len, pwrite(srv, self->w.exp, len, off));
+	ASSERT_EQ(0, fsync(srv));
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000 + getpid();
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	ASSERT_EQ(0, futimens(srv, ts));
+	close(srv);
+
+	fd2 = open(self->npath, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd2) TH_LOG("open %s: %s", self->npath, strerror(errno));
+	ASSERT_EQ(0, zc_sendfile_args(self->w.dev, fd2, self->w.p.snd,
+				      off, len, 0, &a)) TH_LOG("%s", strerror(errno));
+	TH_LOG("after the server's change, reopened: %s", zc_report_str(&a));
+	ASSERT_EQ(len, a.sent);
+	ASSERT_EQ((ssize_t)len, zc_recv_exact(self->w.p.rcv, self->w.buf, len,
+					      IDLE_MS));
+	is_new = !memcmp(self->w.buf, self->w.exp, len);
+	is_old = !memcmp(self->w.buf, old, len);
+	TH_LOG("the module sent %s", is_new ? "the new bytes" :
+	       is_old ? "the stale cached bytes" : "neither");
+	ASSERT_EQ((ssize_t)len, pread(fd2, rd, len, off));
+	close(fd2);
+	/* the premise: close-to-open */
+	ASSERT_EQ(0, memcmp(rd, self->w.exp, len))
+		TH_LOG("read(2) after the reopen kept the old bytes");
+	EXPECT_TRUE(is_new) TH_LOG("not read(2)'s bytes after the reopen");
+	free(old);
+	free(rd);
 }
 
 /* ===================================================================== */

@@ -12,6 +12,9 @@
 #                                     not resident before the slow-disk case)
 #   /usr/bin/strace                   Debian's strace (bench's http suite:
 #                                     syscalls per response)
+#   /usr/sbin/{rpc.nfsd,rpc.mountd,exportfs}  nfs-kernel-server's (with
+#                                     libwrap0's library, /etc/netconfig):
+#                                     zcdev_world's NFSv4 server
 #   their shared libraries            as ldd resolves them (vm/initramfs.sh's way)
 #   /etc/zc-nginx/{cert,key}.pem      a self-signed certificate made here
 #                                     (with the host's openssl: the guest needs none)
@@ -100,6 +103,23 @@ mkdir -p "$root/usr/lib/x86_64-linux-gnu"
 cp -a "$lj"/usr/lib/x86_64-linux-gnu/libluajit-5.1.so.2* "$root/usr/lib/x86_64-linux-gnu/"
 x=$(fetch wrk)
 LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu copy_with_libs "$x/usr/bin/wrk" /usr/bin/wrk
+
+# An NFSv4-only server for zcdev_world nfs.* (the kernel's nfsd; no
+# rpcbind): rpc.nfsd, rpc.mountd (answers nfsd's export upcalls) and
+# exportfs, with libwrap staged first as LuaJIT is, and libtirpc's
+# /etc/netconfig
+lw=$(fetch libwrap0)
+cp -a "$lw"/usr/lib/x86_64-linux-gnu/libwrap.so.0* "$root/usr/lib/x86_64-linux-gnu/"
+x=$(fetch nfs-kernel-server)
+for b in rpc.nfsd rpc.mountd exportfs; do
+	LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu copy_with_libs "$x/usr/sbin/$b" "/usr/sbin/$b"
+done
+mkdir -p "$root/etc"
+if [[ -f /etc/netconfig ]]; then
+	cp /etc/netconfig "$root/etc/netconfig"
+else
+	cp "$(fetch libtirpc-common)/etc/netconfig" "$root/etc/netconfig"
+fi
 
 if [[ ! -s $root/etc/zc-nginx/key.pem ]]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=zcdev-test \

@@ -39,6 +39,8 @@ MODULES=(
 	# zcdev_world: file systems whose read path is not the page cache's,
 	# upper and tunnel devices over the veths
 	overlay fuse configfs netconsole
+	# NFSv4 over lo: the kernel's server and client (zcdev_world nfs.*)
+	nfsd nfsv4
 	8021q macvlan bridge bonding team team_mode_activebackup
 	ipip ip_gre ip6_tunnel sit wireguard macsec
 	# lightweight-tunnel (encap) routes: MPLS (seg6 is built in)

@@ -78,9 +78,11 @@ mkdir -p "$BUILD/.locks"
 	done
 	# libzc-preload.so, nginx, curl and their libraries (vm/guest-preload.sh):
 	# 19 MiB that cost a guest ~15 s under TCG, so only for the libzc_preload*
-	# programs and zchttpd (all of them when T is not given)
+	# programs, zchttpd and zcdev_world (its NFS server) (all of them when T
+	# is not given)
 	if [[ -d $BUILD/guest/root && $MODE == check ]] &&
-	   [[ -z ${T:-} || ,${T// /,}, == *,libzc_preload* || ,${T// /,}, == *,zchttpd,* ]]; then
+	   [[ -z ${T:-} || ,${T// /,}, == *,libzc_preload* || ,${T// /,}, == *,zchttpd,* ||
+	      ,${T// /,}, == *,zcdev_world,* ]]; then
 		cp -a "$BUILD/guest/root/." "$p/"
 	fi
 	if [[ -n ${GUEST_ROOT:-} ]]; then
