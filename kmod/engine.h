@@ -101,6 +101,7 @@ struct zc_src {
 enum zc_src_kind zc_src_kind(struct file *file);
 void zc_src_init(struct zc_src *src, struct file *file, loff_t pos,
 		 u64 count);
+int zc_src_at_eof(struct zc_src *src);
 int zc_src_fill(struct zc_req *req, struct zc_src *src);
 void zc_src_accessed(struct zc_src *src, loff_t start);
 void zc_batch_release(struct zc_batch *b);

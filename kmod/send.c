@@ -497,12 +497,13 @@ int zcdev_sendfile(struct zcdev_ctx *ctx, struct zcdev_sendfile *args,
 		goto out_free;
 
 	zc_src_init(&src, file, pos, count);
-	/* (files read through ->read_iter() find their EOF by reading) */
-	if (args->len && src.kind == ZC_SRC_CACHE &&
-	    pos >= i_size_read(src.inode))
+	ret = args->len ? zc_src_at_eof(&src) : 0;
+	if (ret > 0) {
 		req->status |= ZCDEV_STATUS_EOF;
-	else
+		ret = 0;
+	} else if (!ret) {
 		ret = zc_send_range(req, &src, false);
+	}
 	zc_req_uncork(req);
 	zc_src_accessed(&src, pos);
 	args->notify_id = zc_req_notify_finish(req);
@@ -755,11 +756,13 @@ int zcdev_sendv(struct zcdev_ctx *ctx, struct zcdev_sendv *args,
 		} else {
 			want = min_t(u64, want, LLONG_MAX - s->offset);
 			zc_src_init(&src, sv.files[i], s->offset, want);
-			if (src.kind == ZC_SRC_CACHE &&
-			    src.pos >= i_size_read(src.inode))
+			ret = zc_src_at_eof(&src);
+			if (ret > 0) {
 				req->status |= ZCDEV_STATUS_EOF;
-			else
+				ret = 0;
+			} else if (!ret) {
 				ret = zc_send_range(req, &src, more);
+			}
 			done = src.pos - s->offset;
 			zc_src_accessed(&src, s->offset);
 		}

@@ -668,6 +668,8 @@ static int zc_read_gate(struct zc_src *src)
 	ssize_t ret;
 
 	init_sync_kiocb(&kiocb, src->file);
+	/* (none of the file's flags: O_DIRECT set since would lock, btrfs) */
+	kiocb.ki_flags = 0;
 	kiocb.ki_pos = src->pos;
 	iov_iter_discard(&iter, ITER_DEST, 0);
 	ret = src->file->f_op->read_iter(&kiocb, &iter);
@@ -686,14 +688,14 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 	unsigned int i;
 	int ret;
 
-	end = min_t(loff_t, src->end, i_size_read(src->inode));
-	if (pos >= end)
-		return 0;
 	if (src->read_gate) {
 		ret = zc_read_gate(src);
 		if (ret)
 			return ret;
 	}
+	end = min_t(loff_t, src->end, i_size_read(src->inode));
+	if (pos >= end)
+		return 0;
 
 	ret = zc_get_folios(req, src, end);
 	if (ret)
@@ -719,6 +721,30 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 	}
 	b->len = pos - src->pos;
 	return 0;
+}
+
+/**
+ * zc_src_at_eof() - whether a page-cache range starts at EOF
+ * @src: the range
+ *
+ * What a read(2) at src->pos would say before reading: the file system's
+ * own refusal (zc_read_gate(): a shut-down ext4 gives -EIO at EOF too).
+ *
+ * Return: 1 at or past EOF, 0 if not or if @src is not ZC_SRC_CACHE (those
+ * find their EOF by reading), or -errno.
+ */
+int zc_src_at_eof(struct zc_src *src)
+{
+	int ret;
+
+	if (src->kind != ZC_SRC_CACHE || src->pos < i_size_read(src->inode))
+		return 0;
+	if (src->read_gate) {
+		ret = zc_read_gate(src);
+		if (ret)
+			return ret;
+	}
+	return 1;
 }
 
 /**

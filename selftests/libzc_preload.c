@@ -53,6 +53,16 @@ static const char *so_path(void)
 	return p && *p ? p : DEFAULT_SO;
 }
 
+/* where the files go: $ZC_PRELOAD_DIR, else the guests' tmpfs, else /tmp */
+static const char *scratch_dir(void)
+{
+	const char *d = getenv("ZC_PRELOAD_DIR");
+
+	if (d && *d)
+		return d;
+	return access("/mnt/tmpfs", W_OK) ? "/tmp" : "/mnt/tmpfs";
+}
+
 __attribute__((constructor)) static void reexec(int argc, char **argv)
 {
 	const char *so = so_path();
@@ -66,7 +76,8 @@ __attribute__((constructor)) static void reexec(int argc, char **argv)
 		return;		/* the preload_active test fails and says why */
 	setenv("LD_PRELOAD", so, 1);
 	if (!getenv("ZC_PRELOAD_LOG")) {
-		snprintf(log, sizeof(log), "/tmp/libzc_preload.%d.log", (int)getpid());
+		snprintf(log, sizeof(log), "%s/libzc_preload.%d.log", scratch_dir(),
+			 (int)getpid());
 		unlink(log);
 		setenv("ZC_PRELOAD_LOG", log, 1);
 		setenv("ZC_PRELOAD_LOG_EVERY", "1", 1);
@@ -77,17 +88,18 @@ __attribute__((constructor)) static void reexec(int argc, char **argv)
 /*
  * The harness forks a child per test; the source file is named after the
  * harness process and created by the first child that needs it, and the
- * harness removes it, and the log it asked for, when it exits (a child
- * leaves by _exit(), so only the harness runs this destructor).
+ * harness removes it, and the log it asked for, when it exits (a test's
+ * child leaves by _exit(); a child of a test that exit()s is not the
+ * harness and removes nothing).
  */
 static pid_t harness_pid;
-static char dir[64];
+static char dir[256];
 static char srcpath[PATH_MAX];
 
 __attribute__((constructor)) static void name_files(void)
 {
 	harness_pid = getpid();
-	snprintf(dir, sizeof(dir), "%s", access("/mnt/tmpfs", W_OK) ? "/tmp" : "/mnt/tmpfs");
+	snprintf(dir, sizeof(dir), "%s", scratch_dir());
 	snprintf(srcpath, sizeof(srcpath), "%s/libzc_preload.%d.src", dir, (int)harness_pid);
 }
 
@@ -99,7 +111,7 @@ __attribute__((destructor)) static void remove_files(void)
 	if (getpid() != harness_pid)
 		return;
 	unlink(srcpath);
-	snprintf(log, sizeof(log), "/tmp/libzc_preload.%d.log", (int)harness_pid);
+	snprintf(log, sizeof(log), "%s/libzc_preload.%d.log", dir, (int)harness_pid);
 	if (l && !strcmp(l, log))
 		unlink(log);	/* the one reexec() chose, not the caller's */
 }

@@ -82,6 +82,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <linux/bpf.h>
+#include <linux/sockios.h>
 #include <linux/fuse.h>
 #include <liburing.h>
 
@@ -2447,21 +2448,29 @@ static int nfs_server_up(void)
 	if (threads[0] && threads[0] != '0')
 		return run("mkdir -p " NFS_EXPORT "\n"
 			   "exportfs -o rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1 "
-			   "127.0.0.1:" NFS_EXPORT);
-	return run("modprobe nfsd || true; modprobe nfsv4 || true\n"
-		   "grep -q ' /proc/fs/nfsd ' /proc/mounts || mount -t nfsd nfsd /proc/fs/nfsd\n"
+			   "127.0.0.1:" NFS_EXPORT "\n"
+			   "pidof rpc.mountd > /dev/null || rpc.mountd -N 2 -N 3 -u");
+	return run("grep -q ' /proc/fs/nfsd ' /proc/mounts || mount -t nfsd nfsd /proc/fs/nfsd\n"
 		   "mkdir -p /var/lib/nfs/v4recovery " NFS_EXPORT "\n"
 		   ": > /etc/exports; touch /var/lib/nfs/etab /var/lib/nfs/rmtab\n"
 		   "exportfs -o rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1 "
 		   "127.0.0.1:" NFS_EXPORT "\n"
-		   "rpc.mountd -N 2 -N 3 -u\n"
+		   "pidof rpc.mountd > /dev/null || rpc.mountd -N 2 -N 3 -u\n"
 		   "rpc.nfsd -N 3 -U 2\n"
 		   "echo Y > /proc/fs/nfsd/v4_end_grace");
+}
+
+/* the kernel has NFSv4 server and client (modules loaded if need be) */
+static bool nfs_kernel_has(void)
+{
+	run("modprobe nfsd || true; modprobe nfsv4 || true");
+	return !run("grep -qw nfsd /proc/filesystems && grep -qw nfs4 /proc/filesystems");
 }
 
 FIXTURE(nfs) {
 	struct world w;	/* w.fd: the file through NFS, read-only (sent) */
 	char mnt[64], npath[128], spath[128];
+	char leases[8];	/* fs.leases-enable before the test */
 	bool mounted;
 	int rw;		/* the file through NFS, O_RDWR: the oracle flips it */
 };
@@ -2481,6 +2490,20 @@ static int set_leases(const char *v)
 	return run("echo %s > /proc/sys/fs/leases-enable", v);
 }
 
+/* fs.leases-enable now ("1" if unreadable) */
+static void get_leases(char *v, size_t n)
+{
+	int fd = open("/proc/sys/fs/leases-enable", O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, v, n - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0 || v[0] < '0' || v[0] > '9')
+		snprintf(v, n, "1");
+	else
+		v[1] = 0;
+}
+
 FIXTURE_SETUP(nfs)
 {
 	char opts[256];
@@ -2493,7 +2516,10 @@ FIXTURE_SETUP(nfs)
 	WORLD_SETUP(&self->w, false);
 	if (access("/usr/sbin/rpc.nfsd", X_OK))
 		ZC_NEED(return, "no rpc.nfsd in the guest (vm/guest-preload.sh)");
+	if (!nfs_kernel_has())
+		ZC_NEED(return, "no NFSv4 server or client in this kernel");
 	ASSERT_EQ(0, nfs_server_up()) TH_LOG("%s", run_out);
+	get_leases(self->leases, sizeof(self->leases));
 	if (variant->no_deleg)
 		ASSERT_EQ(0, set_leases("0")) TH_LOG("%s", run_out);
 	snprintf(self->spath, sizeof(self->spath), NFS_EXPORT "/f-%d", getpid());
@@ -2534,7 +2560,7 @@ FIXTURE_TEARDOWN(nfs)
 	if (self->spath[0])
 		unlink(self->spath);
 	if (variant->no_deleg)
-		EXPECT_EQ(0, set_leases("1")) TH_LOG("%s", run_out);
+		EXPECT_EQ(0, set_leases(self->leases)) TH_LOG("%s", run_out);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -2683,6 +2709,9 @@ FIXTURE_SETUP(shutdown)
 	WORLD_SETUP(&self->w, false);
 	if (!disk || !*disk)
 		ZC_NEED(return, "no spare disk (ZC_SPARE_DISK: vm/run-guest.sh)");
+	/* a mount an earlier test left (its teardown runs only after setup) */
+	run("awk -v d='%s' '$1 == d { print $2 }' /proc/mounts | xargs -r umount -l",
+	    disk);
 	snprintf(self->dir, sizeof(self->dir), "/tmp/zcw-shut-%d", getpid());
 	ASSERT_EQ(0, mkdir(self->dir, 0755));
 	ASSERT_EQ(0, mount(disk, self->dir, "ext4", 0, NULL))
@@ -2691,7 +2720,7 @@ FIXTURE_SETUP(shutdown)
 	self->w.fd = zc_make_payload_file(self->dir, SHUT_SIZE, self->w.path,
 					  sizeof(self->w.path));
 	ASSERT_LE(0, self->w.fd) TH_LOG("%s", zc_errmsg());
-	/* (the next mount's orphan cleanup removes it) */
+	/* (the disk is made anew for every guest: nothing is left behind) */
 	ASSERT_EQ(0, unlink(self->w.path));
 	self->w.path[0] = 0;
 	self->map = mmap(NULL, SHUT_SIZE, PROT_READ, MAP_SHARED, self->w.fd, 0);
@@ -2755,6 +2784,17 @@ TEST_F(shutdown, ext4_cached_file_gives_eio)
 				       0, SHUT_SIZE, 0, &a))
 		TH_LOG("sent %s", zc_report_str(&a));
 	EXPECT_EQ(EIO, errno) TH_LOG("%s", strerror(errno));
+	/* CACHED_ONLY asks too; and at EOF read(2) fails as well */
+	EXPECT_EQ(-1, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
+				       0, SHUT_SIZE, ZCDEV_SEND_CACHED_ONLY, &a))
+		TH_LOG("CACHED_ONLY: %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, errno) TH_LOG("CACHED_ONLY: %s", strerror(errno));
+	EXPECT_EQ(-1, pread(self->w.fd, &c, 1, SHUT_SIZE));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-1, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
+				       SHUT_SIZE, 4096, 0, &a))
+		TH_LOG("at EOF: %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, errno) TH_LOG("at EOF: %s", strerror(errno));
 
 	/* SENDV: the header goes, the file segment stops the call */
 	seg[0].type = ZCDEV_SEG_MEM;
@@ -2770,6 +2810,15 @@ TEST_F(shutdown, ext4_cached_file_gives_eio)
 	EXPECT_EQ(-1, zct_sendv(self->w.dev, &v)) TH_LOG("sent %llu",
 							 (unsigned long long)v.sent);
 	EXPECT_EQ(EIO, errno) TH_LOG("%s", strerror(errno));
+	seg[1].offset = SHUT_SIZE;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)&seg[1];
+	v.nr_segs = 1;
+	v.sock_fd = self->w.p.snd;
+	EXPECT_EQ(-1, zct_sendv(self->w.dev, &v)) TH_LOG("at EOF: sent %llu",
+							 (unsigned long long)v.sent);
+	EXPECT_EQ(EIO, errno) TH_LOG("at EOF: %s", strerror(errno));
+	seg[1].offset = 0;
 	memset(&v, 0, sizeof(v));
 	v.segs = (uintptr_t)seg;
 	v.nr_segs = 2;
@@ -2785,6 +2834,88 @@ TEST_F(shutdown, ext4_cached_file_gives_eio)
 	/* and nothing of the file came after it */
 	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
 		TH_LOG("%s", zc_errmsg());
+}
+
+/* a blocking send from another thread */
+struct shut_send {
+	int dev, fd, sock;
+	uint64_t len;
+	struct zcdev_sendfile a;
+	int ret, err;
+	int done;	/* set (atomically) when the call returned */
+};
+
+static void *shut_send_thread(void *arg)
+{
+	struct shut_send *t = arg;
+
+	t->ret = zc_sendfile_args(t->dev, t->fd, t->sock, 0, t->len, 0, &t->a);
+	t->err = t->ret ? errno : 0;
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The file system is asked before every batch, not once per call: a
+ * blocking 2 MiB send (batches of at most 1 MiB) waits in its first
+ * batch on a full socket while ext4 is shut down; when the peer drains,
+ * the call ends after that batch with what it sent, and the next call
+ * gives EIO.  The bytes that arrived are the file's.
+ */
+TEST_F_TIMEOUT(shutdown, ext4_shutdown_mid_call, 90)
+{
+	const struct zc_pair_opts small = { .sndbuf = 64 * KiB, .rcvbuf = 64 * KiB,
+					    .sndtimeo_ms = -1 };
+	const uint64_t len = 2 * MiB;
+	uint32_t how = EXT4_GOING_FLAGS_NOLOGFLUSH;
+	struct shut_send t = { 0 };
+	struct zcdev_sendfile a;
+	char path[PATH_MAX];
+	struct zc_rx rx;
+	pthread_t th;
+	int fd, i, q = 0;
+
+	zc_pair_close(&self->w.p);
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &small))
+		TH_LOG("%s", zc_errmsg());
+	fd = zc_make_payload_file(self->dir, len, path, sizeof(path));
+	ASSERT_LE(0, fd) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, unlink(path));
+	t.dev = self->w.dev;
+	t.fd = fd;
+	t.sock = self->w.p.snd;
+	t.len = len;
+	ASSERT_EQ(0, pthread_create(&th, NULL, shut_send_thread, &t));
+	/* the first batch is in TCP, waiting for room */
+	for (i = 0; i < 200; i++) {
+		zc_sleep_ms(zc_scaled_ms(20));
+		if (ioctl(self->w.p.snd, SIOCOUTQ, &q) == 0 && q > 0)
+			break;
+	}
+	ASSERT_LT(0, q) TH_LOG("the send never waited");
+	ASSERT_EQ(0, __atomic_load_n(&t.done, __ATOMIC_ACQUIRE))
+		TH_LOG("the call returned before the shutdown: %s",
+		       zc_report_str(&t.a));
+	zc_sleep_ms(zc_scaled_ms(100));
+	ASSERT_EQ(0, ioctl(fd, EXT4_IOC_SHUTDOWN, &how))
+		TH_LOG("EXT4_IOC_SHUTDOWN: %s", strerror(errno));
+	ASSERT_EQ(0, zc_rx_start(&rx, self->w.p.rcv, len + 64 * KiB, IDLE_MS));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	TH_LOG("the call: ret %d (%s), %s", t.ret, strerror(t.err),
+	       zc_report_str(&t.a));
+	ASSERT_EQ(0, t.ret);
+	EXPECT_LT(0ULL, t.a.sent);
+	EXPECT_GT(len, t.a.sent) TH_LOG("sent all of it after the shutdown");
+	EXPECT_EQ(-1, zc_sendfile_args(self->w.dev, fd, self->w.p.snd, t.a.sent,
+				       len - t.a.sent, 0, &a))
+		TH_LOG("the next call: %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, errno);
+	ASSERT_EQ(0, shutdown(self->w.p.snd, SHUT_WR));
+	ASSERT_EQ(0, zc_rx_join(&rx)) TH_LOG("%s", rx.msg);
+	EXPECT_EQ(t.a.sent, rx.len);
+	EXPECT_EQ(-1, zc_verify(rx.buf, rx.len, 0)) TH_LOG("%s", zc_errmsg());
+	zc_rx_free(&rx);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -121,10 +121,8 @@ run_kernel() {
 		done
 		(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$ov.cpio"
 		log=$dst/guest-$attempt.txt
-		# (build/guest/root: zcdev_world's NFS server, the nginx/zchttpd tools)
 		MODE=run RUNCMD="ZC_MUTANT_TIMEOUT=${MUTANT_TIMEOUT:-300} sh /mutants/run.sh" \
 			GUEST_OVERLAY_CPIO="$ov.cpio" RUN_SUFFIX=-mutants \
-			GUEST_ROOT="$BUILD/guest/root" \
 			PROG_TIMEOUT=3000 GUEST_TIMEOUT=${MUTANTS_GUEST_TIMEOUT:-3300} \
 			"$ROOT/vm/run-guest.sh" "$k" > "$log" 2>&1
 		cp "$BUILD/$k/run-mutants/console.log" "$dst/console-$attempt.log" 2>/dev/null

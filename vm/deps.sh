@@ -22,6 +22,9 @@ PKGS=(gcc make libc6-dev
 	perl pahole
 	# wg, for zcdev_world's WireGuard devices in the guest
 	wireguard-tools
+	# the libraries of the guest's NFS server (nfs-kernel-server's
+	# binaries are unpacked, not installed: vm/guest-preload.sh)
+	libtirpc3 libtirpc-common libgssapi-krb5-2 libblkid1 libuuid1
 	# make deb, make dkms, the fresh-clone check (vm/deb.sh, vm/dkms.sh,
 	# vm/fresh-clone.sh); openssl makes dkms's throwaway signing key.
 	dkms dh-dkms debhelper dpkg-dev lintian openssl git

@@ -106,8 +106,8 @@ LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu copy_with_libs "$x/usr/bin/wrk" /
 
 # An NFSv4-only server for zcdev_world nfs.* (the kernel's nfsd; no
 # rpcbind): rpc.nfsd, rpc.mountd (answers nfsd's export upcalls) and
-# exportfs, with libwrap staged first as LuaJIT is, and libtirpc's
-# /etc/netconfig
+# exportfs, with libwrap staged first as LuaJIT is; their other libraries
+# and libtirpc's /etc/netconfig are the host's (vm/deps.sh)
 lw=$(fetch libwrap0)
 cp -a "$lw"/usr/lib/x86_64-linux-gnu/libwrap.so.0* "$root/usr/lib/x86_64-linux-gnu/"
 x=$(fetch nfs-kernel-server)
@@ -115,11 +115,7 @@ for b in rpc.nfsd rpc.mountd exportfs; do
 	LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu copy_with_libs "$x/usr/sbin/$b" "/usr/sbin/$b"
 done
 mkdir -p "$root/etc"
-if [[ -f /etc/netconfig ]]; then
-	cp /etc/netconfig "$root/etc/netconfig"
-else
-	cp "$(fetch libtirpc-common)/etc/netconfig" "$root/etc/netconfig"
-fi
+cp /etc/netconfig "$root/etc/netconfig"
 
 if [[ ! -s $root/etc/zc-nginx/key.pem ]]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=zcdev-test \

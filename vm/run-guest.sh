@@ -110,9 +110,8 @@ truncate -s "${GUEST_DISK_MB:-2048}M" "$run/ext4.img"
 mkfs.ext4 -q -F -L zcext4 -E lazy_itable_init=0,lazy_journal_init=0 "$run/ext4.img"
 # and a small one that no test needs intact (zcdev_world shutdown.*
 # shuts its file system down); the guest finds each by its serial
-rm -f "$run/spare.img"
 truncate -s 32M "$run/spare.img"
-mkfs.ext4 -q -F -L zcspare "$run/spare.img"
+mkfs.ext4 -q -F -L zcspare -E lazy_itable_init=0,lazy_journal_init=0 "$run/spare.img"
 
 # ---- kernel command line -----------------------------------------------------
 cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 hung_task_panic=1"
