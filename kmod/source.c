@@ -653,11 +653,11 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 
 /*
  * What the filesystem's own read path refuses before it reads anything
- * (ext4 after a forced shutdown or an error under errors=remount-ro:
- * -EIO), asked the way read(2) asks: a read of no bytes through the
- * file's ->read_iter(), which returns before it looks at the page cache
- * (ext4, ext2/3 and btrfs end in filemap_read(), which returns 0 for
- * nothing).  Not for tmpfs, whose ->read_iter() looks the page up first,
+ * (ext4 after a forced shutdown, or from 6.6 after an error under
+ * errors=remount-ro: -EIO), asked the way read(2) asks: a read of no
+ * bytes through the file's ->read_iter(), which returns before it looks
+ * at the page cache (ext4, ext2/3 and btrfs end in filemap_read(), which
+ * returns 0 for nothing).  Not for tmpfs, whose ->read_iter() looks the page up first,
  * nor for an overlayfs backing inode: overlayfs answers a read of nothing
  * itself, and the backing file is not the module's to read through.
  */
@@ -668,7 +668,7 @@ static int zc_read_gate(struct zc_src *src)
 	ssize_t ret;
 
 	init_sync_kiocb(&kiocb, src->file);
-	/* (none of the file's flags: O_DIRECT set since would lock, btrfs) */
+	/* none of the file's flags: an O_DIRECT set since would lock btrfs */
 	kiocb.ki_flags = 0;
 	kiocb.ki_pos = src->pos;
 	iov_iter_discard(&iter, ITER_DEST, 0);

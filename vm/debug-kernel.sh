@@ -64,7 +64,7 @@ make -s x86_64_defconfig >&2
 make -s olddefconfig >&2
 # merge_config would warn about options that did not stick; check the checkers did.
 for o in KASAN KFENCE DEBUG_KMEMLEAK PROVE_LOCKING DEBUG_VM FAILSLAB FAIL_PAGE_ALLOC TLS VETH EXT4_FS \
-	 NET_TEAM INET_ESP IP_SCTP MEMCG INET_TCP_DIAG E1000E E1000 8139CP NE2K_PCI; do
+	 NET_TEAM INET_ESP IP_SCTP MEMCG INET_TCP_DIAG E1000E E1000 8139CP NE2K_PCI NFSD NFS_V4_2; do
 	grep -q "^CONFIG_$o=y" .config || die "debug kernel: CONFIG_$o did not stick"
 done
 note "debug kernel: building bzImage and modules (about 20 minutes on 2 cores)"
