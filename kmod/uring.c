@@ -77,14 +77,17 @@ static bool zc_uring_tail_zero(const struct zcdev_uring_cmd *area)
 }
 
 /*
- * One issue's send, from the command area @uc: bytes sent or -errno for
- * the CQE (*@res2 its CQE32 word, *@sock_fd the socket's descriptor once
- * the struct was read); ZC_RETRY_BLOCKING when an io-wq worker must issue
- * it again.
+ * One issue's send, from the command area @uc.  Returns true when an io-wq
+ * worker must issue it again (ZC_RETRY_BLOCKING: nothing was sent); else
+ * *@res is the CQE's res, bytes sent or -errno, and *@res2 its CQE32 word.
+ * *@sock_fd: the socket's descriptor once the struct was read, else -1.
+ *
+ * The retry is not a value of *@res: ZC_RETRY_BLOCKING is 1, and so is a
+ * send of one byte.
  */
-static int zc_uring_do(struct io_uring_cmd *cmd,
-		       const struct zcdev_uring_cmd *uc, u32 kflags, u64 *res2,
-		       int *sock_fd)
+static bool zc_uring_do(struct io_uring_cmd *cmd,
+			const struct zcdev_uring_cmd *uc, u32 kflags, int *res,
+			u64 *res2, int *sock_fd)
 {
 	struct zcdev_ctx *ctx = cmd->file->private_data;
 	union {
@@ -95,6 +98,8 @@ static int zc_uring_do(struct io_uring_cmd *cmd,
 	bool sendv;
 	long ret;
 
+	/* (a retry's *@res, should a caller complete it anyway) */
+	*res = -EAGAIN;
 	*res2 = 0;
 	*sock_fd = -1;
 	sendv = _IOC_NR(cmd->cmd_op) == _IOC_NR(ZCDEV_IOC_SENDV);
@@ -107,7 +112,7 @@ static int zc_uring_do(struct io_uring_cmd *cmd,
 					  u64_to_user_ptr(uc->arg), kflags,
 					  &args.sf);
 	if (ret == ZC_RETRY_BLOCKING)
-		return ret;
+		return true;
 	/* (-EAGAIN comes only from a struct that was read) */
 	*sock_fd = sendv ? args.sv.sock_fd : args.sf.sock_fd;
 	/* the errors that come with a report */
@@ -122,10 +127,9 @@ static int zc_uring_do(struct io_uring_cmd *cmd,
 			sent = args.sf.sent;
 		}
 	}
-	if (ret)
-		return ret;
 	/* <= ZCDEV_MAX_SEND, which fits the CQE's res */
-	return sent;
+	*res = ret ? ret : sent;
+	return false;
 }
 
 /* ---- a send pending on a full socket (ZC_URING_CAN_PEND) --------------- */
@@ -295,38 +299,45 @@ static int zc_uring_arm(struct io_uring_cmd *cmd, unsigned int issue_flags,
 	return 1;
 }
 
+/* what an issue left the command as (zc_uring_send_or_pend()) */
+enum zc_uring_next {
+	ZC_URING_COMPLETE,	/* complete it with the res and res2 given */
+	ZC_URING_PENDING,	/* pending on the socket: not to be touched */
+	ZC_URING_RETRY,		/* for an io-wq worker to issue again */
+};
+
 /*
  * Send, and on a full socket with nothing sent, wait for room if this
- * kernel lets a command pend.  Returns true when the command was left
- * pending; else *@ret and *@res2 are its completion (or *@ret is
- * ZC_RETRY_BLOCKING).
+ * kernel lets a command pend.  *@res and *@res2 are the completion of
+ * ZC_URING_COMPLETE.
  */
-static bool zc_uring_send_or_pend(struct io_uring_cmd *cmd,
-				  unsigned int issue_flags,
-				  const struct zcdev_uring_cmd *uc, u32 kflags,
-				  int *ret, u64 *res2)
+static enum zc_uring_next
+zc_uring_send_or_pend(struct io_uring_cmd *cmd, unsigned int issue_flags,
+		      const struct zcdev_uring_cmd *uc, u32 kflags, int *res,
+		      u64 *res2)
 {
 	int sock_fd, armed;
 
 	for (;;) {
-		*ret = zc_uring_do(cmd, uc, kflags, res2, &sock_fd);
-		if (*ret != -EAGAIN || !ZC_URING_CAN_PEND)
-			return false;
+		if (zc_uring_do(cmd, uc, kflags, res, res2, &sock_fd))
+			return ZC_URING_RETRY;
+		if (*res != -EAGAIN || !ZC_URING_CAN_PEND)
+			return ZC_URING_COMPLETE;
 		/*
 		 * An io-wq worker does not arm (zc_uring_arm()): the submitting
 		 * task's task work sends again and arms there.
 		 */
 		if (issue_flags & IO_URING_F_IOWQ) {
 			if (!zc_uring_wait_get(cmd, issue_flags, uc, sock_fd))
-				return false;
+				return ZC_URING_COMPLETE;
 			io_uring_cmd_complete_in_task(cmd, zc_uring_resume);
-			return true;
+			return ZC_URING_PENDING;
 		}
 		armed = zc_uring_arm(cmd, issue_flags, uc, sock_fd);
 		if (!armed)
-			return true;
+			return ZC_URING_PENDING;
 		if (armed < 0)
-			return false;
+			return ZC_URING_COMPLETE;
 	}
 }
 
@@ -343,8 +354,9 @@ static void zc_uring_resume(struct io_uring_cmd *cmd,
 		zc_uring_complete(cmd, -ECANCELED, 0, issue_flags);
 		return;
 	}
+	/* (no retry: a send that may wait for the disk is never one) */
 	if (zc_uring_send_or_pend(cmd, issue_flags, &w->uc, ZC_KF_DONTWAIT,
-				  &ret, &res2))
+				  &ret, &res2) == ZC_URING_PENDING)
 		return;
 	zc_uring_complete(cmd, ret, res2, issue_flags);
 }
@@ -383,6 +395,7 @@ int zcdev_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
 	const struct zcdev_uring_cmd *area;
 	u32 kflags = ZC_KF_DONTWAIT;
+	enum zc_uring_next next;
 	struct zcdev_uring_cmd uc;
 	u64 res2 = 0;
 	bool kept;
@@ -416,9 +429,11 @@ int zcdev_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 
 	if (issue_flags & IO_URING_F_NONBLOCK)
 		kflags |= ZC_KF_NOWAIT_IO;
-	if (zc_uring_send_or_pend(cmd, issue_flags, &uc, kflags, &ret, &res2))
+	next = zc_uring_send_or_pend(cmd, issue_flags, &uc, kflags, &ret,
+				     &res2);
+	if (next == ZC_URING_PENDING)
 		return -EIOCBQUEUED;
-	if (ret == ZC_RETRY_BLOCKING) {
+	if (next == ZC_URING_RETRY) {
 		/*
 		 * Not pending; a wait set up before the socket had room is
 		 * dropped (the worker's issue starts afresh).

@@ -706,6 +706,42 @@ TEST_F(uring, send_eof)
 		TH_LOG("%s", zc_errmsg());
 }
 
+/*
+ * Small sends, one command each on an empty socket: every one sends all
+ * it was asked, inline, in one completion whose res is the size, and the
+ * peer gets the ranges back to back, byte-exact.  1 byte is the case to
+ * watch: a CQE res of 1 must not be taken for anything but one byte (the
+ * module once took it for its own "issue again from a worker", so the
+ * byte went out unreported, and the worker's issue sent the next one).
+ */
+TEST_F(uring, send_small)
+{
+	static const uint64_t sizes[] = { 1, 1, 2, 3, 4095, 1, 4096, 4097 };
+	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
+	uint64_t off = 0, res2;
+	struct zcdev_sendfile a, in;
+	unsigned int i;
+	int res;
+
+	make_file(_metadata, self, false, 64 * KiB);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, NULL);
+	start_rx(_metadata, self, 0, 64 * KiB);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		in = zc_sendfile_in(self->ro, self->p[0].snd, off, sizes[i], 0);
+		a = in;
+		zc_poison_out(&a);
+		res = ring_sendfile_one(&self->r, self->dev,
+					ZCDEV_IOC_SENDFILE, &a, &res2);
+		ASSERT_EQ(sizes[i], res) TH_LOG("send %u of %llu bytes", i,
+					       (unsigned long long)sizes[i]);
+		ASSERT_EQ(0, check_cqe(&in, &a, res, res2, cqe32, sizes[i]))
+			TH_LOG("%s", zc_errmsg());
+		off += res;
+	}
+	EXPECT_EQ(0, iowq_workers());
+	end_rx(_metadata, self, 0, 0, off);
+}
+
 /* ---- cold --------------------------------------------------------------- */
 
 /*
@@ -1482,6 +1518,41 @@ TEST_F(uring, sendv_cold)
 }
 
 /* ---- bad input ---------------------------------------------------------- */
+
+/* send_small for SENDV: a 1-byte memory segment, a 1-byte file segment. */
+TEST_F(uring, sendv_small)
+{
+	bool cqe32 = variant->ring_flags & IORING_SETUP_CQE32;
+	struct zcdev_sendv in, out;
+	struct zcdev_seg seg;
+	uint64_t off = 0;
+	char byte;
+	int i, res;
+
+	make_file(_metadata, self, false, 64 * KiB);
+	open_pairs(_metadata, self, 1, ZC_NET_LO, NULL);
+	start_rx(_metadata, self, 0, 64 * KiB);
+	for (i = 0; i < 4; i++) {
+		if (i % 2) {
+			seg = zct_seg_file(self->ro, off, 1);
+		} else {
+			ASSERT_EQ(1, pread(self->ro, &byte, 1, off));
+			seg = zct_seg_mem(&byte, 1);
+		}
+		memset(&in, 0, sizeof(in));
+		in.segs = (uintptr_t)&seg;
+		in.nr_segs = 1;
+		in.sock_fd = self->p[0].snd;
+		res = ring_sendv_one(_metadata, &self->r, self->dev, &in, &out,
+				     &seg, cqe32);
+		ASSERT_EQ(1, res) TH_LOG("send %d (%s segment)", i,
+					 i % 2 ? "file" : "memory");
+		EXPECT_EQ(1, out.seg_index);
+		off += res;
+	}
+	EXPECT_EQ(0, iowq_workers());
+	end_rx(_metadata, self, 0, 0, off);
+}
 
 /*
  * A ring of 128-byte SQEs: the 64 bytes of the command area after the
