@@ -657,9 +657,10 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
  * errors=remount-ro: -EIO), asked the way read(2) asks: a read of no
  * bytes through the file's ->read_iter(), which returns before it looks
  * at the page cache (ext4, ext2/3 and btrfs end in filemap_read(), which
- * returns 0 for nothing).  Not for tmpfs, whose ->read_iter() looks the page up first,
- * nor for an overlayfs backing inode: overlayfs answers a read of nothing
- * itself, and the backing file is not the module's to read through.
+ * returns 0 for nothing).  Only where src->read_gate: not for tmpfs,
+ * whose ->read_iter() looks the page up first, nor for an overlayfs
+ * backing inode: overlayfs answers a read of nothing itself, and the
+ * backing file is not the module's to read through.
  */
 static int zc_read_gate(struct zc_src *src)
 {
@@ -667,6 +668,8 @@ static int zc_read_gate(struct zc_src *src)
 	struct kiocb kiocb;
 	ssize_t ret;
 
+	if (!src->read_gate)
+		return 0;
 	init_sync_kiocb(&kiocb, src->file);
 	/* none of the file's flags: an O_DIRECT set since would lock btrfs */
 	kiocb.ki_flags = 0;
@@ -688,11 +691,9 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 	unsigned int i;
 	int ret;
 
-	if (src->read_gate) {
-		ret = zc_read_gate(src);
-		if (ret)
-			return ret;
-	}
+	ret = zc_read_gate(src);
+	if (ret)
+		return ret;
 	end = min_t(loff_t, src->end, i_size_read(src->inode));
 	if (pos >= end)
 		return 0;
@@ -739,12 +740,8 @@ int zc_src_at_eof(struct zc_src *src)
 
 	if (src->kind != ZC_SRC_CACHE || src->pos < i_size_read(src->inode))
 		return 0;
-	if (src->read_gate) {
-		ret = zc_read_gate(src);
-		if (ret)
-			return ret;
-	}
-	return 1;
+	ret = zc_read_gate(src);
+	return ret ? ret : 1;
 }
 
 /**
