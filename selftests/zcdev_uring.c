@@ -1517,8 +1517,6 @@ TEST_F(uring, sendv_cold)
 	end_rx(_metadata, self, 0, 0, len);
 }
 
-/* ---- bad input ---------------------------------------------------------- */
-
 /* send_small for SENDV: a 1-byte memory segment, a 1-byte file segment. */
 TEST_F(uring, sendv_small)
 {
@@ -1553,6 +1551,8 @@ TEST_F(uring, sendv_small)
 	EXPECT_EQ(0, iowq_workers());
 	end_rx(_metadata, self, 0, 0, off);
 }
+
+/* ---- bad input ---------------------------------------------------------- */
 
 /*
  * A ring of 128-byte SQEs: the 64 bytes of the command area after the
