@@ -294,6 +294,8 @@ int zc_make_payload_file(const char *dir, uint64_t size, char *path,
 		if (!*zc_err)
 			zc_seterr(true, "fsync");
 		close(fd);
+		unlink(path);
+		path[0] = 0;
 		errno = e;
 		return -1;
 	}
@@ -313,6 +315,8 @@ int zc_make_sparse_file(const char *dir, uint64_t size, uint64_t data_off,
 
 		zc_seterr(true, "sparse file");
 		close(fd);
+		unlink(path);
+		path[0] = 0;
 		errno = e;
 		return -1;
 	}

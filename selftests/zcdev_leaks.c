@@ -80,9 +80,10 @@ static const struct zc_pair_opts small = { .sndtimeo_ms = -1, .rcvbuf = 65536,
 	self->fd = zc_make_payload_file(zc_ext4_dir(), FILE_SIZE,	\
 					self->path, sizeof(self->path)); \
 	ASSERT_LE(0, self->fd) TH_LOG("%s", zc_errmsg());		\
-	zc_cold_prepare(self->saved, sizeof(self->saved));		\
 	/* the oracle's premise: the file can be made cold at all */	\
 	ASSERT_EQ(0, zc_make_cold(self->fd)) TH_LOG("%s", zc_errmsg());	\
+	/* last: a setup that fails has no teardown to restore it */	\
+	zc_cold_prepare(self->saved, sizeof(self->saved));		\
 } while (0)
 
 #define LEAKS_TEARDOWN() do {						\

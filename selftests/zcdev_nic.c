@@ -192,6 +192,30 @@ static int bql_min(const struct nic *n, const char *val)
 		  "echo %s > $q/limit_min || exit 1; done", n->a, val);
 }
 
+/* the NIC as the guest booted: what every teardown puts back */
+static void nic_restore(const struct nic *n)
+{
+	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", n->a);
+	bql_min(n, "0");
+}
+
+/*
+ * The variant's offloads and a large BQL minimum, as the last step of a
+ * setup: if it fails, it puts the NIC back itself (the harness runs no
+ * teardown for a setup that fails).
+ */
+static int nic_prepare(const struct nic *n, enum nic_set s)
+{
+	char msg[512];
+
+	if (!nic_settings(n, s) && !bql_min(n, "4194304"))
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", zc_errmsg());
+	nic_restore(n);
+	zc_seterr(false, "%s", msg);
+	return -1;
+}
+
 /* BAR0 of an e1000/e1000e, for TCTL */
 struct bar {
 	volatile uint32_t *regs;
@@ -452,11 +476,10 @@ FIXTURE_SETUP(pause)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, nic_find(variant->drv, &self->n)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, nic_settings(&self->n, variant->set)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, bql_min(&self->n, "4194304")) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, bar_map(&self->n, &self->b)) TH_LOG("%s", zc_errmsg());
 	/* the register is what we think it is: EN is set while running */
 	ASSERT_NE(0, self->b.regs[TCTL / 4] & TCTL_EN);
+	ASSERT_EQ(0, nic_prepare(&self->n, variant->set)) TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(pause)
@@ -465,8 +488,7 @@ FIXTURE_TEARDOWN(pause)
 		dma_set(&self->b, true);
 		munmap((void *)self->b.regs, self->b.len);
 	}
-	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", self->n.a);
-	bql_min(&self->n, "0");
+	nic_restore(&self->n);
 	close(self->dev);
 }
 
@@ -566,9 +588,8 @@ FIXTURE_SETUP(pausev)
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, fcntl(self->dev, F_SETFL, O_NONBLOCK));
 	ASSERT_EQ(0, nic_find(variant->drv, &self->n)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, nic_settings(&self->n, variant->set)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, bql_min(&self->n, "4194304")) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, bar_map(&self->n, &self->b)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_prepare(&self->n, variant->set)) TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(pausev)
@@ -577,8 +598,7 @@ FIXTURE_TEARDOWN(pausev)
 		dma_set(&self->b, true);
 		munmap((void *)self->b.regs, self->b.len);
 	}
-	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", self->n.a);
-	bql_min(&self->n, "0");
+	nic_restore(&self->n);
 	close(self->dev);
 }
 
@@ -672,9 +692,8 @@ FIXTURE_SETUP(bounce)
 	self->dev = zc_open_dev();
 	ASSERT_LE(0, self->dev) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, nic_find(variant->drv, &self->n)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, nic_settings(&self->n, SET_TSO_OFF)) TH_LOG("%s", zc_errmsg());
-	ASSERT_EQ(0, bql_min(&self->n, "4194304")) TH_LOG("%s", zc_errmsg());
 	ASSERT_EQ(0, bar_map(&self->n, &self->b)) TH_LOG("%s", zc_errmsg());
+	ASSERT_EQ(0, nic_prepare(&self->n, SET_TSO_OFF)) TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(bounce)
@@ -683,8 +702,7 @@ FIXTURE_TEARDOWN(bounce)
 		dma_set(&self->b, true);
 		munmap((void *)self->b.regs, self->b.len);
 	}
-	sh("ethtool -K %s tx on sg on tso on >/dev/null 2>&1; true", self->n.a);
-	bql_min(&self->n, "0");
+	nic_restore(&self->n);
 	close(self->dev);
 }
 

@@ -278,8 +278,6 @@ FIXTURE_SETUP(deliver)
 		ZC_NEED(return, "%s", zc_errmsg());
 	if (zc_net_available(variant->net))
 		ZC_NEED(return, "%s", zc_errmsg());
-	if (variant->cold)
-		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 	self->size = DSIZE;
 	self->fd = zc_make_payload_file(dir, self->size, self->path,
 					sizeof(self->path));
@@ -290,6 +288,9 @@ FIXTURE_SETUP(deliver)
 	self->pool = malloc(self->pool_len);
 	ASSERT_NE(NULL, self->pool);
 	mem_fill(self->pool, self->pool_len);
+	/* last: a setup that fails has no teardown to restore it */
+	if (variant->cold)
+		zc_cold_prepare(self->defer_max, sizeof(self->defer_max));
 }
 
 FIXTURE_TEARDOWN(deliver)

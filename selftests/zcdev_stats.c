@@ -1298,8 +1298,12 @@ FIXTURE_SETUP(trace)
 	 * task names, so they stay off; only zcdev's own call sites are
 	 * patched, and nothing runs them while an event is switched.
 	 */
-	ASSERT_EQ(0, write_str(TRACEFS "/options/record-cmd", "0"))
+	if (write_str(TRACEFS "/options/record-cmd", "0")) {
+		/* a setup that fails has no teardown: undo tracing_on here */
 		TH_LOG("%s", zc_errmsg());
+		write_str(TRACEFS "/tracing_on", self->tracing_on);
+		ASSERT_TRUE(false);
+	}
 	self->armed = true;
 }
 
