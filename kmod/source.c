@@ -342,10 +342,23 @@ static int zc_fill_splice(struct zc_req *req, struct zc_src *src)
 
 /* ---- ZC_SRC_CACHE: the page cache, looked up by the module ------------- */
 
-static bool zc_folio_hwpoisoned(struct folio *folio)
+/*
+ * A large folio with a memory error that memory_failure() could not split
+ * (its pages were in use, in skbs for one) keeps it: the page is marked,
+ * the folio has_hwpoisoned.  read(2) of tmpfs fails only at that page, so
+ * the module lends the folio's other pages and stops at the bad one.
+ */
+static bool zc_folio_has_bad_page(struct folio *folio)
 {
-	return folio_test_hwpoison(folio) ||
-	       (folio_test_large(folio) && folio_test_has_hwpoisoned(folio));
+	return folio_test_large(folio) && folio_test_has_hwpoisoned(folio);
+}
+
+/* The page of @folio at @index has a memory error: read(2) gives EIO. */
+static bool zc_page_hwpoisoned(struct folio *folio, pgoff_t index)
+{
+	if (!zc_folio_has_bad_page(folio))
+		return folio_test_hwpoison(folio);
+	return PageHWPoison(folio_page(folio, index - folio->index));
 }
 
 /* A folio with the readahead mark: start reading the next window. */
@@ -554,8 +567,8 @@ static int zc_folio_miss(struct zc_req *req, struct zc_src *src,
  * Collect referenced, uptodate page-cache folios from src->pos on, at most
  * one batch.  Returns 0 (b->nr_folios may be 0 at EOF), ZC_HOLE when the
  * first page is a tmpfs hole, ZC_NOT_CACHED when it is not cached and the
- * request is CACHED_ONLY, or -errno (-EIO for a poisoned folio, as read(2)
- * gives).
+ * request is CACHED_ONLY, or -errno (-EIO when the first page has a memory
+ * error, as read(2) gives).  A large folio with a bad page ends the batch.
  */
 static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 {
@@ -594,12 +607,11 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 				pending = folio;
 				continue;
 			}
-			if (zc_folio_hwpoisoned(folio)) {
+			if (zc_page_hwpoisoned(folio, index)) {
 				poisoned = true;
 				folio_put(folio);
 				continue;
 			}
-			miss = false;
 			zc_async_readahead(src, folio, last);
 			/*
 			 * Used, for reclaim: as filemap_splice_read() and
@@ -609,6 +621,10 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 			folio_mark_accessed(folio);
 			b->folios[b->nr_folios++] = folio;
 			index = folio->index + folio_nr_pages(folio);
+			/* the batch ends at its bad page (zc_fill_cache()) */
+			if (zc_folio_has_bad_page(folio))
+				continue;
+			miss = false;
 		}
 		folio_batch_init(&fbatch);
 		if (!miss)
@@ -639,7 +655,7 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 				return -EINTR;
 			continue;
 		}
-		if (zc_folio_hwpoisoned(folio)) {
+		if (zc_page_hwpoisoned(folio, index)) {
 			folio_put(folio);
 			return -EIO;
 		}
@@ -647,6 +663,8 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 		zc_async_readahead(src, folio, last);
 		b->folios[b->nr_folios++] = folio;
 		index = folio->index + folio_nr_pages(folio);
+		if (zc_folio_has_bad_page(folio))
+			break;
 	}
 	return 0;
 }
@@ -688,6 +706,7 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 {
 	struct zc_batch *b = &req->b;
 	loff_t end, pos = src->pos;
+	bool bad = false;
 	unsigned int i;
 	int ret;
 
@@ -703,7 +722,7 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 		return ret;
 
 	end = min_t(loff_t, src->end, i_size_read(src->inode));
-	for (i = 0; i < b->nr_folios && pos < end; i++) {
+	for (i = 0; i < b->nr_folios && pos < end && !bad; i++) {
 		struct folio *folio = b->folios[i];
 		loff_t fpos = folio_pos(folio);
 		loff_t fend = fpos + folio_size(folio);
@@ -716,10 +735,17 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 			struct page *page;
 
 			page = folio_page(folio, (pos - fpos) >> PAGE_SHIFT);
+			/* read(2) stops there too; the next call gets EIO */
+			bad = zc_folio_has_bad_page(folio) && PageHWPoison(page);
+			if (bad)
+				break;
 			bvec_set_page(&b->bv[b->nr_bv++], page, len, off);
 			pos += len;
 		}
 	}
+	/* poisoned since zc_get_folios() looked (the batch is released) */
+	if (bad && pos == src->pos)
+		return -EIO;
 	b->len = pos - src->pos;
 	return 0;
 }

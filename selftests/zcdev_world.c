@@ -49,6 +49,14 @@
  *   shutdown.* an ext4 file system shut down (EXT4_IOC_SHUTDOWN) with the
  *              file's pages still cached: EIO, as read(2) and sendfile(2)
  *              give, for SENDFILE and a SENDV file segment; nothing sent
+ *   hwpoison.* a page-cache page with a memory error (MADV_HWPOISON): on
+ *              tmpfs read(2)'s bytes up to it, EIO at it, the bytes after
+ *              it, also in a huge folio that cannot be split; a clean ext4
+ *              page is read again from disk
+ *
+ * Setups change nothing outside the test (the harness runs no teardown for
+ * a setup that fails): mounts, devices and namespaces are each test's first
+ * step (*_open()), recorded in the fixture for its teardown.
  *
  * A report may name a reason that says "cannot know" (ZCDEV_WHY_ROUTE,
  * ZCDEV_WHY_DEVICE) for bytes the oracle saw lent; it may never claim a
@@ -452,9 +460,23 @@ FIXTURE_VARIANT_ADD(pseudo, debugfs_fault_around) {
 FIXTURE_VARIANT_ADD(pseudo, configfs_netconsole) {
 	.path = NC_TARGET "/local_port", .prep = PREP_CONFIGFS };
 
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): pseudo_prep(), the test's first step,
+ * mounts and makes what the variant needs.
+ */
 FIXTURE_SETUP(pseudo)
 {
 	WORLD_SETUP(&self->w, false);
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* the variant's cgroup2 or configfs file, each change recorded for teardown */
+static void pseudo_prep(struct __test_metadata *_metadata,
+			FIXTURE_DATA(pseudo) *self,
+			const FIXTURE_VARIANT(pseudo) *variant)
+{
 	switch (variant->prep) {
 	case PREP_NONE:
 		break;
@@ -491,8 +513,6 @@ FIXTURE_SETUP(pseudo)
 	if (access(variant->path, R_OK))
 		SKIP(return, "%s: %s (not on this kernel)", variant->path,
 		     strerror(errno));
-	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
-		TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(pseudo)
@@ -529,6 +549,9 @@ TEST_F_TIMEOUT(pseudo, bytes_equal_read, 60)
 	off_t o;
 	int fd;
 
+	pseudo_prep(_metadata, self, variant);
+	if (_metadata->exit_code == KSFT_SKIP)
+		return;
 	reflen = read_content(variant->path, variant->off, self->w.exp, want);
 	ASSERT_LE(0, reflen) TH_LOG("read %s: %s", variant->path, strerror(errno));
 	ASSERT_EQ(0, stat(variant->path, &st));
@@ -673,7 +696,23 @@ FIXTURE_VARIANT_ADD(ovl, tmpfs_copied_up_after_open) {
 FIXTURE_VARIANT_ADD(ovl, ext4_metacopy) {
 	.lower_ext4 = true, .metacopy = true };
 
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): ovl_open(), each test's first step,
+ * makes the layers and mounts.
+ */
 FIXTURE_SETUP(ovl)
+{
+	self->lfd = self->rw = -1;
+	self->mounted = false;
+	self->base[0] = self->upper[0] = self->work[0] = self->merged[0] = 0;
+	WORLD_SETUP(&self->w, false);
+}
+
+/* the layers, the mount, the file through the overlay and the real file */
+static void ovl_open(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(ovl) *self,
+		     const FIXTURE_VARIANT(ovl) *variant)
 {
 	const char *ldir = variant->lower_ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
 	const char *udir = variant->upper_ext4 ? zc_ext4_dir() : zc_tmpfs_dir();
@@ -681,22 +720,23 @@ FIXTURE_SETUP(ovl)
 	const char *name;
 	struct stat st;
 
-	self->lfd = self->rw = -1;
-	WORLD_SETUP(&self->w, false);
 	ASSERT_EQ(0, zc_check_fs(ldir, variant->lower_ext4 ? ZC_EXT4_MAGIC :
 							      ZC_TMPFS_MAGIC))
 		TH_LOG("%s", zc_errmsg());
 
 	snprintf(self->base, sizeof(self->base), "%s/zcw-ovl-XXXXXX", ldir);
-	ASSERT_NE(NULL, mkdtemp(self->base));
+	if (!mkdtemp(self->base)) {
+		self->base[0] = 0;
+		ASSERT_TRUE(0) TH_LOG("mkdtemp: %s", strerror(errno));
+	}
 	snprintf(self->lower, sizeof(self->lower), "%s/lower", self->base);
 	ASSERT_EQ(0, mkdir(self->lower, 0755));
 	/* upper and work on one file system (overlayfs requires it) */
 	snprintf(self->upper, sizeof(self->upper), "%s/zcw-ovlu-%d", udir, getpid());
-	snprintf(self->work, sizeof(self->work), "%s/zcw-ovlw-%d", udir, getpid());
-	snprintf(self->merged, sizeof(self->merged), "/tmp/zcw-ovlm-%d", getpid());
 	ASSERT_EQ(0, mkdir(self->upper, 0755));
+	snprintf(self->work, sizeof(self->work), "%s/zcw-ovlw-%d", udir, getpid());
 	ASSERT_EQ(0, mkdir(self->work, 0755));
+	snprintf(self->merged, sizeof(self->merged), "/tmp/zcw-ovlm-%d", getpid());
 	ASSERT_EQ(0, mkdir(self->merged, 0755));
 
 	self->lfd = zc_make_payload_file(self->lower, OVL_SIZE, self->lpath,
@@ -768,8 +808,9 @@ FIXTURE_TEARDOWN(ovl)
 		close(self->lfd);
 	if (self->mounted)
 		umount2(self->merged, MNT_DETACH);
-	run("rm -rf '%s' '%s' '%s' '%s'", self->base, self->upper, self->work,
-	    self->merged);
+	/* what ovl_open() made before it stopped (an empty name: not made) */
+	run("for d in '%s' '%s' '%s' '%s'; do [ -z \"$d\" ] || rm -rf \"$d\"; done",
+	    self->base, self->upper, self->work, self->merged);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
 
@@ -784,6 +825,7 @@ TEST_F_TIMEOUT(ovl, oracle_agrees_with_sendfile, 60)
 	ssize_t n;
 	struct shot s;
 
+	ovl_open(_metadata, self, variant);
 	/* read(2) through the overlay is the payload */
 	n = pread(self->w.fd, self->w.buf, OVL_LEN, OVL_OFF);
 	ASSERT_EQ((ssize_t)OVL_LEN, n);
@@ -822,6 +864,7 @@ TEST_F_TIMEOUT(ovl, cached_only_asks_the_backing_cache, 60)
 	struct statfs sf;
 	ssize_t n;
 
+	ovl_open(_metadata, self, variant);
 	ASSERT_EQ(0, fstatfs(self->rw, &sf));
 	in = zc_sendfile_in(self->w.fd, self->w.p.snd, OVL_OFF, OVL_LEN,
 			    ZCDEV_SEND_CACHED_ONLY);
@@ -1083,12 +1126,16 @@ FIXTURE_VARIANT(fuse) {
 FIXTURE_VARIANT_ADD(fuse, cached) { .open_flags = FOPEN_KEEP_CACHE };
 FIXTURE_VARIANT_ADD(fuse, direct_io) { .open_flags = FOPEN_DIRECT_IO, .direct = true };
 
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): fuse_open(), each test's first step,
+ * mounts and starts the server.
+ */
 FIXTURE_SETUP(fuse)
 {
-	char opts[128];
-
 	self->rw = -1;
 	self->srv.fd = -1;
+	self->mnt[0] = 0;
 	WORLD_SETUP(&self->w, false);
 	self->srv.open_flags = variant->open_flags;
 	self->srv.data = malloc(FUSE_FILE_SIZE);
@@ -1099,6 +1146,17 @@ FIXTURE_SETUP(fuse)
 	if (self->srv.fd < 0 && errno == ENOENT)
 		ZC_NEED(return, "no /dev/fuse on this kernel");
 	ASSERT_LE(0, self->srv.fd) TH_LOG("open /dev/fuse: %s", strerror(errno));
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* the mount, the server thread, the file's descriptors */
+static void fuse_open(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fuse) *self,
+		      const FIXTURE_VARIANT(fuse) *variant)
+{
+	char opts[128];
+
 	snprintf(self->mnt, sizeof(self->mnt), "/tmp/zcw-fuse-%d", getpid());
 	snprintf(self->fpath, sizeof(self->fpath), "%s/" FUSE_NAME, self->mnt);
 	ASSERT_EQ(0, mkdir(self->mnt, 0755));
@@ -1118,8 +1176,6 @@ FIXTURE_SETUP(fuse)
 		ASSERT_LE(0, self->rw) TH_LOG("open %s O_RDWR: %s", self->fpath,
 					      strerror(errno));
 	}
-	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
-		TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(fuse)
@@ -1140,7 +1196,8 @@ FIXTURE_TEARDOWN(fuse)
 	}
 	if (self->srv.fd >= 0)
 		close(self->srv.fd);
-	rmdir(self->mnt);
+	if (self->mnt[0])
+		rmdir(self->mnt);
 	free(self->srv.data);
 	EXPECT_EQ(0, zc_sigpipe_count()) TH_LOG("SIGPIPE was raised");
 }
@@ -1174,6 +1231,7 @@ TEST_F_TIMEOUT(fuse, report_is_true, 60)
 	char w[128];
 	ssize_t n;
 
+	fuse_open(_metadata, self, variant);
 	zc_payload_fill(self->w.exp, off, len);
 	n = pread(self->w.fd, self->w.buf, len, off);
 	ASSERT_EQ((ssize_t)len, n) TH_LOG("read(2): %s", strerror(errno));
@@ -1345,6 +1403,7 @@ TEST_F_TIMEOUT(fuse, ktls_attached_during_read, 90)
 	char w[128];
 	int ret;
 
+	fuse_open(_metadata, self, variant);
 	g.a = (struct zcdev_sendfile){ .file_fd = self->w.fd,
 				       .sock_fd = self->w.p.snd,
 				       .offset = off, .len = len };
@@ -1391,6 +1450,7 @@ TEST_F_TIMEOUT(fuse, ktls_notify_more_keeps_no_page, 90)
 
 	if (variant->direct)
 		SKIP(return, "FOPEN_DIRECT_IO: no page cache to change");
+	fuse_open(_metadata, self, variant);
 	zc_payload_fill(self->w.exp, off, len);
 	g.a = (struct zcdev_sendfile){ .file_fd = self->w.fd,
 				       .sock_fd = self->w.p.snd,
@@ -1440,8 +1500,8 @@ TEST_F_TIMEOUT(fuse, ktls_notify_more_keeps_no_page, 90)
 TEST_F_TIMEOUT(fuse, uring_strict_sendv_inline_does_not_wait, 90)
 {
 	const uint64_t off = 8192, len = 16 * KiB;
-	struct zcdev_seg seg = { .type = ZCDEV_SEG_FILE, .file_fd = self->w.fd,
-				 .offset = off, .len = len };
+	struct zcdev_seg seg = { .type = ZCDEV_SEG_FILE, .offset = off,
+				 .len = len };
 	struct zcdev_sendv a = { .segs = (uintptr_t)&seg, .nr_segs = 1,
 				 .sock_fd = self->w.p.snd,
 				 .flags = ZCDEV_SEND_STRICT };
@@ -1454,6 +1514,8 @@ TEST_F_TIMEOUT(fuse, uring_strict_sendv_inline_does_not_wait, 90)
 	char w[128];
 	int ret, res;
 
+	fuse_open(_metadata, self, variant);
+	seg.file_fd = self->w.fd;
 	ret = io_uring_queue_init(4, &ring, 0);
 	if (ret == -ENOSYS || ret == -EPERM)
 		SKIP(return, "io_uring: %s", strerror(-ret));
@@ -1542,9 +1604,23 @@ static void vethpeer_undo(void)
 	    "ip netns del zcvB || true; ip netns del zcvC || true");
 }
 
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): vethpeer_open(), the test's first
+ * step, makes the namespaces and devices.
+ */
 FIXTURE_SETUP(vethpeer)
 {
+	self->made = false;
 	WORLD_SETUP(&self->w, true);
+}
+
+/* A (here) - zcva/zcvb - B - zcvc/zcvd - C, routed or bridged in B */
+static void vethpeer_open(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(vethpeer) *self,
+			  const FIXTURE_VARIANT(vethpeer) *variant)
+{
+	/* what a test that was killed (a timeout) left */
 	vethpeer_undo();
 	self->made = true;
 	ASSERT_EQ(0, run("ip netns add zcvB; ip netns add zcvC; "
@@ -1591,6 +1667,7 @@ TEST_F_TIMEOUT(vethpeer, report_is_true, 60)
 	struct shot s;
 	char w[128];
 
+	vethpeer_open(_metadata, self, variant);
 	ASSERT_EQ(0, zc_shot(self->w.dev, &self->w.p, self->w.fd, self->w.fd, 0,
 			     WORLD_LEN, self->w.exp, self->w.buf, &s))
 		TH_LOG("%s", zc_errmsg());
@@ -1642,9 +1719,16 @@ FIXTURE_VARIANT_ADD(route, veth6) {
 
 FIXTURE_SETUP(route)
 {
+	const char *ip = variant->fam == ZC_TCP4 ? "ip" : "ip -6";
+	const char *plen = variant->fam == ZC_TCP4 ? "32" : "128";
+
 	self->undo[0] = 0;
 	WORLD_SETUP(&self->w, true);
 	ASSERT_EQ(0, zc_net_available(variant->net)) TH_LOG("%s", zc_errmsg());
+	/* a host route a test killed by its timeout left (no teardown ran) */
+	run("%s route del %s/%s dev %s 2>/dev/null || true; "
+	    "%s route del prohibit %s/%s 2>/dev/null || true",
+	    ip, variant->peer, plen, variant->ifname, ip, variant->peer, plen);
 	ASSERT_EQ(0, zc_pair_open(&self->w.p, variant->fam, variant->net, &bufs))
 		TH_LOG("%s", zc_errmsg());
 }
@@ -2107,31 +2191,50 @@ static const char *dev_ns(const FIXTURE_VARIANT(dev) *v)
 	return v->nosg ? "nosg" : "veth";
 }
 
+/*
+ * What dev_open() makes, in both peer namespaces (a case killed by its
+ * timeout has no teardown, and the next case may use the other one).
+ */
+#define DEV_UNDO							\
+	"ip -force -batch - 2>/dev/null <<'EOF' || true\n"		\
+	"link del zwu\nlink del zw0\nxfrm state flush\nxfrm policy flush\nEOF\n" \
+	"for n in veth nosg; do ip -n $n -force -batch - 2>/dev/null <<'EOF' || true\n" \
+	"link del zwu\nlink del zw0p\nxfrm state flush\nxfrm policy flush\nEOF\n" \
+	"done\nrm -f /tmp/zwk1 /tmp/zwk2 /tmp/zwp1 /tmp/zwp2\n"
+
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): dev_open(), the test's first step,
+ * makes the devices and connects.
+ */
 FIXTURE_SETUP(dev)
+{
+	self->made = false;
+	WORLD_SETUP(&self->w, true);
+	ASSERT_EQ(0, zc_net_available(variant->nosg ? ZC_NET_NOSG : ZC_NET_VETH))
+		TH_LOG("%s", zc_errmsg());
+}
+
+static void dev_open(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(dev) *self,
+		     const FIXTURE_VARIANT(dev) *variant)
 {
 	const char *ns = dev_ns(variant);
 	char near[1024], far[1024];
 	bool v6 = variant->kind == DK_IP6TNL || variant->kind == DK_SIT;
 	int r;
 
-	WORLD_SETUP(&self->w, true);
-	ASSERT_EQ(0, zc_net_available(variant->nosg ? ZC_NET_NOSG : ZC_NET_VETH))
-		TH_LOG("%s", zc_errmsg());
-
 	/* one shell for it all: every process costs under TCG */
 	self->made = true;
 	dev_lines(variant->kind, false, near, sizeof(near));
 	dev_lines(variant->kind, true, far, sizeof(far));
-	/* (what an aborted case before left behind goes first) */
+	/* (what a killed case before left behind goes first) */
 	r = run("modprobe %s 2>/dev/null || true\n"
-		"ip link del zwu 2>/dev/null || true\n"
-		"ip link del zw0 2>/dev/null || true\n"
-		"ip -n %s link del zwu 2>/dev/null || true\n"
-		"ip -n %s link del zw0p 2>/dev/null || true\n"
+		DEV_UNDO
 		"ip link add zw0 address %s type veth peer name zw0p address %s netns %s\n"
 		"%sip -batch - <<'EOF'\nlink set zw0 up\n%sEOF\n"
 		"ip -n %s -batch - <<'EOF'\nlink set zw0p up\n%sEOF",
-		variant->mod, ns, ns, MAC_NEAR, MAC_FAR, ns,
+		variant->mod, MAC_NEAR, MAC_FAR, ns,
 		variant->nosg ? "ethtool -K zw0 sg off tx off\n"
 		"ethtool -k zw0 | grep -q '^scatter-gather: off'\n" : "",
 		near, ns, far);
@@ -2174,11 +2277,7 @@ FIXTURE_SETUP(dev)
 FIXTURE_TEARDOWN(dev)
 {
 	if (self->made)
-		run("ip -force -batch - 2>/dev/null <<'EOF' || true\n"
-		    "link del zwu\nlink del zw0\nxfrm state flush\nxfrm policy flush\nEOF\n"
-		    "ip -n %s link del zwu 2>/dev/null || true\n"
-		    "ip -n %s xfrm state flush; ip -n %s xfrm policy flush",
-		    dev_ns(variant), dev_ns(variant), dev_ns(variant));
+		run("%s", DEV_UNDO);
 	WORLD_TEARDOWN(&self->w);
 }
 
@@ -2196,6 +2295,7 @@ TEST_F_TIMEOUT(dev, report_is_true, 60)
 	char what[96], w[128];
 	struct shot s;
 
+	dev_open(_metadata, self, variant);
 	snprintf(what, sizeof(what), "%s over the %s veth", dev_names[variant->kind],
 		 variant->nosg ? "no-SG" : "SG");
 	if (self->unrouted) {
@@ -2546,6 +2646,9 @@ static void nfs_open(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, fsync(srv));
 	close(srv);
 
+	/* a mount a test killed by its timeout left (no teardown ran) */
+	run("awk '$2 ~ \"^/tmp/zcw-nfs-\" { print $2 }' /proc/mounts | "
+	    "xargs -r umount -l");
 	snprintf(self->mnt, sizeof(self->mnt), "/tmp/zcw-nfs-%d", getpid());
 	ASSERT_EQ(0, mkdir(self->mnt, 0755));
 	snprintf(opts, sizeof(opts), "vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1%s",
@@ -2717,16 +2820,31 @@ static int shut_resident(void *map)
 	return n;
 }
 
+/*
+ * Setup changes nothing that teardown must undo (the harness skips the
+ * teardown of a setup that fails): shut_open(), each test's first step,
+ * mounts the disk and makes the file.
+ */
 FIXTURE_SETUP(shutdown)
 {
 	const char *disk = getenv("ZC_SPARE_DISK");
 
 	self->mounted = false;
 	self->map = MAP_FAILED;
+	self->dir[0] = 0;
 	WORLD_SETUP(&self->w, false);
 	if (!disk || !*disk)
 		ZC_NEED(return, "no spare disk (ZC_SPARE_DISK: vm/run-guest.sh)");
-	/* a mount an earlier test left (its teardown runs only after setup) */
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, NULL))
+		TH_LOG("%s", zc_errmsg());
+}
+
+static void shut_open(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(shutdown) *self)
+{
+	const char *disk = getenv("ZC_SPARE_DISK");
+
+	/* a mount a killed test left (a timeout runs no teardown) */
 	run("awk -v d='%s' '$1 == d { print $2 }' /proc/mounts | xargs -r umount -l",
 	    disk);
 	snprintf(self->dir, sizeof(self->dir), "/tmp/zcw-shut-%d", getpid());
@@ -2743,8 +2861,6 @@ FIXTURE_SETUP(shutdown)
 	self->map = mmap(NULL, SHUT_SIZE, PROT_READ, MAP_SHARED, self->w.fd, 0);
 	ASSERT_NE(MAP_FAILED, self->map) TH_LOG("mmap: %s", strerror(errno));
 	ASSERT_EQ(SHUT_SIZE / 4096, shut_resident(self->map));
-	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, NULL))
-		TH_LOG("%s", zc_errmsg());
 }
 
 FIXTURE_TEARDOWN(shutdown)
@@ -2756,7 +2872,8 @@ FIXTURE_TEARDOWN(shutdown)
 	self->w.fd = -1;
 	if (self->mounted)
 		EXPECT_EQ(0, umount(self->dir)) TH_LOG("umount: %s", strerror(errno));
-	rmdir(self->dir);
+	if (self->dir[0])
+		rmdir(self->dir);
 	WORLD_TEARDOWN(&self->w);
 }
 
@@ -2778,6 +2895,7 @@ TEST_F(shutdown, ext4_cached_file_gives_eio)
 	off_t o = 0;
 	char c;
 
+	shut_open(_metadata, self);
 	/* the control: before the shutdown it is sent, by reference */
 	ASSERT_EQ(0, zc_sendfile_args(self->w.dev, self->w.fd, self->w.p.snd,
 				      0, SHUT_SIZE, 0, &a))
@@ -2892,6 +3010,7 @@ TEST_F_TIMEOUT(shutdown, ext4_shutdown_mid_call, 90)
 	pthread_t th;
 	int fd, i, q = 0;
 
+	shut_open(_metadata, self);
 	zc_pair_close(&self->w.p);
 	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &small))
 		TH_LOG("%s", zc_errmsg());
@@ -2933,6 +3052,321 @@ TEST_F_TIMEOUT(shutdown, ext4_shutdown_mid_call, 90)
 	EXPECT_EQ(-1, zc_verify(rx.buf, rx.len, 0)) TH_LOG("%s", zc_errmsg());
 	zc_rx_free(&rx);
 	close(fd);
+}
+
+/* ===================================================================== */
+/* hwpoison: a page-cache page with a memory error                        */
+/* ===================================================================== */
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
+#define HWP_SIZE	(64 * KiB)
+#define HWP_PAGE	5	/* the page with the error */
+#define HWP_HUGE	(2 * MiB)
+
+/*
+ * A file of HWP_SIZE (tmpfs_huge: HWP_HUGE) whose page HWP_PAGE gets a
+ * memory error (madvise(MADV_HWPOISON), CONFIG_MEMORY_FAILURE), what
+ * memory_failure() does with a page-cache page: tmpfs keeps the poisoned
+ * page in its page cache, and read(2) gives EIO there; a clean ext4 page
+ * is taken out of the page cache, and read(2) reads it again from disk;
+ * a huge tmpfs folio is split first, so that only the page is poisoned.
+ */
+FIXTURE(hwpoison) {
+	struct world w;
+	char dir[64];
+	bool mounted;	/* a tmpfs of the test's own at dir */
+};
+
+FIXTURE_VARIANT(hwpoison) {
+	bool ext4;
+	bool huge;	/* tmpfs -o huge=always: a large folio */
+	bool in_flight;	/* the file was sent and is unread when poisoned */
+};
+
+FIXTURE_VARIANT_ADD(hwpoison, tmpfs) { };
+FIXTURE_VARIANT_ADD(hwpoison, ext4) { .ext4 = true };
+FIXTURE_VARIANT_ADD(hwpoison, tmpfs_huge) { .huge = true };
+/* the folio's pages are in skbs not yet read: it cannot be split */
+FIXTURE_VARIANT_ADD(hwpoison, tmpfs_huge_in_flight) { .huge = true, .in_flight = true };
+
+/* changes nothing outside the test: a mount is the test's first step */
+FIXTURE_SETUP(hwpoison)
+{
+	self->mounted = false;
+	self->dir[0] = 0;
+	WORLD_SETUP(&self->w, false);
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_LO, &bufs))
+		TH_LOG("%s", zc_errmsg());
+}
+
+FIXTURE_TEARDOWN(hwpoison)
+{
+	if (self->w.fd >= 0)
+		close(self->w.fd);
+	self->w.fd = -1;
+	if (self->w.path[0])
+		unlink(self->w.path);
+	self->w.path[0] = 0;
+	if (self->mounted)
+		EXPECT_EQ(0, umount(self->dir)) TH_LOG("umount: %s", strerror(errno));
+	if (self->dir[0])
+		rmdir(self->dir);
+	WORLD_TEARDOWN(&self->w);
+}
+
+/*
+ * madvise(MADV_HWPOISON) of the page at @off of @fd, from a child: from
+ * 6.9 the caller gets SIGBUS if it maps the page (MF_ACTION_REQUIRED).
+ * 0 when the memory error was injected (the caller checks what read(2)
+ * says of it), -EOPNOTSUPP when the kernel has no memory-failure
+ * handling, else -1.
+ */
+static int hwp_poison(int fd, off_t off)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		volatile char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, off);
+
+		if (m == MAP_FAILED)
+			_exit(2);
+		(void)m[0];
+		/* 6.1: EBUSY for a huge folio it could not split (poisoned) */
+		if (madvise((void *)m, 4096, MADV_HWPOISON) && errno != EBUSY)
+			_exit(errno == EINVAL ? 3 : 4);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS)
+		return 0;
+	if (!WIFEXITED(st))
+		return -1;
+	if (WEXITSTATUS(st) == 3)
+		return -EOPNOTSUPP;
+	return WEXITSTATUS(st) ? -1 : 0;
+}
+
+/* kB of shmem in huge pages (/proc/meminfo), -1 if it cannot be read */
+static long hwp_shmem_huge_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ShmemHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* read(2) from @off to @end: bytes before the first error, and the error */
+static int64_t hwp_read(int fd, uint8_t *buf, uint64_t off, uint64_t end,
+			int *err)
+{
+	uint64_t got = 0;
+
+	*err = 0;
+	while (off + got < end) {
+		ssize_t n = pread(fd, buf + got, end - off - got, off + got);
+
+		if (n < 0) {
+			*err = errno;
+			break;
+		}
+		if (!n)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/* one SENDFILE of [off, off + len): ret, errno in *err, bytes received */
+static int hwp_send(struct world *w, uint64_t off, uint64_t len,
+		    uint32_t flags, struct zcdev_sendfile *a, int *err)
+{
+	int ret = zc_sendfile_args(w->dev, w->fd, w->p.snd, off, len, flags, a);
+
+	*err = ret ? errno : 0;
+	if (!ret && a->sent &&
+	    zc_recv_exact(w->p.rcv, w->buf, a->sent, IDLE_MS) != (ssize_t)a->sent)
+		return -2;
+	return ret;
+}
+
+/*
+ * The bytes the module sends around a page with a memory error are what
+ * read(2) gives: on tmpfs those before it, then EIO at it, then those
+ * after it; the page is never lent (SENDFILE, CACHED_ONLY, a SENDV file
+ * segment after a header).  On ext4 the page was dropped and is read
+ * again: every byte, the file's.  A huge tmpfs folio (its premise: 2 MiB
+ * more of shmem in huge pages) behaves as the small pages do, because
+ * memory_failure() splits it.  sendfile(2)'s count is logged, and the
+ * module never sends more than it.
+ */
+TEST_F_TIMEOUT(hwpoison, bytes_equal_read, 90)
+{
+	const uint64_t size = variant->huge ? HWP_HUGE : HWP_SIZE;
+	const uint64_t bad = HWP_PAGE * 4096ULL;
+	const char hdr[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct zcdev_seg seg[2] = { };
+	struct zcdev_sendfile a;
+	struct zcdev_sendv v;
+	long huge_kb = 0;
+	int64_t rd, rd2;
+	uint8_t *ref;
+	int ret, err, rerr;
+	ssize_t sf;
+	off_t o = 0;
+	const char *dir;
+
+	if (variant->ext4) {
+		dir = zc_ext4_dir();
+	} else if (variant->huge) {
+		snprintf(self->dir, sizeof(self->dir), "/tmp/zcw-hwp-%d", getpid());
+		ASSERT_EQ(0, mkdir(self->dir, 0755));
+		ASSERT_EQ(0, mount("zcw-hwp", self->dir, "tmpfs", 0,
+				   "huge=always,size=8m"))
+			TH_LOG("mount tmpfs huge=always: %s", strerror(errno));
+		self->mounted = true;
+		dir = self->dir;
+		huge_kb = hwp_shmem_huge_kb();
+		ASSERT_LE(0, huge_kb);
+	} else {
+		dir = zc_tmpfs_dir();
+	}
+	self->w.fd = zc_make_payload_file(dir, size, self->w.path,
+					  sizeof(self->w.path));
+	ASSERT_LE(0, self->w.fd) TH_LOG("%s", zc_errmsg());
+	ref = malloc(size);
+	ASSERT_NE(NULL, ref);
+	/* every page cached (and, on ext4, clean: written and fsynced) */
+	ASSERT_EQ((int64_t)size, hwp_read(self->w.fd, ref, 0, size, &rerr));
+	/* the premise: the file is one huge folio (2 MiB more in huge pages) */
+	if (variant->huge)
+		ASSERT_LE(huge_kb + (long)(HWP_HUGE / 1024), hwp_shmem_huge_kb());
+
+	if (variant->in_flight) {
+		/* lent, and unread: the skbs hold the folio's pages */
+		ASSERT_EQ(0, zc_sendfile_args(self->w.dev, self->w.fd,
+					      self->w.p.snd, 0, size, 0, &a))
+			TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(size, a.sent);
+		ASSERT_EQ(size, a.zc_bytes) TH_LOG("%s", zc_report_str(&a));
+	}
+	ret = hwp_poison(self->w.fd, bad);
+	if (ret == -EOPNOTSUPP)
+		ZC_NEED(goto out, "MADV_HWPOISON: EINVAL (CONFIG_MEMORY_FAILURE)");
+	ASSERT_EQ(0, ret) TH_LOG("could not inject the memory error");
+	if (variant->in_flight) {
+		/* the premise: not split, one large folio with a bad page */
+		ASSERT_LE(huge_kb + (long)(HWP_HUGE / 1024), hwp_shmem_huge_kb());
+		ASSERT_EQ((ssize_t)size, zc_recv_exact(self->w.p.rcv, self->w.buf,
+						       size, IDLE_MS));
+		ASSERT_EQ(-1, zc_verify(self->w.buf, size, 0)) TH_LOG("%s", zc_errmsg());
+	}
+
+	/* what read(2) and sendfile(2) give now */
+	rd = hwp_read(self->w.fd, ref, 0, size, &rerr);
+	TH_LOG("read(2): %" PRId64 " bytes, then %s", rd,
+	       rerr ? strerror(rerr) : "EOF");
+	ASSERT_EQ(-1, zc_verify(ref, rd, 0)) TH_LOG("read(2): %s", zc_errmsg());
+	if (variant->ext4) {
+		/* the premise: the clean page was dropped, and read again */
+		ASSERT_EQ((int64_t)size, rd);
+	} else {
+		/* the premise: the poisoned page stays, read(2) stops there */
+		ASSERT_EQ((int64_t)bad, rd);
+		ASSERT_EQ(EIO, rerr);
+	}
+	sf = sendfile(self->w.p.snd, self->w.fd, &o, size);
+	TH_LOG("sendfile(2): %zd%s%s", sf, sf < 0 ? ", " : "",
+	       sf < 0 ? strerror(errno) : "");
+	if (sf > 0) {
+		ASSERT_EQ(sf, zc_recv_exact(self->w.p.rcv, self->w.buf, sf,
+					    IDLE_MS));
+	}
+
+	/* SENDFILE of the whole file: what read(2) gave */
+	ret = hwp_send(&self->w, 0, size, 0, &a, &err);
+	ASSERT_NE(-2, ret) TH_LOG("fewer bytes arrived than sent");
+	if (rd) {
+		ASSERT_EQ(0, ret) TH_LOG("%s", strerror(err));
+		TH_LOG("SENDFILE: %s", zc_report_str(&a));
+		EXPECT_EQ((uint64_t)rd, a.sent);
+		EXPECT_EQ(-1, zc_verify(self->w.buf, a.sent, 0))
+			TH_LOG("%s", zc_errmsg());
+	}
+	if (variant->ext4)
+		goto out;
+
+	/* at the bad page: EIO */
+	EXPECT_EQ(-1, hwp_send(&self->w, a.sent, size - a.sent, 0, &a, &err))
+		TH_LOG("at the bad page: %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, err) TH_LOG("%s", strerror(err));
+	EXPECT_EQ(-1, hwp_send(&self->w, bad, 4096, ZCDEV_SEND_CACHED_ONLY, &a,
+			       &err))
+		TH_LOG("CACHED_ONLY: %s", zc_report_str(&a));
+	EXPECT_EQ(EIO, err) TH_LOG("CACHED_ONLY: %s", strerror(err));
+
+	/* after it, where read(2) reads again */
+	rd2 = hwp_read(self->w.fd, ref, bad + 4096, size, &rerr);
+	TH_LOG("read(2) after the bad page: %" PRId64 " bytes, then %s", rd2,
+	       rerr ? strerror(rerr) : "EOF");
+	ret = hwp_send(&self->w, bad + 4096, size - bad - 4096, 0, &a, &err);
+	if (rd2) {
+		ASSERT_EQ(0, ret) TH_LOG("after: %s", strerror(err));
+		EXPECT_EQ((uint64_t)rd2, a.sent) TH_LOG("%s", zc_report_str(&a));
+		EXPECT_EQ(-1, zc_verify(self->w.buf, a.sent, bad + 4096))
+			TH_LOG("%s", zc_errmsg());
+	} else {
+		EXPECT_EQ(-1, ret) TH_LOG("after: %s", zc_report_str(&a));
+		EXPECT_EQ(rerr, err);
+	}
+
+	/* SENDV: the header and the file's bytes up to the page */
+	seg[0].type = ZCDEV_SEG_MEM;
+	seg[0].addr = (uintptr_t)hdr;
+	seg[0].len = sizeof(hdr) - 1;
+	seg[1].type = ZCDEV_SEG_FILE;
+	seg[1].file_fd = self->w.fd;
+	seg[1].len = size;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)seg;
+	v.nr_segs = 2;
+	v.sock_fd = self->w.p.snd;
+	ASSERT_EQ(0, zct_sendv(self->w.dev, &v)) TH_LOG("%s", strerror(errno));
+	TH_LOG("SENDV: sent %llu, seg %u + %llu", (unsigned long long)v.sent,
+	       v.seg_index, (unsigned long long)v.seg_sent);
+	EXPECT_EQ(1, v.seg_index);
+	EXPECT_EQ((uint64_t)rd, v.seg_sent);
+	ASSERT_EQ((ssize_t)v.sent,
+		  zc_recv_exact(self->w.p.rcv, self->w.buf, v.sent, IDLE_MS));
+	EXPECT_EQ(0, memcmp(self->w.buf, hdr, sizeof(hdr) - 1));
+	EXPECT_EQ(-1, zc_verify(self->w.buf + sizeof(hdr) - 1, v.seg_sent, 0))
+		TH_LOG("%s", zc_errmsg());
+	seg[1].offset = v.seg_sent;
+	seg[1].len = size - v.seg_sent;
+	memset(&v, 0, sizeof(v));
+	v.segs = (uintptr_t)&seg[1];
+	v.nr_segs = 1;
+	v.sock_fd = self->w.p.snd;
+	EXPECT_EQ(-1, zct_sendv(self->w.dev, &v)) TH_LOG("at the bad page: sent %llu",
+							 (unsigned long long)v.sent);
+	EXPECT_EQ(EIO, errno) TH_LOG("%s", strerror(errno));
+	/* and nothing else reached the peer */
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+out:
+	free(ref);
 }
 
 TEST_HARNESS_MAIN
