@@ -344,21 +344,23 @@ static int zc_fill_splice(struct zc_req *req, struct zc_src *src)
 
 /*
  * A large folio with a memory error that memory_failure() could not split
- * (its pages were in use, in skbs for one) keeps it: the page is marked,
- * the folio has_hwpoisoned.  read(2) of tmpfs fails only at that page, so
- * the module lends the folio's other pages and stops at the bad one.
+ * (its pages were in use, in skbs for one) stays whole: the bad page has
+ * PG_hwpoison and the folio has_hwpoisoned.  tmpfs read(2) fails only at
+ * that page, so the module lends the folio's other pages and stops at the
+ * bad one.  (ext2/3/4 and btrfs have no large folios on 6.1 and 6.12.)
  */
 static bool zc_folio_has_bad_page(struct folio *folio)
 {
 	return folio_test_large(folio) && folio_test_has_hwpoisoned(folio);
 }
 
-/* The page of @folio at @index has a memory error: read(2) gives EIO. */
+/*
+ * The page of @folio at @index has a memory error: tmpfs read(2) gives EIO.
+ * The page's own flag, which memory_failure() sets before the folio's.
+ */
 static bool zc_page_hwpoisoned(struct folio *folio, pgoff_t index)
 {
-	if (!zc_folio_has_bad_page(folio))
-		return folio_test_hwpoison(folio);
-	return PageHWPoison(folio_page(folio, index - folio->index));
+	return PageHWPoison(folio_file_page(folio, index));
 }
 
 /* A folio with the readahead mark: start reading the next window. */
@@ -621,7 +623,7 @@ static int zc_get_folios(struct zc_req *req, struct zc_src *src, loff_t end)
 			folio_mark_accessed(folio);
 			b->folios[b->nr_folios++] = folio;
 			index = folio->index + folio_nr_pages(folio);
-			/* the batch ends at its bad page (zc_fill_cache()) */
+			/* the batch ends with it (the fill stops at the page) */
 			if (zc_folio_has_bad_page(folio))
 				continue;
 			miss = false;
@@ -736,14 +738,15 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 
 			page = folio_page(folio, (pos - fpos) >> PAGE_SHIFT);
 			/* read(2) stops there too; the next call gets EIO */
-			bad = zc_folio_has_bad_page(folio) && PageHWPoison(page);
-			if (bad)
+			if (PageHWPoison(page)) {
+				bad = true;
 				break;
+			}
 			bvec_set_page(&b->bv[b->nr_bv++], page, len, off);
 			pos += len;
 		}
 	}
-	/* poisoned since zc_get_folios() looked (the batch is released) */
+	/* poisoned since zc_get_folios() looked (the caller releases b) */
 	if (bad && pos == src->pos)
 		return -EIO;
 	b->len = pos - src->pos;

@@ -3209,8 +3209,9 @@ static int hwp_send(struct world *w, uint64_t off, uint64_t len,
  * segment after a header).  On ext4 the page was dropped and is read
  * again: every byte, the file's.  A huge tmpfs folio (its premise: 2 MiB
  * more of shmem in huge pages) behaves as the small pages do, because
- * memory_failure() splits it.  sendfile(2)'s count is logged, and the
- * module never sends more than it.
+ * memory_failure() splits it, and so does one it cannot split (its pages
+ * in unread skbs), where 6.12's sendfile(2) fails the whole folio.
+ * sendfile(2)'s count is logged.
  */
 TEST_F_TIMEOUT(hwpoison, bytes_equal_read, 90)
 {
