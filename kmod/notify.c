@@ -231,9 +231,11 @@ static void zc_notif_done_work(struct work_struct *work)
  * The ubuf_info completion: called for each reference the stack drops, with
  * @success false when it copied the frags (skb_copy_ubufs()).  It may run
  * in softirq context.  The last reference's work goes to zc_wq, and
- * queueing it is the last thing done here: the notif holds the module
+ * queueing it is the last thing done here, a tail call (make lint checks
+ * the object code: vm/tailcall.awk): the notif holds the module
  * reference, a reader or the work may drop it at once, and module exit
- * waits for zc_wq's work to have returned (destroy_workqueue()).
+ * waits for zc_wq's work to have returned (destroy_workqueue()), not for
+ * this function.
  */
 static void zc_notif_complete(struct sk_buff *skb, struct ubuf_info *uarg,
 			      bool success)

@@ -4,6 +4,10 @@
 #   lint.build.<series>       W=1 build + sparse (C=2) against each kernel
 #                             (KVER= selects), any compiler or sparse
 #                             warning is a failure
+#   lint.tailcall.<series>    the NOTIFY completion (zc_notif_complete())
+#                             queues its work by a tail call: no module text
+#                             runs after the last reference may be gone
+#                             (vm/tailcall.awk on that build's zcdev.o)
 # The offending output is shown as "# " lines before a "not ok".
 # Exit status 1 if anything failed.
 #
@@ -82,6 +86,13 @@ for k in $(kvers_selected); do
 		log=$BUILD/$k/lint.log
 		[[ -f $log ]] || log=$BUILD/lint-$k.log
 		result fail "lint.build.$k" "$log"
+	fi
+	log=$BUILD/$k/tailcall.log
+	if objdump -dr --no-show-raw-insn "$BUILD/$k/lint/zcdev.o" 2>&1 |
+		awk -v fn=zc_notif_complete -f "$ROOT/vm/tailcall.awk" > "$log" 2>&1; then
+		result ok "lint.tailcall.$k"
+	else
+		result fail "lint.tailcall.$k" "$log"
 	fi
 done
 exit $rc
