@@ -3223,12 +3223,17 @@ TEST_F_TIMEOUT(hwpoison, bytes_equal_read, 90)
 	struct zcdev_sendv v;
 	long huge_kb = 0;
 	int64_t rd, rd2;
-	uint8_t *ref;
+	uint8_t *ref = NULL;
 	int ret, err, rerr;
 	ssize_t sf;
 	off_t o = 0;
 	const char *dir;
 
+	/* properties of a kernel (the debug kernel has neither) */
+	if (access("/proc/sys/vm/memory_failure_recovery", F_OK))
+		SKIP(goto out, "this kernel has no CONFIG_MEMORY_FAILURE");
+	if (variant->huge && access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		SKIP(goto out, "this kernel has no CONFIG_TRANSPARENT_HUGEPAGE");
 	if (variant->ext4) {
 		dir = zc_ext4_dir();
 	} else if (variant->huge) {
