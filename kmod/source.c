@@ -356,10 +356,15 @@ static bool zc_folio_has_bad_page(struct folio *folio)
 
 /*
  * The page of @folio at @index has a memory error: tmpfs read(2) gives EIO.
- * The page's own flag, which memory_failure() sets before the folio's.
+ * A small folio's flag is its page's; a large one's pages are looked at
+ * only once it has_hwpoisoned (the common case costs two flag tests).
+ * memory_failure() flags the page before the folio: a send that races it
+ * may lend the page, as it may any page poisoned after it looked.
  */
 static bool zc_page_hwpoisoned(struct folio *folio, pgoff_t index)
 {
+	if (!zc_folio_has_bad_page(folio))
+		return folio_test_hwpoison(folio);
 	return PageHWPoison(folio_file_page(folio, index));
 }
 
@@ -728,6 +733,7 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 		struct folio *folio = b->folios[i];
 		loff_t fpos = folio_pos(folio);
 		loff_t fend = fpos + folio_size(folio);
+		bool check = zc_folio_has_bad_page(folio);
 
 		if (pos < fpos || pos >= fend)
 			break;
@@ -738,7 +744,7 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 
 			page = folio_page(folio, (pos - fpos) >> PAGE_SHIFT);
 			/* read(2) stops there too; the next call gets EIO */
-			if (PageHWPoison(page)) {
+			if (check && PageHWPoison(page)) {
 				bad = true;
 				break;
 			}
@@ -746,7 +752,7 @@ static int zc_fill_cache(struct zc_req *req, struct zc_src *src)
 			pos += len;
 		}
 	}
-	/* poisoned since zc_get_folios() looked (the caller releases b) */
+	/* its first page poisoned meanwhile (the caller releases b) */
 	if (bad && pos == src->pos)
 		return -EIO;
 	b->len = pos - src->pos;
