@@ -607,6 +607,26 @@ int zc_drop_caches(void)
 	return 0;
 }
 
+long zc_meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	size_t n = strlen(key);
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			if (sscanf(line + n + 1, " %ld kB", &kb) != 1)
+				kb = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
 int64_t zc_resident_pages(int fd, uint64_t off, uint64_t len)
 {
 	long pg = sysconf(_SC_PAGESIZE);

@@ -202,6 +202,8 @@ int zc_module_refcnt(void);
 int zc_wait_module_refcnt(int want, int ms);
 /* number of pages of [off, off + len) resident in the page cache (mincore) */
 int64_t zc_resident_pages(int fd, uint64_t off, uint64_t len);
+/* the "@key: N kB" line of /proc/meminfo, -1 if it cannot be read */
+long zc_meminfo_kb(const char *key);
 /*
  * Make the file cold: fdatasync + POSIX_FADV_DONTNEED until no page is
  * resident (with drop_caches now and then), for up to ~2 s.  Returns the

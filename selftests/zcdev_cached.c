@@ -877,17 +877,9 @@ TEST_F(cached, tmpfs_holes)
 /* kB of swap in use, from /proc/meminfo; -1 if it cannot be read */
 static long swap_used_kb(void)
 {
-	char line[128];
-	long total = -1, free_kb = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
+	long total = zc_meminfo_kb("SwapTotal");
+	long free_kb = zc_meminfo_kb("SwapFree");
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		sscanf(line, "SwapTotal: %ld kB", &total);
-		sscanf(line, "SwapFree: %ld kB", &free_kb);
-	}
-	fclose(f);
 	return total < 0 || free_kb < 0 ? -1 : total - free_kb;
 }
 
