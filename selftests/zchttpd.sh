@@ -14,7 +14,8 @@
 # HTTPS with kTLS (TLS 1.2, 1.3) and with SSL_write (a cipher without
 # kTLS), the access log's report against the module's counters, the
 # status listener's totals against them, SIGTERM draining a
-# download in flight, and the server without the module.  KTAP on stdout.
+# download in flight, the server without the module, and SIGHUP's log
+# reopen (as root, and after --user through its opener).  KTAP on stdout.
 
 WWW=${ZC_TMPFS:-/mnt/tmpfs}/www
 COLD=${ZC_EXT4:-/mnt/ext4}/zchttpd-cold
@@ -24,7 +25,7 @@ STATS=/sys/class/misc/zcdev/stats
 URL=http://127.0.0.1:8080
 N=0 FAILED=0
 SCALE=${ZC_TIMEOUT_SCALE:-1}	# vm/init: zc.timeout_scale (the debug kernel: 8)
-PLAN=58
+PLAN=63
 
 echo "KTAP version 1"
 echo "1..$PLAN"
@@ -611,6 +612,79 @@ else
 	kill $ZH_PID 2>/dev/null
 fi
 [ -e /sys/module/zcdev ] || insmod ${ZC_MODULE:-/zcdev.ko}
+
+# ---- SIGHUP reopens the access log (log rotation) -----------------------------------
+# rotate NAME: a request, the log moved aside, SIGHUP, a request: the first
+# line is in $LOG.1 only, the second in a new $LOG only
+rotate() {
+	TAG=$1
+	rm -f $LOG.1
+	curl -o /dev/null "$URL/f1?first-$TAG"
+	mv $LOG $LOG.1
+	n0=$(grep -c "access log $LOG reopened" $D/stderr)
+	kill -HUP $ZH_PID
+	# every line after the error log's "reopened" goes to the new file
+	i=0
+	while [ "$(grep -c "access log $LOG reopened" $D/stderr)" = "$n0" ] &&
+	      [ $i -lt $((50 * SCALE)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	curl -o /dev/null "$URL/f1?second-$TAG"
+	check zchttpd.sighup.$1 "$(ls -ln $D/hup 2>&1 | tr '\n' ' ')" \
+		' grep -q "f1?first-$TAG" $LOG.1 && ! grep -q "f1?second-$TAG" $LOG.1 &&
+		  grep -q "f1?second-$TAG" $LOG && ! grep -q "f1?first-$TAG" $LOG'
+}
+# opener_of PID: the zchttpd-logd process whose parent is PID (no pgrep in
+# the guest's busybox)
+opener_of() {
+	for st in $(grep -l '^Name:[[:space:]]*zchttpd-logd$' /proc/[0-9]*/status 2>/dev/null); do
+		grep -q "^PPid:[[:space:]]*$1\$" $st && { d=${st%/status}; echo ${d#/proc/}; }
+	done
+}
+LOG0=$LOG
+rm -rf $D/hup && mkdir -p $D/hup && chmod 755 $D/hup
+LOG=$D/hup/access.log
+if start_zchttpd; then
+	rotate rotate_as_root
+	stop_zchttpd
+else
+	diag $D/stderr
+	nok zchttpd.sighup.rotate_as_root "start failed"
+fi
+# After --user the server cannot create a file in a root-owned directory
+# (0755): its opener, a root process forked before the privileges go,
+# reopens the log for it, as nginx's master does for its workers.
+if start_zchttpd -u 65534; then
+	rotate rotate_after_user
+	OPID=$(opener_of $ZH_PID)
+	fds=$(ls /proc/$OPID/fd 2>/dev/null | sort -n | tr '\n' ' ')
+	suid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$ZH_PID/status)
+	ouid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$OPID/status 2>/dev/null)
+	check zchttpd.sighup.opener_holds_nothing "server uid $suid, opener $OPID uid $ouid, fds: $fds" \
+		' [ "$suid" = 65534 ] && [ -n "$OPID" ] && [ "$ouid" = 0 ] && [ "$fds" = "0 1 2 3 " ]'
+	# a reopen that fails is said, and the lines go on into the old file
+	mv $D/hup $D/hup.old
+	kill -HUP $ZH_PID
+	i=0
+	while ! grep -q "reopen $LOG" $D/stderr && [ $i -lt $((50 * SCALE)) ]; do sleep 0.1; i=$((i + 1)); done
+	curl -o /dev/null $URL/f1?third
+	check zchttpd.sighup.reopen_failure_logged "$(grep reopen $D/stderr)" \
+		' grep -q "reopen $LOG: No such file or directory" $D/stderr &&
+		  grep -q "f1?third" $D/hup.old/access.log'
+	stop_zchttpd
+	i=0
+	while [ -e /proc/$OPID ] && [ $i -lt $((50 * SCALE)) ]; do sleep 0.1; i=$((i + 1)); done
+	check zchttpd.sighup.opener_exits_with_server "server exit $ZH_RC" \
+		' [ "$ZH_RC" = 0 ] && [ ! -e /proc/$OPID ]'
+else
+	diag $D/stderr
+	nok zchttpd.sighup.rotate_after_user "start failed"
+	nok zchttpd.sighup.opener_holds_nothing
+	nok zchttpd.sighup.reopen_failure_logged
+	nok zchttpd.sighup.opener_exits_with_server
+fi
+LOG=$LOG0
 umount $WWW/cold 2>/dev/null
 echo "# access log (last lines):"
 tail -n 5 $LOG | diag

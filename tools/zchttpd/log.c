@@ -36,7 +36,12 @@ void zh_err(const char *fmt, ...)
 	fprintf(stderr, "zchttpd: %.*s", n, buf);
 }
 
-static int open_log(void)
+/**
+ * zh_log_open_path() - open the configured access log (2 for stderr).
+ *
+ * Return: the descriptor, or -1 with errno set.
+ */
+int zh_log_open_path(void)
 {
 	if (!zh_cfg.access_log || !strcmp(zh_cfg.access_log, "-"))
 		return 2;
@@ -50,7 +55,7 @@ static int open_log(void)
  */
 int zh_log_open(void)
 {
-	int fd = open_log();
+	int fd = zh_log_open_path();
 
 	if (fd < 0)
 		return -errno;
@@ -58,10 +63,16 @@ int zh_log_open(void)
 	return 0;
 }
 
-/** zh_log_reopen() - SIGHUP: reopen the access log (log rotation). */
+/**
+ * zh_log_reopen() - SIGHUP: reopen the access log (log rotation), through
+ * the opener of logd.c when the server dropped root for --user.
+ */
 void zh_log_reopen(void)
 {
-	int fd = open_log();
+	int fd = zh_logd_open();
+
+	if (fd == -2)
+		fd = zh_log_open_path();
 
 	if (fd < 0) {
 		zh_err("reopen %s: %s", zh_cfg.access_log, strerror(errno));
@@ -72,6 +83,8 @@ void zh_log_reopen(void)
 		close(log_fd);
 	log_fd = fd;
 	pthread_mutex_unlock(&lock);
+	/* (as nginx's "reopening logs": every line from now on goes there) */
+	zh_err("access log %s reopened", zh_cfg.access_log);
 }
 
 /*

@@ -121,6 +121,12 @@ int main(int argc, char **argv)
 		zh_err("access log %s: %s", zh_cfg.access_log, strerror(errno));
 		return 1;
 	}
+	/* before any thread: SIGHUP's reopen after --user (logd.c) */
+	r = zh_logd_start();
+	if (r < 0) {
+		zh_err("access log opener: %s", strerror(-r));
+		return 1;
+	}
 	/*
 	 * Blocked before any thread starts (the status thread, the pool, the
 	 * workers inherit the mask): only sigwait() below takes them, else a

@@ -229,6 +229,9 @@ void zh_worker_wake(struct zh_worker *w);
 
 /* log.c */
 int zh_log_open(void);
+int zh_log_open_path(void);
+int zh_logd_start(void);
+int zh_logd_open(void);
 void zh_log_reopen(void);
 void zh_log_access(const struct zh_conn *c);
 void zh_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
