@@ -142,7 +142,7 @@ rm -rf "$tmpc"
 # both), with its smoke guests; its KTAP nested under deb.dkms.
 ks=
 for k in $(kvers_selected); do
-	[[ $k == debug ]] || ks+="${ks:+ }$k"
+	is_debug_series "$k" || ks+="${ks:+ }$k"
 done
 k=${DEB_KVER:-}
 [[ -n $k ]] || { [[ " $ks " == *" 6.12 "* ]] && k=6.12 || k=${ks%% *}; }

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Build (once, cached) a debug guest kernel from Debian's linux-source-6.12:
-# x86_64_defconfig + kvm_guest.config + vm/debug.config (KASAN, KFENCE,
+# vm/debug-kernel.sh [6.12|6.1]: build (once, cached) a debug guest kernel
+# from Debian's linux-source-<series> (default 6.12): x86_64_defconfig + kvm_guest.config + vm/debug.config (KASAN, KFENCE,
 # kmemleak, lockdep, DEBUG_VM, UBSAN, fault injection).  Prints the build
 # directory: bzImage is arch/x86/boot/bzImage, and the tree is ready for
 # out-of-tree module builds (make modules has produced Module.symvers).
@@ -12,10 +12,15 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SRC_TAR=/usr/src/linux-source-6.12.tar.xz
-[[ -f $SRC_TAR ]] || die "$SRC_TAR missing (vm/deps.sh installs linux-source-6.12)"
+ser=${1:-6.12}
+case $ser in
+6.1|6.12) ;;
+*) die "debug kernel: series $ser: 6.12 or 6.1" ;;
+esac
+SRC_TAR=/usr/src/linux-source-$ser.tar.xz
 need=()
-for p in bc flex bison libelf-dev libssl-dev dwarves; do
+# (vm/deps.sh installs linux-source-6.12; 6.1's is only for this kernel)
+for p in "linux-source-$ser" bc flex bison libelf-dev libssl-dev dwarves; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -24,10 +29,11 @@ if ((${#need[@]})); then
 		{ apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2; }
 fi
 
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+[[ -f $SRC_TAR ]] || die "$SRC_TAR missing (package linux-source-$ser)"
+srcver=$(dpkg-query -W -f='${Version}' "linux-source-$ser")
 key=$(printf '%s\n' "$srcver" | cat - "$ROOT/vm/debug.config" | sha256sum | cut -c1-12)
 CACHE=${ZC_CACHE:-/var/cache/zcdev}
-dir=$CACHE/debug-6.12-$key
+dir=$CACHE/debug-$ser-$key
 if [[ -f $dir/.done ]]; then
 	echo "$dir"
 	exit 0
@@ -45,7 +51,7 @@ start=$(date +%s)
 # A finished build of the same source with another fragment: start from a
 # copy of it, so that make rebuilds only what the changed options touch.
 prev=
-for d in "$CACHE"/debug-6.12-*; do
+for d in "$CACHE"/debug-"$ser"-*; do
 	[[ -f $d/.done && -f $d/.srcver && $(cat "$d/.srcver") == "$srcver" ]] && prev=$d
 done
 if [[ -n $prev ]]; then
@@ -64,7 +70,8 @@ make -s x86_64_defconfig >&2
 make -s olddefconfig >&2
 # merge_config would warn about options that did not stick; check the checkers did.
 for o in KASAN KFENCE DEBUG_KMEMLEAK PROVE_LOCKING DEBUG_VM FAILSLAB FAIL_PAGE_ALLOC TLS VETH EXT4_FS \
-	 NET_TEAM INET_ESP IP_SCTP MEMCG INET_TCP_DIAG E1000E E1000 8139CP NE2K_PCI NFSD NFS_V4_2; do
+	 NET_TEAM INET_ESP IP_SCTP MEMCG INET_TCP_DIAG E1000E E1000 8139CP NE2K_PCI NFSD NFS_V4_2 \
+	 MEMORY_FAILURE TRANSPARENT_HUGEPAGE; do
 	grep -q "^CONFIG_$o=y" .config || die "debug kernel: CONFIG_$o did not stick"
 done
 note "debug kernel: building bzImage and modules (about 20 minutes on 2 cores)"

@@ -148,7 +148,7 @@ for m in "${MODULES[@]}"; do
 done
 # (the debug kernel has everything built in: its lists come from its tree)
 msrc=$mdir
-[[ $series == debug ]] && msrc=$(kernel_kdir debug)
+is_debug_series "$series" && msrc=$(kernel_kdir "$series")
 for f in modules.builtin modules.builtin.modinfo modules.order; do
 	[[ -f $msrc/$f ]] && cp "$msrc/$f" "$stage$mdir/"
 done

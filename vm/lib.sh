@@ -4,7 +4,8 @@
 # Conventions:
 #   ROOT   the repository (absolute path)
 #   BUILD  $ROOT/build (caches, gitignored); override with BUILD=
-#   KVER   a short kernel series: 6.1 or 6.12
+#   KVER   a short kernel series: 6.1 or 6.12 (or a debug kernel of
+#          vm/debug-kernel.sh: debug, built from 6.12's source, or debug-6.1)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -15,16 +16,22 @@ ZC_KVERS_ALL="6.1 6.12"
 die() { echo "error: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
 
+# is_debug_series SERIES: a debug kernel's (its build tree is named in
+# $BUILD/SERIES/kdir by vm/check-debug.sh)
+is_debug_series() {
+	[[ $1 == debug || $1 == debug-6.1 ]]
+}
+
 # kver_full SERIES: the installed Debian kernel release of that series, e.g.
 # 6.1 -> 6.1.0-56-amd64, 6.12 -> 6.12.117+deb12-amd64.  A release counts as
 # installed when it has both /boot/vmlinuz-<rel> and /lib/modules/<rel>/build
 # (the headers).  Never hard-codes an ABI number: the newest match wins.
 kver_full() {
 	local series=$1 f rel best=
-	if [[ $series == debug ]]; then
-		# the debug kernel of `make check-debug` (vm/debug-kernel.sh)
-		[[ -f $BUILD/debug/kdir ]] || return 1
-		cat "$(cat "$BUILD/debug/kdir")/include/config/kernel.release"
+	if is_debug_series "$series"; then
+		# a debug kernel of `make check-debug` (vm/debug-kernel.sh)
+		[[ -f $BUILD/$series/kdir ]] || return 1
+		cat "$(cat "$BUILD/$series/kdir")/include/config/kernel.release"
 		return
 	fi
 	for f in /boot/vmlinuz-"$series".*; do
@@ -42,7 +49,7 @@ kvers_selected() {
 	local k
 	for k in ${KVER:-$ZC_KVERS_ALL}; do
 		case $k in
-		6.1|6.12|debug) echo "$k" ;;
+		6.1|6.12|debug|debug-6.1) echo "$k" ;;
 		*) die "KVER=$k: supported series are: $ZC_KVERS_ALL" ;;
 		esac
 	done
@@ -98,8 +105,8 @@ pkg_versions() {
 
 # kernel_kdir SERIES: the kernel build directory modules build against.
 kernel_kdir() {
-	if [[ $1 == debug ]]; then
-		cat "$BUILD/debug/kdir"
+	if is_debug_series "$1"; then
+		cat "$BUILD/$1/kdir"
 	else
 		echo "/lib/modules/$(kver_full "$1")/build"
 	fi
@@ -107,8 +114,8 @@ kernel_kdir() {
 
 # kernel_image SERIES: the kernel image the guest boots.
 kernel_image() {
-	if [[ $1 == debug ]]; then
-		echo "$(cat "$BUILD/debug/kdir")/arch/x86/boot/bzImage"
+	if is_debug_series "$1"; then
+		echo "$(cat "$BUILD/$1/kdir")/arch/x86/boot/bzImage"
 	else
 		echo "/boot/vmlinuz-$(kver_full "$1")"
 	fi

@@ -118,7 +118,7 @@ cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 softlockup_panic=1 hu
 case $series in
 6.1) cmdline+=" slub_debug=FZPU" ;;
 # KASAN, lockdep, kmemleak, DEBUG_VM...: vm/debug.config
-debug) cmdline+=" kfence.sample_interval=100 zc.kmemleak=1" ;;
+debug|debug-6.1) cmdline+=" kfence.sample_interval=100 zc.kmemleak=1" ;;
 *) cmdline+=" slab_debug=FZPU kfence.sample_interval=100" ;;
 esac
 # No PS/2 probing; a quiet boot (every message reaches the console once
