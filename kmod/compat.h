@@ -240,6 +240,23 @@ static inline bool zc_dev_tc_ingress(const struct net_device *dev)
 }
 
 /*
+ * Whether @dev runs tc on egress (a clsact qdisc, tcx programs): the test
+ * sch_handle_egress() makes, on tcx_egress from 6.6 (CONFIG_NET_XGRESS),
+ * before it on miniq_egress (CONFIG_NET_EGRESS; set while a filter is
+ * attached).  Under rcu_read_lock().
+ */
+static inline bool zc_dev_tc_egress(const struct net_device *dev)
+{
+#if defined(CONFIG_NET_XGRESS)
+	return rcu_access_pointer(dev->tcx_egress);
+#elif defined(CONFIG_NET_EGRESS)
+	return rcu_access_pointer(dev->miniq_egress);
+#else
+	return false;
+#endif
+}
+
+/*
  * io_uring commands (uring.c; the facts behind this are in kmod/URING.md):
  *  - from 6.6 the driver interface lives in <linux/io_uring/cmd.h>; a
  *    command's driver-defined area is io_uring_sqe_cmd(cmd->sqe);

@@ -173,14 +173,26 @@ static bool zc_dev_forwards(struct net_device *dev, int family)
 }
 
 /*
+ * What a receiving device runs on the skb before the stack delivers it:
+ * an rx_handler (a bridge, bond, macvlan, ipvlan, team or openvswitch
+ * port), an XDP program (generic XDP linearizes: a copy of every skb) or
+ * tc on ingress (a program or action may pull or rewrite payload).  Under
+ * rcu_read_lock().
+ */
+static bool zc_dev_rx_hooks(struct net_device *dev)
+{
+	return rcu_access_pointer(dev->rx_handler) || dev_xdp_prog_count(dev) ||
+	       zc_dev_tc_ingress(dev);
+}
+
+/*
  * A veth hands the skb to its peer's receive path (veth_xmit() ->
  * __dev_forward_skb()): the bytes stay lent only as far as the peer's
  * stack delivers them itself.  What can take them on to a device the
- * module does not see gives ZCDEV_WHY_DEVICE: an rx_handler on the peer
- * (a bridge, bond, macvlan, ipvlan, team or openvswitch port), an XDP
- * program, tc on ingress, or IP forwarding of an address that is not the
- * peer namespace's own (a container's veth into a routed host).  Under
- * rcu_read_lock().
+ * module does not see, or copy them, gives ZCDEV_WHY_DEVICE: the peer's
+ * receive hooks (zc_dev_rx_hooks()), or IP forwarding of an address that
+ * is not the peer namespace's own (a container's veth into a routed
+ * host).  Under rcu_read_lock().
  */
 static u32 zc_veth_peer_why(struct net_device *dev, const struct sock *sk,
 			    int family)
@@ -191,8 +203,7 @@ static u32 zc_veth_peer_why(struct net_device *dev, const struct sock *sk,
 		peer = dev->netdev_ops->ndo_get_peer_dev(dev);
 	if (!peer)
 		return ZCDEV_WHY_DEVICE;
-	if (rcu_access_pointer(peer->rx_handler) || dev_xdp_prog_count(peer) ||
-	    zc_dev_tc_ingress(peer))
+	if (zc_dev_rx_hooks(peer))
 		return ZCDEV_WHY_DEVICE;
 	if (zc_dev_forwards(peer, family) && !zc_addr_local(peer, sk, family))
 		return ZCDEV_WHY_DEVICE;
@@ -276,6 +287,9 @@ static u32 zc_dev_why(struct net_device *dev, const struct sock *sk,
 			why |= ZCDEV_WHY_NO_SG;
 		if (!(features & csum))
 			why |= ZCDEV_WHY_NO_CSUM;
+		/* its programs and actions may pull or rewrite payload */
+		if (zc_dev_tc_egress(dev))
+			why |= ZCDEV_WHY_DEVICE;
 		if (is_vlan_dev(dev)) {
 			tags++;
 			dev = vlan_dev_real_dev(dev);
@@ -291,6 +305,9 @@ static u32 zc_dev_why(struct net_device *dev, const struct sock *sk,
 			why |= ZCDEV_WHY_DEVICE;
 		else if (zc_dev_is_veth(dev))
 			why |= zc_veth_peer_why(dev, sk, family);
+		else if ((dev->flags & IFF_LOOPBACK) && zc_dev_rx_hooks(dev))
+			/* lo receives its own transmit */
+			why |= ZCDEV_WHY_DEVICE;
 		dma = zc_dma_dev(dev);
 		if (dma && zc_dma_bounces(dma))
 			why |= ZCDEV_WHY_BOUNCE;

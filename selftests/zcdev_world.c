@@ -41,6 +41,10 @@
  *              ZCDEV_WHY_DEVICE; nothing the oracle shows copied is called
  *              zero copy.  team (no mode without teamd) and WireGuard
  *              without wg are routed through after connecting: report only
+ *   hook.*     generic XDP on lo, a tc program on lo's egress or ingress or
+ *              on the veth's egress that pulls payload into the skb's head
+ *              (copies; one that only passes it: lent): ZCDEV_WHY_DEVICE,
+ *              never zero copy
  *   sock.*     MPTCP, a sockmap with an SK_MSG program, SCTP: ZCDEV_WHY_SOCKET
  *   nfs.*      an NFSv4.2 mount over lo of an ext4 directory (the kernel's
  *              nfsd in the guest): the oracle and sendfile(2)'s; a change
@@ -89,7 +93,10 @@
 #include <time.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <net/if.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
 #include <linux/sockios.h>
 #include <linux/fuse.h>
 #include <liburing.h>
@@ -2350,6 +2357,202 @@ TEST_F_TIMEOUT(dev, report_is_true, 60)
 }
 
 /* ===================================================================== */
+/* hook: tc and XDP programs on the path                                  */
+/* ===================================================================== */
+
+/*
+ * A program the stack runs on the skb between the socket and the receiver
+ * can copy what was lent: generic XDP linearizes every skb, and a tc
+ * program or action may pull payload into the head (bpf_skb_pull_data(),
+ * pedit).  The module does not see what they do, so where one runs (tc on
+ * egress of the device, and on lo, which receives its own transmit, XDP
+ * and tc on ingress; a veth's peer is dev.* and vethpeer.*'s) the report
+ * says ZCDEV_WHY_DEVICE.  The programs here: XDP_PASS; a tc classifier
+ * (direct action) that pulls the first HOOK_PULL bytes of each skb into
+ * its head, a copy of them, and passes it; and one that only passes it.
+ */
+#define HOOK_BPFFS "/tmp/.zcw-bpf"
+#define HOOK_PULL 2048
+
+enum hook_kind { HK_XDP, HK_TC_EGRESS, HK_TC_INGRESS };
+
+FIXTURE(hook) {
+	struct world w;
+	int prog_fd, link_fd;
+	char undo[256];
+};
+
+FIXTURE_VARIANT(hook) {
+	enum zc_net net;
+	const char *ifname;
+	enum hook_kind kind;
+	bool pull;		/* the program copies bytes (tc: pulls) */
+};
+
+FIXTURE_VARIANT_ADD(hook, lo_xdp_generic) {
+	.net = ZC_NET_LO, .ifname = "lo", .kind = HK_XDP, .pull = true };
+FIXTURE_VARIANT_ADD(hook, lo_tc_egress_pull) {
+	.net = ZC_NET_LO, .ifname = "lo", .kind = HK_TC_EGRESS, .pull = true };
+FIXTURE_VARIANT_ADD(hook, lo_tc_ingress_pull) {
+	.net = ZC_NET_LO, .ifname = "lo", .kind = HK_TC_INGRESS, .pull = true };
+FIXTURE_VARIANT_ADD(hook, lo_tc_egress_pass) {
+	.net = ZC_NET_LO, .ifname = "lo", .kind = HK_TC_EGRESS };
+FIXTURE_VARIANT_ADD(hook, veth_tc_egress_pull) {
+	.net = ZC_NET_VETH, .ifname = "zc0", .kind = HK_TC_EGRESS, .pull = true };
+
+FIXTURE_SETUP(hook)
+{
+	self->prog_fd = self->link_fd = -1;
+	self->undo[0] = 0;
+	WORLD_SETUP(&self->w, true);
+	ASSERT_EQ(0, zc_net_available(variant->net)) TH_LOG("%s", zc_errmsg());
+	/* what a test killed by its timeout left (no teardown ran) */
+	run("tc qdisc del dev %s clsact 2>/dev/null || true; "
+	    "umount " HOOK_BPFFS " 2>/dev/null || true", variant->ifname);
+}
+
+FIXTURE_TEARDOWN(hook)
+{
+	if (self->link_fd >= 0)
+		close(self->link_fd);	/* detaches the XDP program */
+	if (self->prog_fd >= 0)
+		close(self->prog_fd);
+	if (self->undo[0])
+		run("%s", self->undo);
+	WORLD_TEARDOWN(&self->w);
+}
+
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(__NR_bpf, cmd, a, sizeof(*a));
+}
+
+static int hook_load(enum bpf_prog_type type, enum bpf_attach_type expected,
+		     const struct bpf_insn *insns, unsigned int n, char *log,
+		     size_t log_size)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = type;
+	a.expected_attach_type = expected;
+	a.insns = (uintptr_t)insns;
+	a.insn_cnt = n;
+	a.license = (uintptr_t)"GPL";
+	a.log_buf = (uintptr_t)log;
+	a.log_size = log_size;
+	a.log_level = 1;
+	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+/* the program on the device, recorded for the teardown */
+static void hook_open(struct __test_metadata *_metadata, FIXTURE_DATA(hook) *self,
+		      const FIXTURE_VARIANT(hook) *variant)
+{
+	/* XDP: r0 = XDP_PASS */
+	static const struct bpf_insn xdp[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	/*
+	 * tc: r2 = skb->len; if r2 > HOOK_PULL, r2 = HOOK_PULL;
+	 * bpf_skb_pull_data(skb, r2); r0 = TC_ACT_OK
+	 */
+	static const struct bpf_insn pull[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2,
+		  .src_reg = BPF_REG_1, .off = offsetof(struct __sk_buff, len) },
+		{ .code = BPF_JMP | BPF_JLE | BPF_K, .dst_reg = BPF_REG_2,
+		  .off = 1, .imm = HOOK_PULL },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2,
+		  .imm = HOOK_PULL },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_skb_pull_data },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = TC_ACT_OK },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static const struct bpf_insn pass[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = TC_ACT_OK },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static char log[8192];
+	union bpf_attr a;
+
+	if (variant->kind == HK_XDP) {
+		self->prog_fd = hook_load(BPF_PROG_TYPE_XDP, BPF_XDP, xdp,
+					  ARRAY_SIZE(xdp), log, sizeof(log));
+		if (self->prog_fd < 0 && (errno == ENOSYS || errno == EPERM))
+			ZC_NEED(return, "no bpf(2) here: %s", strerror(errno));
+		ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD XDP: %s: %s",
+						   strerror(errno), log);
+		memset(&a, 0, sizeof(a));
+		a.link_create.prog_fd = self->prog_fd;
+		a.link_create.target_ifindex = if_nametoindex(variant->ifname);
+		a.link_create.attach_type = BPF_XDP;
+		a.link_create.flags = XDP_FLAGS_SKB_MODE;
+		self->link_fd = sys_bpf(BPF_LINK_CREATE, &a);
+		ASSERT_LE(0, self->link_fd) TH_LOG("generic XDP on %s: %s",
+						   variant->ifname, strerror(errno));
+		return;
+	}
+	self->prog_fd = variant->pull ?
+		hook_load(BPF_PROG_TYPE_SCHED_CLS, 0, pull, ARRAY_SIZE(pull), log,
+			  sizeof(log)) :
+		hook_load(BPF_PROG_TYPE_SCHED_CLS, 0, pass, ARRAY_SIZE(pass), log,
+			  sizeof(log));
+	if (self->prog_fd < 0 && (errno == ENOSYS || errno == EPERM))
+		ZC_NEED(return, "no bpf(2) here: %s", strerror(errno));
+	ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD SCHED_CLS: %s: %s",
+					   strerror(errno), log);
+	/* pinned in a bpffs of its own, for tc's object-pinned */
+	ASSERT_EQ(0, run("mkdir -p " HOOK_BPFFS "; mount -t bpf bpf " HOOK_BPFFS))
+		TH_LOG("%s", run_out);
+	snprintf(self->undo, sizeof(self->undo), "umount " HOOK_BPFFS);
+	memset(&a, 0, sizeof(a));
+	a.pathname = (uintptr_t)HOOK_BPFFS "/prog";
+	a.bpf_fd = self->prog_fd;
+	ASSERT_EQ(0, sys_bpf(BPF_OBJ_PIN, &a)) TH_LOG("BPF_OBJ_PIN: %s", strerror(errno));
+	ASSERT_EQ(0, run("tc qdisc add dev %s clsact", variant->ifname))
+		TH_LOG("%s", run_out);
+	snprintf(self->undo, sizeof(self->undo),
+		 "tc qdisc del dev %s clsact; umount " HOOK_BPFFS, variant->ifname);
+	ASSERT_EQ(0, run("tc filter add dev %s %s bpf object-pinned " HOOK_BPFFS "/prog da",
+			 variant->ifname,
+			 variant->kind == HK_TC_EGRESS ? "egress" : "ingress"))
+		TH_LOG("%s", run_out);
+}
+
+TEST_F_TIMEOUT(hook, report_is_true, 60)
+{
+	static const char *const kinds[] = { "generic XDP", "tc egress", "tc ingress" };
+	uint64_t sff = 0;
+	char what[96], w[128];
+	struct shot s;
+
+	hook_open(_metadata, self, variant);
+	if (_metadata->exit_code)
+		return;
+	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, variant->net, &bufs))
+		TH_LOG("%s", zc_errmsg());
+	snprintf(what, sizeof(what), "%s (%s) on %s", kinds[variant->kind],
+		 variant->pull ? "copies" : "passes", variant->ifname);
+	two_shots(_metadata, self->w.dev, &self->w.p, self->w.fd, self->w.fd,
+		  4096, WORLD_LEN, self->w.exp + 4096, self->w.buf, what, &s, &sff);
+	if (_metadata->exit_code)
+		return;
+	/* the program ran and copied: the premise of the case */
+	if (variant->pull) {
+		EXPECT_NE(0ULL, s.same) TH_LOG("%s: the receiver saw nothing copied", what);
+	}
+	EXPECT_EQ(0ULL, s.r.zc_bytes) TH_LOG("%s", zc_report_str(&s.r));
+	EXPECT_NE(0U, s.r.why & ZCDEV_WHY_DEVICE)
+		TH_LOG("why=%s", zct_why_str(s.r.why, w, sizeof(w)));
+	EXPECT_EQ(0, zc_marker_check(self->w.p.snd, self->w.p.rcv, IDLE_MS))
+		TH_LOG("%s", zc_errmsg());
+}
+
+/* ===================================================================== */
 /* sock: sockets whose send path copies                                   */
 /* ===================================================================== */
 
@@ -2414,11 +2617,6 @@ TEST_F_TIMEOUT(sock, mptcp, 60)
 	ASSERT_EQ(0, zc_pair_open(&self->w.p, ZC_TCP4, ZC_NET_VETH, &o))
 		TH_LOG("%s", zc_errmsg());
 	sock_expect_socket(_metadata, self, "MPTCP over the veth");
-}
-
-static long sys_bpf(int cmd, union bpf_attr *a)
-{
-	return syscall(__NR_bpf, cmd, a, sizeof(*a));
 }
 
 /*

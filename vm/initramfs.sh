@@ -24,8 +24,9 @@ with_lock "initramfs-$series"
 MODULES=(
 	# storage: the ext4 virtio disk
 	virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel
-	# network: veth pairs, qdiscs for experiments, tcp_info for ss -i
-	veth sch_netem tcp_diag
+	# network: veth pairs, qdiscs for experiments, tcp_info for ss -i;
+	# clsact and the BPF classifier (zcdev_world hook.*)
+	veth sch_netem tcp_diag sch_ingress cls_bpf
 	# emulated NIC pairs (zcdev_nic, ../shared/nic-notes.md): SG e1000e,
 	# e1000, 8139cp (QEMU rtl8139); non-SG ne2k-pci and virtio-net (hub
 	# backends give it no vnet header)

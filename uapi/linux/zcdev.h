@@ -180,9 +180,12 @@ struct zcdev_sendfile {
  * tunnels), WireGuard, macsec, bond, bridge, team, and any virtual device
  * the module does not know (only loopback, veth, devices with a bus parent
  * and vlan/macvlan over them are judged by their features), routes with a
- * lightweight tunnel that encapsulates (MPLS, seg6, BPF...), and a veth
- * whose peer may pass the skb on (a bridge or other port, XDP, tc
- * ingress, IP forwarding of an address not its namespace's own)
+ * lightweight tunnel that encapsulates (MPLS, seg6, BPF...), a veth whose
+ * peer may pass the skb on (a bridge or other port, XDP, tc ingress, IP
+ * forwarding of an address not its namespace's own), and programs the
+ * stack runs on the skb on the way, which may copy it (tc on egress of a
+ * device on the path; on loopback, which receives its own transmit, XDP
+ * and tc on ingress)
  */
 #define ZCDEV_WHY_DEVICE	(1U << 10)
 /* the egress device's DMA goes through bounce buffers: swiotlb is forced
