@@ -8,7 +8,8 @@
 #   make check            lint + selftests in 6.1 and 6.12 guests; ends with
 #                         "N passed, N failed"; KVER=, T=prog, TARGS="...", V=1
 #   make lint             checkpatch --strict, W=1 and sparse builds
-#   make check-debug      the selftests on a KASAN/lockdep/kmemleak kernel
+#   make check-debug      the selftests on KASAN/lockdep/kmemleak kernels built
+#                         from the 6.1 and 6.12 sources (KVER= for one)
 #   make bench            zcbench in both guests (quick; bench-full: all sizes)
 #   make check-harness    prove that a broken module fails `make check`
 #   make check-mutants    prove that the selftests catch a module that lies
