@@ -306,8 +306,7 @@ static u32 zc_dev_why(struct net_device *dev, const struct sock *sk,
 		else if (zc_dev_is_veth(dev))
 			why |= zc_veth_peer_why(dev, sk, family);
 		else if ((dev->flags & IFF_LOOPBACK) && zc_dev_rx_hooks(dev))
-			/* lo receives its own transmit */
-			why |= ZCDEV_WHY_DEVICE;
+			why |= ZCDEV_WHY_DEVICE;	/* lo receives its own skbs */
 		dma = zc_dma_dev(dev);
 		if (dma && zc_dma_bounces(dma))
 			why |= ZCDEV_WHY_BOUNCE;
