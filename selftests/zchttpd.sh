@@ -82,12 +82,15 @@ modprobe tls 2>/dev/null
 
 # start_zchttpd ARGS...: start it; 0 once 127.0.0.1:8080 listens
 start_zchttpd() {
-	# (the slow-reader timeout, 30 s, times zc.timeout_scale: on the debug
-	# kernel 256 downloads of 1 MiB at once leave some without progress
-	# for longer)
+	# (the slow-reader timeout, 30 s, and the idle keep-alive timeout,
+	# 15 s, times zc.timeout_scale: on the debug kernel 256 downloads of
+	# 1 MiB at once leave some without progress for longer, and the
+	# keep-alive timer starts when the last byte is in the socket, which
+	# wrk may take longer than 15 s to read before its next request)
 	/usr/bin/zchttpd -r $WWW -l 127.0.0.1:8080 -l '[::1]:8080' -s 127.0.0.1:8081 \
 		-L 127.0.0.1:8443 --cert $CERT --key $KEY \
-		--send-timeout $((30 * SCALE)) -w 2 -a $LOG "$@" > $D/stderr 2>&1 &
+		--send-timeout $((30 * SCALE)) --keepalive-timeout $((15 * SCALE)) \
+		-w 2 -a $LOG "$@" > $D/stderr 2>&1 &
 	ZH_PID=$!
 	i=0
 	while [ $i -lt 100 ]; do
