@@ -1,7 +1,8 @@
 #!/bin/bash
 # vm/debug-kernel.sh [6.12|6.1]: build (once, cached) a debug guest kernel
-# from Debian's linux-source-<series> (default 6.12): x86_64_defconfig + kvm_guest.config + vm/debug.config (KASAN, KFENCE,
-# kmemleak, lockdep, DEBUG_VM, UBSAN, fault injection).  Prints the build
+# from Debian's linux-source-<series> (default 6.12): x86_64_defconfig +
+# kvm_guest.config + vm/debug.config (KASAN, KFENCE, kmemleak, lockdep,
+# DEBUG_VM, UBSAN, fault injection).  Prints the build
 # directory: bzImage is arch/x86/boot/bzImage, and the tree is ready for
 # out-of-tree module builds (make modules has produced Module.symvers).
 #
