@@ -658,6 +658,29 @@ int64_t zc_resident_pages(int fd, uint64_t off, uint64_t len)
 
 int zc_cold_attempts;
 
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+/*
+ * Pages of @fd's first @len bytes in the page cache, uptodate or not:
+ * cachestat(2) (Linux 6.5) counts a folio still being read, which
+ * mincore() does not (it reports uptodate folios only).  -1 where the
+ * kernel has no cachestat.
+ */
+static int64_t cached_pages(int fd, uint64_t len)
+{
+	struct { uint64_t off, len; } range = { 0, len };
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+			 nr_recently_evicted;
+	} cs;
+
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0))
+		return -1;
+	return (int64_t)cs.nr_cache;
+}
+
 int64_t zc_make_cold(int fd)
 {
 	struct stat st;
@@ -668,17 +691,37 @@ int64_t zc_make_cold(int fd)
 		return FAIL_SYS("fstat");
 	/*
 	 * Pages can be transiently unevictable (isolated by reclaim or
-	 * compaction, in a per-CPU LRU batch, under writeback): retry for up
-	 * to ~2 s, with a global drop_caches now and then.
+	 * compaction, in a per-CPU LRU batch, under writeback, or locked
+	 * while a read started before, e.g. a CACHED_ONLY send's readahead,
+	 * is in flight: DONTNEED skips them and mincore() does not see them
+	 * until they are uptodate): retry for up to ~2 s, with a global
+	 * drop_caches now and then.  Cold means nothing in the cache, read
+	 * or being read: cachestat(2) where the kernel has it, else mincore()
+	 * twice, 50 ms apart.
 	 */
 	for (i = 1; i <= 100; i++) {
+		int64_t c;
+
 		if (fdatasync(fd))
 			return FAIL_SYS("fdatasync");
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		res = zc_resident_pages(fd, 0, st.st_size);
 		zc_cold_attempts = i;
-		if (res <= 0)
+		if (res < 0)
 			return res;
+		if (!res) {
+			c = cached_pages(fd, st.st_size);
+			if (c < 0) {
+				zc_sleep_ms(50);
+				posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+				c = zc_resident_pages(fd, 0, st.st_size);
+				if (c < 0)
+					return c;
+			}
+			if (!c)
+				return 0;
+			res = c;
+		}
 		if (i % 10 == 0 && zc_drop_caches())
 			return -1;
 		zc_sleep_ms(20);
