@@ -2366,8 +2366,9 @@ TEST_F_TIMEOUT(dev, report_is_true, 60)
  * program or action may pull payload into the head (bpf_skb_pull_data(),
  * pedit).  The module does not see what they do, so where one runs (tc on
  * egress of the device, and on lo, which receives its own transmit, XDP
- * and tc on ingress; a veth's peer is dev.* and vethpeer.*'s) the report
- * says ZCDEV_WHY_DEVICE.  The programs here: XDP_PASS; a tc classifier
+ * and tc on ingress; a veth peer's own hooks go through the same check,
+ * whose rx_handler case vethpeer.* tests with a bridge) the report says
+ * ZCDEV_WHY_DEVICE.  The programs here: XDP_PASS; a tc classifier
  * (direct action) that pulls the first HOOK_PULL bytes of each skb into
  * its head, a copy of them, and passes it; and one that only passes it.
  */
