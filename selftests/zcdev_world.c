@@ -2428,9 +2428,10 @@ static long sys_bpf(int cmd, union bpf_attr *a)
 	return syscall(__NR_bpf, cmd, a, sizeof(*a));
 }
 
-static int hook_load(enum bpf_prog_type type, enum bpf_attach_type expected,
-		     const struct bpf_insn *insns, unsigned int n, char *log,
-		     size_t log_size)
+/* BPF_PROG_LOAD of @n instructions (GPL), the verifier's log in @log */
+static int bpf_load(enum bpf_prog_type type, enum bpf_attach_type expected,
+		    const struct bpf_insn *insns, unsigned int n, char *log,
+		    size_t log_size)
 {
 	union bpf_attr a;
 
@@ -2481,8 +2482,8 @@ static void hook_open(struct __test_metadata *_metadata, FIXTURE_DATA(hook) *sel
 	union bpf_attr a;
 
 	if (variant->kind == HK_XDP) {
-		self->prog_fd = hook_load(BPF_PROG_TYPE_XDP, BPF_XDP, xdp,
-					  ARRAY_SIZE(xdp), log, sizeof(log));
+		self->prog_fd = bpf_load(BPF_PROG_TYPE_XDP, BPF_XDP, xdp,
+					 ARRAY_SIZE(xdp), log, sizeof(log));
 		if (self->prog_fd < 0 && (errno == ENOSYS || errno == EPERM))
 			ZC_NEED(return, "no bpf(2) here: %s", strerror(errno));
 		ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD XDP: %s: %s",
@@ -2498,10 +2499,10 @@ static void hook_open(struct __test_metadata *_metadata, FIXTURE_DATA(hook) *sel
 		return;
 	}
 	self->prog_fd = variant->pull ?
-		hook_load(BPF_PROG_TYPE_SCHED_CLS, 0, pull, ARRAY_SIZE(pull), log,
-			  sizeof(log)) :
-		hook_load(BPF_PROG_TYPE_SCHED_CLS, 0, pass, ARRAY_SIZE(pass), log,
-			  sizeof(log));
+		bpf_load(BPF_PROG_TYPE_SCHED_CLS, 0, pull, ARRAY_SIZE(pull), log,
+			 sizeof(log)) :
+		bpf_load(BPF_PROG_TYPE_SCHED_CLS, 0, pass, ARRAY_SIZE(pass), log,
+			 sizeof(log));
 	if (self->prog_fd < 0 && (errno == ENOSYS || errno == EPERM))
 		ZC_NEED(return, "no bpf(2) here: %s", strerror(errno));
 	ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD SCHED_CLS: %s: %s",
@@ -2647,15 +2648,8 @@ TEST_F_TIMEOUT(sock, sockmap_sk_msg, 60)
 		ZC_NEED(return, "no bpf(2) here: %s", strerror(errno));
 	ASSERT_LE(0, self->map_fd) TH_LOG("BPF_MAP_CREATE sockmap: %s", strerror(errno));
 
-	memset(&a, 0, sizeof(a));
-	a.prog_type = BPF_PROG_TYPE_SK_MSG;
-	a.insns = (uintptr_t)prog;
-	a.insn_cnt = 2;
-	a.license = (uintptr_t)"GPL";
-	a.log_buf = (uintptr_t)log;
-	a.log_size = sizeof(log);
-	a.log_level = 1;
-	self->prog_fd = sys_bpf(BPF_PROG_LOAD, &a);
+	self->prog_fd = bpf_load(BPF_PROG_TYPE_SK_MSG, 0, prog, ARRAY_SIZE(prog),
+				 log, sizeof(log));
 	ASSERT_LE(0, self->prog_fd) TH_LOG("BPF_PROG_LOAD SK_MSG: %s: %s",
 					   strerror(errno), log);
 

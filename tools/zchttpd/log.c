@@ -36,6 +36,12 @@ void zh_err(const char *fmt, ...)
 	fprintf(stderr, "zchttpd: %.*s", n, buf);
 }
 
+/** zh_log_to_stderr() - whether the access log is stderr (none, or "-"). */
+bool zh_log_to_stderr(void)
+{
+	return !zh_cfg.access_log || !strcmp(zh_cfg.access_log, "-");
+}
+
 /**
  * zh_log_open_path() - open the configured access log (2 for stderr).
  *
@@ -43,7 +49,7 @@ void zh_err(const char *fmt, ...)
  */
 int zh_log_open_path(void)
 {
-	if (!zh_cfg.access_log || !strcmp(zh_cfg.access_log, "-"))
+	if (zh_log_to_stderr())
 		return 2;
 	return open(zh_cfg.access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }

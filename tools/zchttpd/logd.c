@@ -87,8 +87,7 @@ int zh_logd_start(void)
 	pid_t server = getpid(), pid;
 	int sv[2];
 
-	if (geteuid() != 0 || !zh_cfg.user || !zh_cfg.access_log ||
-	    !strcmp(zh_cfg.access_log, "-"))
+	if (geteuid() != 0 || !zh_cfg.user || zh_log_to_stderr())
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -errno;

@@ -229,6 +229,7 @@ void zh_worker_wake(struct zh_worker *w);
 
 /* log.c */
 int zh_log_open(void);
+bool zh_log_to_stderr(void);
 int zh_log_open_path(void);
 int zh_logd_start(void);
 int zh_logd_open(void);
